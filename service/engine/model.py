@@ -1,0 +1,161 @@
+"""A loaded model: prompt rules + llama.cpp runtime + post-processing, behind one small API.
+
+The split between `prepare_*` (tokenise and template, can fail on user input) and
+`*_prepared` (run the network) lets the scheduler validate each request on its own
+and then batch many requests' token sequences into one decode.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import llama_cpp
+import numpy as np
+
+from service.engine.llama_backend import LlamaRuntime
+from service.engine.metadata import describe_gguf
+from service.engine.postprocess import check_dimensions, finish
+from service.engine.prompts import EncoderTemplate, LastTokenTemplate, Qwen3RerankTemplate
+from service.engine.resources import available_cpus
+from service.engine.types import (
+    EmbedOptions,
+    Embedding,
+    EngineSettings,
+    GgufDescription,
+    PreparedInput,
+    RerankScore,
+)
+from service.errors import EngineError, InvalidArgumentError
+
+_POOLING_IDS = {
+    "none": llama_cpp.LLAMA_POOLING_TYPE_NONE,
+    "mean": llama_cpp.LLAMA_POOLING_TYPE_MEAN,
+    "cls": llama_cpp.LLAMA_POOLING_TYPE_CLS,
+    "last": llama_cpp.LLAMA_POOLING_TYPE_LAST,
+    "rank": llama_cpp.LLAMA_POOLING_TYPE_RANK,
+}
+ENDOFTEXT = "<|endoftext|>"
+
+
+class Model:
+    def __init__(self, description: GgufDescription, runtime: LlamaRuntime) -> None:
+        self.description = description
+        self._rt = runtime
+        self.n_ctx = runtime.n_ctx
+        self._embed_template: LastTokenTemplate | EncoderTemplate | None = None
+        self._rerank_template: Qwen3RerankTemplate | None = None
+        self._yes_no: tuple[int, int] | None = None
+        if description.kind == "embedding":
+            self._embed_template = self._choose_embed_template()
+        else:
+            self._rerank_template = Qwen3RerankTemplate()
+            self._yes_no = (self._single_token("yes"), self._single_token("no"))
+
+    @property
+    def uses_rank_head(self) -> bool:
+        return uses_rank_head(self.description)
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._rt.tokenize(text, special=False)
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return self._rt.detokenize(tokens)
+
+    def prepare_embed(self, text: str, options: EmbedOptions, field: str = "inputs[0]") -> PreparedInput:
+        if self._embed_template is None:
+            raise InvalidArgumentError.for_field(
+                "model", f"{self.description.model_id} is a reranker; it does not embed", reason="WRONG_MODEL_KIND"
+            )
+        check_dimensions(options.dimensions, self.description.hidden_size)
+        return self._embed_template.prepare(self._rt, text, options, self.n_ctx, field)
+
+    def embed_prepared(self, items: Sequence[PreparedInput], options: EmbedOptions) -> list[Embedding]:
+        pooled = self._rt.pooled([item.tokens for item in items])
+        return [
+            Embedding(
+                vector=finish(row, options.dimensions, options.normalize),
+                n_tokens=len(item.tokens),
+                truncated=item.truncated,
+            )
+            for row, item in zip(pooled, items)
+        ]
+
+    def embed(self, texts: Sequence[str], options: EmbedOptions) -> list[Embedding]:
+        prepared = [self.prepare_embed(text, options, f"inputs[{i}]") for i, text in enumerate(texts)]
+        return self.embed_prepared(prepared, options)
+
+    def prepare_rerank(
+        self, query: str, document: str, instruction: str | None, truncate: bool, field: str = "documents[0]"
+    ) -> PreparedInput:
+        if self._rerank_template is None:
+            raise InvalidArgumentError.for_field(
+                "model", f"{self.description.model_id} is an embedding model; it does not rerank", reason="WRONG_MODEL_KIND"
+            )
+        return self._rerank_template.prepare(self._rt, query, document, instruction, self.n_ctx, truncate, field)
+
+    def score_prepared(self, items: Sequence[PreparedInput]) -> list[float]:
+        """p(yes) per item: the reranker's probability that the document answers the query."""
+        seqs = [item.tokens for item in items]
+        if self.uses_rank_head:
+            return [float(row[0]) for row in self._rt.pooled(seqs)]
+        assert self._yes_no is not None
+        logits = self._rt.last_logits(seqs, self._yes_no).astype(np.float64)
+        return [1.0 / (1.0 + math.exp(float(no - yes))) for yes, no in logits]
+
+    def rerank(
+        self, query: str, documents: Sequence[str], instruction: str | None = None, truncate: bool = False
+    ) -> list[RerankScore]:
+        prepared = [
+            self.prepare_rerank(query, doc, instruction, truncate, f"documents[{i}]") for i, doc in enumerate(documents)
+        ]
+        scores = self.score_prepared(prepared)
+        return [
+            RerankScore(index=i, score=score, n_tokens=len(item.tokens), truncated=item.truncated)
+            for i, (score, item) in enumerate(zip(scores, prepared))
+        ]
+
+    def close(self) -> None:
+        self._rt.close()
+
+    def _choose_embed_template(self) -> LastTokenTemplate | EncoderTemplate:
+        if self.description.pooling == "last":
+            end = self._rt.tokenize(ENDOFTEXT, special=True)
+            return LastTokenTemplate(eos_id=end[0] if len(end) == 1 else self._rt.eos_id)
+        return EncoderTemplate()
+
+    def _single_token(self, word: str) -> int:
+        tokens = self._rt.tokenize(word, special=False)
+        if len(tokens) != 1:
+            raise EngineError(f"reranker vocabulary has no single token for {word!r}")
+        return tokens[0]
+
+
+def uses_rank_head(description: GgufDescription) -> bool:
+    """True for rerankers converted with `cls.output` and rank pooling; the others are
+    plain causal LMs whose score comes from the output head's yes/no logits."""
+    return description.kind == "reranker" and description.has_cls_output and description.pooling == "rank"
+
+
+def load_model(path: Path, settings: EngineSettings | None = None) -> Model:
+    settings = settings or EngineSettings()
+    description = describe_gguf(path)
+    n_ctx = settings.n_ctx or min(description.context_length or settings.max_ctx, settings.max_ctx)
+    if description.kind == "embedding":
+        pooling, embeddings = _POOLING_IDS[description.pooling if description.pooling != "none" else "mean"], True
+    elif uses_rank_head(description):
+        pooling, embeddings = llama_cpp.LLAMA_POOLING_TYPE_RANK, True
+    else:
+        pooling, embeddings = llama_cpp.LLAMA_POOLING_TYPE_NONE, False
+    runtime = LlamaRuntime(
+        path,
+        n_ctx=n_ctx,
+        n_seq_max=settings.n_seq_max,
+        n_threads=settings.n_threads or available_cpus(),
+        n_gpu_layers=settings.n_gpu_layers,
+        pooling=pooling,
+        embeddings=embeddings,
+        flash_attn=settings.flash_attn,
+    )
+    return Model(description, runtime)

@@ -1,0 +1,92 @@
+"""Turn user text into the exact token sequences each model family was trained on.
+
+This is where embedding servers most often go silently wrong, so every rule lives
+here, in one place:
+- Qwen3-Embedding: queries are `Instruct: {task}\\nQuery:{query}`, documents are bare,
+  and every input ends with `<|endoftext|>` (GGUFs usually do not add it themselves).
+- Qwen3-Reranker: a chat prompt with a system judge, the instruction, query and
+  document, and an assistant turn opened with an empty think block.
+- BERT family: `[CLS] text [SEP]`, from the tokenizer's own special tokens.
+User text is always tokenised with special-token parsing off, so a document cannot
+inject `<|im_end|>` and close the prompt early. Qwen's tokenizer NFC-normalises text
+first and llama.cpp's does not, so the Qwen templates normalise it here.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Protocol
+
+from service.engine.types import EmbedOptions, PreparedInput
+from service.errors import InputTooLongError
+
+DEFAULT_TASK = "Given a web search query, retrieve relevant passages that answer the query"
+
+RERANK_SYSTEM = (
+    'Judge whether the Document meets the requirements based on the Query and the Instruct provided. '
+    'Note that the answer can only be "yes" or "no".'
+)
+RERANK_PREFIX = f"<|im_start|>system\n{RERANK_SYSTEM}<|im_end|>\n<|im_start|>user\n"
+RERANK_SUFFIX = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
+
+
+class Tokenizer(Protocol):
+    def tokenize(self, text: str, *, special: bool, add_special: bool = False) -> list[int]: ...
+
+
+def format_query(task: str | None, query: str) -> str:
+    return f"Instruct: {task or DEFAULT_TASK}\nQuery:{query}"
+
+
+def format_rerank_pair(instruction: str | None, query: str, document: str) -> str:
+    return f"<Instruct>: {instruction or DEFAULT_TASK}\n<Query>: {query}\n<Document>: {document}"
+
+
+@dataclass(frozen=True)
+class LastTokenTemplate:
+    """Qwen3-Embedding and other last-token-pooled decoders: text, then the end-of-text token."""
+
+    eos_id: int
+
+    def prepare(self, tok: Tokenizer, text: str, options: EmbedOptions, n_ctx: int, field: str) -> PreparedInput:
+        body = format_query(options.instruction, text) if options.input_type == "query" else text
+        tokens = tok.tokenize(unicodedata.normalize("NFC", body), special=False)
+        # The template comes first, so cutting the end only ever cuts user text.
+        return _fit(tokens, [], [self.eos_id], n_ctx, options.truncate, field, n_user=len(tokens))
+
+
+@dataclass(frozen=True)
+class EncoderTemplate:
+    """BERT family: the tokenizer adds [CLS]/[SEP]; an instruction is a plain text prefix."""
+
+    def prepare(self, tok: Tokenizer, text: str, options: EmbedOptions, n_ctx: int, field: str) -> PreparedInput:
+        body = f"{options.instruction}{text}" if options.instruction else text
+        tokens = tok.tokenize(body, special=False, add_special=True)
+        if len(tokens) >= 2:
+            return _fit(tokens[1:-1], tokens[:1], tokens[-1:], n_ctx, options.truncate, field, n_user=len(tokens) - 2)
+        return _fit(tokens, [], [], n_ctx, options.truncate, field, n_user=len(tokens))
+
+
+@dataclass(frozen=True)
+class Qwen3RerankTemplate:
+    def prepare(
+        self, tok: Tokenizer, query: str, document: str, instruction: str | None, n_ctx: int, truncate: bool, field: str
+    ) -> PreparedInput:
+        prefix = tok.tokenize(RERANK_PREFIX, special=True)
+        suffix = tok.tokenize(RERANK_SUFFIX, special=True)
+        pair = format_rerank_pair(instruction, query, document)
+        body = tok.tokenize(unicodedata.normalize("NFC", pair), special=False)
+        return _fit(body, prefix, suffix, n_ctx, truncate, field, n_user=len(body))
+
+
+def _fit(
+    body: list[int], head: list[int], tail: list[int], n_ctx: int, truncate: bool, field: str, n_user: int
+) -> PreparedInput:
+    total = len(head) + len(body) + len(tail)
+    if total <= n_ctx:
+        return PreparedInput(tokens=head + body + tail, n_user_tokens=n_user, truncated=False)
+    room = n_ctx - len(head) - len(tail)
+    if not truncate or room <= 0:
+        raise InputTooLongError(field, total, n_ctx)
+    return PreparedInput(tokens=head + body[:room] + tail, n_user_tokens=n_user, truncated=True)

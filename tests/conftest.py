@@ -1,0 +1,53 @@
+"""Shared fixtures: real GGUF files written by `embedroute synth`'s code, once per run.
+
+The files go to `.cache/test-models/` in the checkout (ignored by git): a fresh clone,
+as CI uses, makes them anew; a developer's reruns reuse them. A lock file keeps
+parallel test runs from writing the same file twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from service.synth.ladder import synth_ladder
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / ".cache" / "test-models" / "v1"
+
+EMBEDDING_QUANTS = ("F32", "F16", "BF16", "Q8_0", "Q4_K_M", "IQ3_M", "IQ3_S")
+RERANKER_QUANTS = ("F32", "F16", "Q8_0")
+
+
+@dataclass(frozen=True)
+class SynthModels:
+    embedding: dict[str, Path]
+    reranker_cls: dict[str, Path]
+    reranker_lm: dict[str, Path]
+
+
+@pytest.fixture(scope="session")
+def synth_models() -> Iterator[SynthModels]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        models = SynthModels(
+            embedding=synth_ladder(CACHE, "tiny", "embedding", EMBEDDING_QUANTS),
+            reranker_cls=synth_ladder(CACHE, "tiny", "reranker-cls", RERANKER_QUANTS),
+            reranker_lm=synth_ladder(CACHE, "tiny", "reranker-lm", RERANKER_QUANTS),
+        )
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    yield models
+
+
+@pytest.fixture(scope="session")
+def models_dir(synth_models: SynthModels, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What a server under test is started with: one embedding model and one reranker."""
+    folder = tmp_path_factory.mktemp("served-models")
+    for source in (synth_models.embedding["Q8_0"], synth_models.reranker_cls["F16"]):
+        (folder / source.name).symlink_to(source)
+    return folder
