@@ -1,0 +1,182 @@
+"""The container files: hadolint-clean, pinned, multi-stage, non-root, health-checked, no baked models.
+
+They cannot be built here (no container engine), so what a build would prove is checked statically,
+and the health-check script is run against a stand-in grpc_health_probe that records its arguments.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.deploy.chart import CHART, REPO
+
+DOCKER = REPO / "docker"
+DOCKERFILES = (DOCKER / "cpu.Dockerfile", DOCKER / "cuda.Dockerfile")
+HEALTHCHECK = DOCKER / "healthcheck.sh"
+PINNED = re.compile(r"^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[a-f0-9]{64}$")
+
+
+def instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    joined = re.sub(r"\\\n", " ", path.read_text())
+    result = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            result.append((keyword.upper(), rest.strip()))
+    return result
+
+
+def stages(path: Path) -> list[list[tuple[str, str]]]:
+    found: list[list[tuple[str, str]]] = []
+    for keyword, rest in instructions(path):
+        if keyword == "FROM":
+            found.append([])
+        if found:
+            found[-1].append((keyword, rest))
+    return found
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.skip(f"{name} is not installed (scripts/install-deploy-tools.sh installs it)")
+    return found
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_hadolint(dockerfile: Path) -> None:
+    result = subprocess.run(
+        [tool("hadolint"), "--no-color", str(dockerfile)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_shellcheck_healthcheck_script() -> None:
+    command = [tool("shellcheck"), str(HEALTHCHECK)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_base_images_pinned_by_digest(dockerfile: Path) -> None:
+    images = [rest.split()[0] for keyword, rest in instructions(dockerfile) if keyword == "FROM"]
+    assert len(images) == 3
+    for image in images:
+        assert PINNED.match(image), image
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_multi_stage_non_root_runtime(dockerfile: Path) -> None:
+    *builders, runtime = stages(dockerfile)
+    assert [s[0][1].split()[-1] for s in builders] == ["healthprobe", "build"]
+    assert runtime[0][1].endswith("AS runtime")
+    keywords = [k for k, _ in runtime]
+    # No compiler in the runtime stage: everything built arrives through COPY --from.
+    assert not any("build-essential" in rest or "pip install" in rest for k, rest in runtime if k == "RUN")
+    copies = [rest for k, rest in runtime if k == "COPY"]
+    assert "--from=build /opt/venv /opt/venv" in copies
+    assert "--from=build /opt/ggml-backends /opt/ggml-backends" in copies
+    users = [rest for k, rest in runtime if k == "USER"]
+    assert users == ["10001:10001"]
+    pod = yaml.safe_load((CHART / "values.yaml").read_text())["podSecurityContext"]
+    assert users[0] == f"{pod['runAsUser']}:{pod['runAsGroup']}"
+    assert keywords.index("USER") > max(i for i, k in enumerate(keywords) if k == "RUN")
+    assert ("ENTRYPOINT", '["embedroute"]') in runtime and ("CMD", '["serve"]') in runtime
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_healthcheck_and_ports_match_the_chart(dockerfile: Path) -> None:
+    runtime = stages(dockerfile)[-1]
+    healthchecks = [rest for k, rest in runtime if k == "HEALTHCHECK"]
+    assert len(healthchecks) == 1 and healthchecks[0].endswith('CMD ["embedroute-healthcheck"]')
+    assert "COPY --chmod=0755 docker/healthcheck.sh /usr/local/bin/embedroute-healthcheck" in [
+        f"{k} {rest}" for k, rest in runtime
+    ]
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    expose = [rest for k, rest in runtime if k == "EXPOSE"]
+    assert expose == [f"{values['server']['port']} {values['server']['metricsPort']}"]
+    env = " ".join(rest for k, rest in runtime if k == "ENV")
+    assert f"EMBEDROUTE_MODELS={values['models']['mountPath']}" in env
+    assert "HOME=/tmp" in env  # the only writable path under a read-only root filesystem
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_no_remote_add_and_no_baked_models(dockerfile: Path) -> None:
+    steps = instructions(dockerfile)
+    assert not [rest for k, rest in steps if k == "ADD"]
+    sources = [
+        source.removeprefix("./")
+        for k, rest in steps
+        if k == "COPY" and "--from=" not in rest
+        for source in [t for t in rest.split() if not t.startswith("--")][:-1]
+    ]
+    assert sources == ["pyproject.toml", "README.md", "service", "router", "docker/healthcheck.sh"]
+    ignore = (DOCKER / f"{dockerfile.name}.dockerignore").read_text().splitlines()
+    assert ignore[[i for i, line in enumerate(ignore) if not line.startswith("#")][0]] == "*"
+    assert "**/*.gguf" in ignore
+    for needed in ("pyproject.toml", "README.md", "service/", "router/", "docker/healthcheck.sh"):
+        assert f"!{needed}" in ignore
+
+
+def test_copied_sources_exist() -> None:
+    for needed in ("pyproject.toml", "README.md", "service", "router", "docker/healthcheck.sh"):
+        assert (REPO / needed).exists(), needed
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_llama_cpp_build(dockerfile: Path) -> None:
+    text = dockerfile.read_text()
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    pins = [d for d in pyproject["project"]["dependencies"] if d.startswith("llama-cpp-python==")]
+    assert f"ARG LLAMA_CPP_PYTHON_VERSION={pins[0].split('==')[1]}" in text
+    # Every x86-64 variant as a loadable backend, found at run time in a fixed directory.
+    for flag in (
+        "-DGGML_BACKEND_DL=ON",
+        "-DGGML_CPU_ALL_VARIANTS=ON",
+        "-DGGML_NATIVE=OFF",
+        "-DGGML_BACKEND_DIR=/opt/ggml-backends",
+    ):
+        assert flag in text
+    assert ("-DGGML_CUDA=ON" in text) == (dockerfile.name == "cuda.Dockerfile")
+
+
+def run_healthcheck(tmp_path: Path, env: dict[str, str], *args: str) -> list[str]:
+    """Runs healthcheck.sh with a grpc_health_probe stand-in that records its arguments."""
+    record = tmp_path / "args"
+    fake = tmp_path / "grpc_health_probe"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
+    fake.chmod(0o755)
+    environ = {"PATH": f"{tmp_path}:/usr/bin:/bin", **env}
+    subprocess.run(["sh", str(HEALTHCHECK), *args], env=environ, check=True, timeout=30)
+    return record.read_text().splitlines()
+
+
+def test_healthcheck_plaintext(tmp_path: Path) -> None:
+    expected = ["-addr=127.0.0.1:50051", "-service=", "-connect-timeout=2s", "-rpc-timeout=3s"]
+    assert run_healthcheck(tmp_path, {}) == expected
+    assert run_healthcheck(tmp_path, {"EMBEDROUTE_PORT": "6000"}, "embedroute.v1.EmbedService")[:2] == [
+        "-addr=127.0.0.1:6000",
+        "-service=embedroute.v1.EmbedService",
+    ]
+
+
+def test_healthcheck_tls_and_mtls(tmp_path: Path) -> None:
+    tls = {"EMBEDROUTE_TLS_CERT": "/etc/embedroute/tls/tls.crt", "EMBEDROUTE_TLS_KEY": "/etc/embedroute/tls/tls.key"}
+    assert run_healthcheck(tmp_path, tls)[4:] == ["-tls", "-tls-no-verify"]
+    mtls = {**tls, "EMBEDROUTE_TLS_CLIENT_CA": "/etc/embedroute/client-ca/ca.crt"}
+    assert run_healthcheck(tmp_path, mtls)[4:] == [
+        "-tls",
+        "-tls-no-verify",
+        "-tls-client-cert=/etc/embedroute/tls/tls.crt",
+        "-tls-client-key=/etc/embedroute/tls/tls.key",
+    ]
