@@ -1,0 +1,251 @@
+"""What the router hands the server: preferences in, one ModelPlan per model out.
+
+A plan carries everything needed to explain it without re-running the router (the
+hardware it saw, every candidate with its estimate and whether it fits, the choice and
+why), because the same decision is shown by `embedroute route`, ModelService.GetModel,
+the start-up log and a Prometheus info metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from router.hardware import GpuInfo, Hardware, format_bytes
+from service.engine.types import EngineSettings, GgufDescription
+
+Device = Literal["cpu", "gpu"]
+
+DEFAULTS = EngineSettings()
+
+
+@dataclass(frozen=True)
+class Pin:
+    """An operator's override for one model: a quant (or quant family) and/or a device."""
+
+    quant: str | None = None
+    device: Device | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Pin:
+        """`QUANT[@DEVICE]`, `@DEVICE` or `QUANT`: "Q8_0@cpu", "@gpu", "Q4_K_M"."""
+        quant, _, device = text.strip().partition("@")
+        device = device.strip().lower()
+        if device not in ("", "cpu", "gpu"):
+            raise ValueError(f"pin {text!r}: device must be cpu or gpu, not {device!r}")
+        if not quant.strip() and not device:
+            raise ValueError(f"pin {text!r}: expected QUANT[@DEVICE] or @DEVICE")
+        return cls(
+            quant=quant.strip().upper() or None,
+            device="gpu" if device == "gpu" else "cpu" if device == "cpu" else None,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.quant or ''}{'@' + self.device if self.device else ''}"
+
+
+@dataclass(frozen=True)
+class RouterPrefs:
+    """How models will be loaded (the estimate depends on it) and what the operator allows.
+
+    The context fields mirror EngineSettings, whose defaults they share, so that the
+    memory the router budgets is the memory the engine then allocates.
+    """
+
+    n_ctx: int = DEFAULTS.n_ctx
+    """Tokens per sequence; 0 = the file's trained context capped by `max_ctx`."""
+    max_ctx: int = DEFAULTS.max_ctx
+    n_batch: int = DEFAULTS.n_batch
+    n_ubatch: int = DEFAULTS.n_ubatch
+    n_seq_max: int = DEFAULTS.n_seq_max
+    flash_attn: bool = DEFAULTS.flash_attn
+    headroom_fraction: float = 0.10
+    """Share of each memory pool (RAM, GPU) never planned for: fragmentation, the
+    runtime's own allocations, other processes that grow after we measured."""
+    headroom_bytes: int = 512 * 1024**2
+    """Floor of the headroom; on small pools a fraction alone leaves too little."""
+    pins: Mapping[str, Pin] = field(default_factory=dict)
+    max_threads: int = 0
+    """0 = what the CPU quota allows; otherwise at most this many threads per model."""
+
+    def headroom(self, capacity: int) -> int:
+        return max(int(self.headroom_fraction * capacity), self.headroom_bytes)
+
+    def context_for(self, description: GgufDescription) -> int:
+        """Tokens per sequence this model is loaded with."""
+        trained = description.context_length or self.max_ctx
+        return self.n_ctx or min(trained, self.max_ctx)
+
+    def engine_settings(
+        self, description: GgufDescription, n_threads: int, n_gpu_layers: int, main_gpu: int | None
+    ) -> EngineSettings:
+        extra = {} if main_gpu is None else {"main_gpu": str(main_gpu), "split_mode": "none"}
+        return EngineSettings(
+            n_ctx=self.context_for(description),
+            max_ctx=self.max_ctx,
+            n_batch=self.n_batch,
+            n_ubatch=self.n_ubatch,
+            n_seq_max=self.n_seq_max,
+            n_threads=n_threads,
+            n_gpu_layers=n_gpu_layers,
+            flash_attn=self.flash_attn,
+            extra=extra,
+        )
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes one model needs, split by pool; see router/estimate.py for the formula."""
+
+    weights_bytes: int
+    kv_bytes: int
+    compute_bytes: int
+    output_bytes: int
+    overhead_bytes: int
+    gpu_bytes: int
+    ram_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.gpu_bytes + self.ram_bytes
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "weights_bytes": self.weights_bytes,
+            "kv_bytes": self.kv_bytes,
+            "compute_bytes": self.compute_bytes,
+            "output_bytes": self.output_bytes,
+            "overhead_bytes": self.overhead_bytes,
+            "gpu_bytes": self.gpu_bytes,
+            "ram_bytes": self.ram_bytes,
+            "total_bytes": self.total_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Memory the plans may use, after headroom; shared by all models."""
+
+    ram_bytes: int
+    ram_headroom_bytes: int
+    gpu: GpuInfo | None
+    gpu_bytes: int
+    gpu_headroom_bytes: int
+    threads: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ram_bytes": self.ram_bytes,
+            "ram_headroom_bytes": self.ram_headroom_bytes,
+            "gpu_index": None if self.gpu is None else self.gpu.index,
+            "gpu_bytes": self.gpu_bytes,
+            "gpu_headroom_bytes": self.gpu_headroom_bytes,
+            "threads": self.threads,
+        }
+
+    def summary(self) -> str:
+        text = f"RAM {format_bytes(self.ram_bytes)} (after {format_bytes(self.ram_headroom_bytes)} headroom)"
+        if self.gpu is not None:
+            headroom = format_bytes(self.gpu_headroom_bytes)
+            text += f", GPU {self.gpu.index} {format_bytes(self.gpu_bytes)} (after {headroom} headroom)"
+        return text + f", {self.threads} threads"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to load one file: on which device, with how many layers offloaded."""
+
+    description: GgufDescription
+    device: Device
+    n_gpu_layers: int
+    n_threads: int
+    estimated_bytes: int
+    fits: bool
+    reason: str
+    estimate: MemoryEstimate
+    settings: EngineSettings
+    """Exactly what to pass to `service.engine.load_model(description.path, settings)`."""
+    rank: float
+    """Fidelity rank on this device (lower is better); see router/quants.py."""
+    degraded: bool = False
+
+    @property
+    def gpu_layers_text(self) -> str:
+        total = self.description.n_layers + 1
+        return f"{min(self.n_gpu_layers, total)}/{total}"
+
+    def label(self) -> str:
+        where = "cpu" if self.device == "cpu" else f"gpu {self.gpu_layers_text} layers"
+        return f"{self.description.quant} ({self.description.path.name}) on {where}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.description
+        return {
+            "path": str(d.path),
+            "file": d.path.name,
+            "quant": d.quant,
+            "bits_per_weight": round(d.bits_per_weight, 3),
+            "file_size": d.file_size,
+            "device": self.device,
+            "n_gpu_layers": self.n_gpu_layers,
+            "n_threads": self.n_threads,
+            "estimated_bytes": self.estimated_bytes,
+            "estimate": self.estimate.to_dict(),
+            "fits": self.fits,
+            "degraded": self.degraded,
+            "rank": self.rank,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class UnreadableFile:
+    """A .gguf that could not be described; shown in explanations, never loaded."""
+
+    path: Path
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": str(self.path), "status": "unreadable", "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    model_id: str
+    kind: str
+    candidates: tuple[Candidate, ...]
+    """Best first: `candidates[0]` is the choice; on a load failure try `load_order`."""
+    reason: str
+    degraded: bool
+    hardware: Hardware
+    budget: Budget
+    unreadable: tuple[UnreadableFile, ...] = ()
+    """Unreadable files next to this model's files (their identity is unknown)."""
+
+    @property
+    def chosen(self) -> Candidate:
+        return self.candidates[0]
+
+    @property
+    def load_order(self) -> tuple[Candidate, ...]:
+        """The choice, then every later candidate that fits: the fallback sequence."""
+        return (self.chosen, *(c for c in self.candidates[1:] if c.fits))
+
+    @property
+    def hardware_summary(self) -> str:
+        return self.hardware.summary()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "kind": self.kind,
+            "chosen": self.chosen.to_dict(),
+            "reason": self.reason,
+            "degraded": self.degraded,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "unreadable": [u.to_dict() for u in self.unreadable],
+            "budget": self.budget.to_dict(),
+            "hardware": self.hardware.to_dict(),
+        }

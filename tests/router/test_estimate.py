@@ -1,0 +1,86 @@
+"""The memory formula against what llama.cpp really allocates for the test models.
+
+Each model is loaded in a fresh process (tests/router/llama_measure.py) with the
+context shape the engine uses, one full-size batch is decoded, and the process's RSS
+growth is compared with the estimate: within 15%. The logged buffer sizes are
+checked component by component too, so a compensating pair of errors cannot pass.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from router.estimate import compute_bytes, engine_shape, estimate, has_separate_output
+from router.plan import RouterPrefs
+from service.engine.metadata import describe_gguf
+from tests.conftest import SynthModels
+from tests.router.shapes import describe
+
+REPO = Path(__file__).resolve().parents[2]
+N_CTX = 512
+
+
+def measured(path: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.router.llama_measure", str(path), str(N_CTX)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize(
+    ("ladder", "quant"),
+    [("embedding", "Q8_0"), ("reranker_cls", "F16"), ("reranker_lm", "Q8_0")],
+)
+def test_estimate_within_15_percent_of_llama_cpp(synth_models: SynthModels, ladder: str, quant: str) -> None:
+    path = getattr(synth_models, ladder)[quant]
+    d = describe_gguf(path)
+    prefs = RouterPrefs(n_ctx=N_CTX)
+    est = estimate(d, prefs)
+    real = measured(path)
+    assert real["rc"] == 0
+    assert est.gpu_bytes == 0
+    assert abs(est.ram_bytes - real["rss_after_batch"]) <= 0.15 * real["rss_after_batch"]
+    assert abs(est.weights_bytes - real["model_size"]) <= 0.02 * real["model_size"]
+    assert est.kv_bytes == real["logged_KV"]
+    reserved = compute_bytes(d, engine_shape(d, prefs))
+    assert abs(reserved - real["logged_compute"]) <= 0.15 * real["logged_compute"]
+
+
+def test_shape_follows_the_engine(synth_models: SynthModels) -> None:
+    d = describe_gguf(synth_models.embedding["Q8_0"])
+    shape = engine_shape(d, RouterPrefs(n_ctx=1000))
+    assert (shape.kv_cells, shape.n_ubatch, shape.n_batch) == (1024, 1024, 1024)
+    assert shape.embeddings
+    lm = describe_gguf(synth_models.reranker_lm["Q8_0"])
+    assert not engine_shape(lm, RouterPrefs()).embeddings
+    assert has_separate_output(lm) and not has_separate_output(d)
+
+
+def test_kv_cache_per_token_matches_the_published_figures() -> None:
+    prefs = RouterPrefs(n_ctx=1024)
+    assert estimate(describe("0.6B", "embedding", "Q8_0"), prefs).kv_bytes == 1024 * 112 * 1024
+    assert estimate(describe("4B", "embedding", "Q8_0"), prefs).kv_bytes == 1024 * 144 * 1024
+    assert estimate(describe("8B", "embedding", "Q8_0"), prefs).kv_bytes == 1024 * 144 * 1024
+
+
+def test_full_offload_moves_layers_and_keeps_the_embedding_in_ram() -> None:
+    d = describe("8B", "embedding", "Q8_0")
+    prefs = RouterPrefs(n_ctx=2048)
+    cpu, whole, half = estimate(d, prefs, 0), estimate(d, prefs, d.n_layers + 1), estimate(d, prefs, d.n_layers // 2)
+    embedding = d.vocab_size * d.hidden_size * d.bits_per_weight / 8
+    assert cpu.gpu_bytes == 0
+    assert whole.ram_bytes < cpu.ram_bytes < whole.ram_bytes + whole.gpu_bytes
+    assert whole.ram_bytes > embedding
+    assert 0 < half.gpu_bytes < whole.gpu_bytes
+    assert whole.kv_bytes == cpu.kv_bytes
