@@ -14,19 +14,17 @@ compute   ggml's graph allocator reserves the peak of live activations for one
             attention  2 x heads x u x kv_cells x 4      (scores and softmax, f32; flash
                                                           attention tiles it away)
             FFN        3 x u x ffn x 4                    (gate, up, product)
-            LM head    u x vocab x 4                      (llama.cpp computes the logits of
-                                                          a causal model even when only
-                                                          embeddings are read; in RAM a
-                                                          causal-LM reranker touches only
-                                                          n_seq_max rows of it)
+            LM head    u x vocab x 4                      (reserved for a whole micro-batch
+                                                          of logits; in RAM a last-token
+                                                          model touches only n_seq_max
+                                                          rows of it)
           plus the attention mask (kv_cells x u x 4, f16 with flash attention) and
           about 4 x u x hidden x 4 for the residual stream.
 vocab     the tokenizer's tables and bookkeeping in host memory, ~300 bytes per
           vocabulary token (measured, upper end).
 output    host buffer that grows to hold every output of the largest decode call:
-          outputs x (vocab + hidden) x 4; logits are allocated even for embeddings,
-          and an embedding context outputs every token of the batch (a causal-LM
-          reranker only the last token of each sequence).
+          outputs x (vocab + hidden) x 4; an encoder's embedding context outputs every
+          token of the batch, a last-token model only the last token of each sequence.
 
 The compute and output buffers are reserved with malloc and touched only as far as a
 batch reaches, so a freshly loaded model looks small; the first batch of the full
@@ -95,21 +93,25 @@ def _pad(n: int, to: int) -> int:
 def engine_shape(description: GgufDescription, prefs: RouterPrefs) -> LlamaShape:
     """What service.engine.load_model asks llama.cpp for (keep the two in step).
 
-    The engine sizes one unified KV cache for `n_ctx` tokens and decodes up to n_ctx
-    tokens in one micro-batch (so that encoder models see a whole sequence at once).
+    One unified KV cache of `n_ctx` cells. Last-token models (Qwen3 embeddings and
+    rerankers) run without an embedding context: only each sequence's last token is an
+    output, read through the hidden-state tap, and micro-batches are `n_ubatch` tokens.
+    Encoders (mean/CLS pooling) output every token and see a whole sequence in one
+    micro-batch.
     """
     n_ctx = prefs.context_for(description)
     cells = _pad(n_ctx, 256)
     causal = description.architecture not in ENCODER_ARCHES
-    rank_head = description.kind == "reranker" and description.has_cls_output and description.pooling == "rank"
+    last_token = description.pooling == "last" or description.kind == "reranker"
+    encoder = description.kind == "embedding" and not last_token
     return LlamaShape(
         kv_cells=cells if causal else 0,
         n_ctx_seq=cells,
-        n_ubatch=cells,
+        n_ubatch=cells if encoder else min(prefs.n_ubatch, cells),
         n_batch=cells,
         n_seq_max=prefs.n_seq_max,
         flash_attn=prefs.flash_attn,
-        embeddings=description.kind == "embedding" or rank_head,
+        embeddings=encoder,
     )
 
 

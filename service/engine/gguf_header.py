@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
+from gguf.quants import dequantize
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
@@ -133,6 +136,19 @@ def read_header(path: Path) -> GgufHeader:
         alignment = int(fields.get("general.alignment", DEFAULT_ALIGNMENT))
         data_start = -(-cur.pos // alignment) * alignment
     return GgufHeader(fields, [_tensor(name, shape, kind, data_start + off) for name, shape, kind, off in raw_tensors])
+
+
+def read_tensor(path: Path, name: str) -> npt.NDArray[np.float32]:
+    """One tensor as float32 in numpy (row-major, outermost GGUF dimension first)."""
+    header = read_header(path)
+    info = next((t for t in header.tensors if t.name == name), None)
+    if info is None:
+        raise GgufFormatError(f"no tensor {name}")
+    with open(path, "rb") as handle:
+        handle.seek(info.offset)
+        raw = np.frombuffer(handle.read(info.n_bytes), dtype=np.uint8)
+    values = dequantize(raw, GGMLQuantizationType(info.ggml_type))
+    return np.asarray(values, dtype=np.float32).reshape(tuple(reversed(info.shape)))
 
 
 def _tensor(name: str, shape: tuple[int, ...], kind: int, offset: int) -> TensorInfo:

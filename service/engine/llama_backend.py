@@ -3,7 +3,14 @@
 `Llama.embed()` is unfit for a service (it parses special tokens in user text, its
 truncation cuts the final EOS, and it packs every sequence into one attention block),
 so this talks to llama.cpp directly: it fills a `llama_batch` with several sequences,
-decodes once, and reads each sequence's pooled vector or last-position logits.
+decodes once, and reads each sequence's pooled vector, last hidden state or logits.
+
+Causal models (Qwen3) are read through a *hidden-state tap*: an embedding context makes
+llama.cpp output every token and run the vocabulary head over each (0.3 GFLOP a token
+and a vocab-sized output row per token for Qwen3-0.6B), although last-token pooling
+needs one row per sequence. With embeddings off and only each sequence's last token
+marked as output, the final layers run on those rows alone, and a graph callback copies
+the final-norm activations (`result_norm`) out as they are computed.
 
 Not thread-safe: one thread at a time per instance (the scheduler guarantees it).
 """
@@ -26,9 +33,11 @@ _init_lock = threading.Lock()
 _initialised = False
 
 
-@llama_cpp.llama_log_callback
-def _quiet_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+def _ignore_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
     """llama.cpp logs every tensor at load; the service reports what matters itself."""
+
+
+_quiet_log = llama_cpp.llama_log_callback(_ignore_log)
 
 
 def ensure_backend() -> None:
@@ -45,6 +54,50 @@ class ModelLoadError(EngineError):
     reason = "MODEL_LOAD_FAILED"
 
 
+def _ggml_base() -> ctypes.CDLL:
+    lib = ctypes.CDLL(str(Path(llama_cpp.__file__).parent / "lib" / "libggml-base.so"))
+    lib.ggml_get_name.restype = ctypes.c_char_p
+    lib.ggml_get_name.argtypes = [ctypes.c_void_p]
+    lib.ggml_nbytes.restype = ctypes.c_size_t
+    lib.ggml_nbytes.argtypes = [ctypes.c_void_p]
+    lib.ggml_backend_tensor_get.restype = None
+    lib.ggml_backend_tensor_get.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t]
+    return lib
+
+
+class HiddenStateTap:
+    """Collects the rows of `result_norm` (the final RMSNorm output) from every micro-batch."""
+
+    TENSOR = b"result_norm"
+
+    def __init__(self, width: int) -> None:
+        self._lib = _ggml_base()
+        self._width = width
+        self._rows: list[npt.NDArray[np.float32]] = []
+        self.callback = llama_cpp.ggml_backend_sched_eval_callback(self._on_tensor)
+
+    def _on_tensor(self, tensor: int, ask: bool, user_data: int) -> bool:
+        is_ours = self._lib.ggml_get_name(tensor) == self.TENSOR
+        if ask or not is_ours:
+            return is_ours if ask else True
+        size = int(self._lib.ggml_nbytes(tensor))
+        if size:
+            rows = np.empty(size // 4, dtype=np.float32)
+            self._lib.ggml_backend_tensor_get(tensor, rows.ctypes.data, 0, size)
+            self._rows.append(rows.reshape(-1, self._width))
+        return True
+
+    def start(self) -> None:
+        self._rows.clear()
+
+    def take(self, n_rows: int) -> npt.NDArray[np.float32]:
+        rows = np.concatenate(self._rows) if self._rows else np.empty((0, self._width), np.float32)
+        self._rows.clear()
+        if rows.shape[0] != n_rows:
+            raise EngineError(f"expected {n_rows} hidden states from llama.cpp, got {rows.shape[0]}")
+        return rows
+
+
 class LlamaRuntime:
     """One loaded model and one context sized for `n_ctx` tokens per decode."""
 
@@ -54,10 +107,13 @@ class LlamaRuntime:
         *,
         n_ctx: int,
         n_seq_max: int,
+        n_ubatch: int,
+        decode_tokens: int,
         n_threads: int,
         n_gpu_layers: int,
         pooling: int,
         embeddings: bool,
+        tap_hidden: bool,
         flash_attn: bool,
     ) -> None:
         ensure_backend()
@@ -66,11 +122,11 @@ class LlamaRuntime:
         self._model = llama_cpp.llama_model_load_from_file(str(path).encode(), mparams)
         if not self._model:
             raise ModelLoadError(f"llama.cpp could not load {path.name}")
+        self._tap = HiddenStateTap(int(llama_cpp.llama_model_n_embd(self._model))) if tap_hidden else None
         cparams = llama_cpp.llama_context_default_params()
         cparams.n_ctx = n_ctx
         cparams.n_batch = n_ctx
-        # Non-causal encoders must see a whole sequence in one micro-batch.
-        cparams.n_ubatch = n_ctx
+        cparams.n_ubatch = n_ubatch
         cparams.n_seq_max = n_seq_max
         cparams.n_threads = n_threads
         cparams.n_threads_batch = n_threads
@@ -80,6 +136,8 @@ class LlamaRuntime:
         cparams.flash_attn_type = (
             llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
         )
+        if self._tap is not None:
+            cparams.cb_eval = self._tap.callback
         self._ctx = llama_cpp.llama_init_from_model(self._model, cparams)
         if not self._ctx:
             llama_cpp.llama_model_free(self._model)
@@ -87,13 +145,20 @@ class LlamaRuntime:
         self._vocab = llama_cpp.llama_model_get_vocab(self._model)
         self.n_ctx = int(llama_cpp.llama_n_ctx(self._ctx))
         self.n_seq_max = int(llama_cpp.llama_n_seq_max(self._ctx))
+        # Sequences packed into one decode attend over each other's cells (masked), a cost
+        # that grows with the square of the decode; short ones share a decode, long ones
+        # get their own.
+        self.decode_tokens = min(decode_tokens, self.n_ctx)
         self.n_embd = int(llama_cpp.llama_model_n_embd(self._model))
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
-        self.n_cls_out = int(llama_cpp.llama_model_n_cls_out(self._model))
         self._encoder_only = bool(
             llama_cpp.llama_model_has_encoder(self._model) and not llama_cpp.llama_model_has_decoder(self._model)
         )
         self._batch = llama_cpp.llama_batch_init(self.n_ctx, 0, 1)
+
+    @property
+    def taps_hidden(self) -> bool:
+        return self._tap is not None
 
     @property
     def eos_id(self) -> int:
@@ -122,8 +187,8 @@ class LlamaRuntime:
         return buf.raw[:n].decode("utf-8", errors="replace")
 
     def pooled(self, seqs: Sequence[Sequence[int]]) -> npt.NDArray[np.float32]:
-        """Each sequence's pooled output: an embedding, or [p(yes), p(no)] with rank pooling."""
-        width = self.n_cls_out if self.n_cls_out > 0 and self._is_rank() else self.n_embd
+        """Each sequence's pooled embedding (mean or CLS pooling of an encoder)."""
+        width = self.n_embd
         out = np.empty((len(seqs), width), dtype=np.float32)
         for group in self._groups(seqs):
             self._run(seqs, group, all_outputs=True)
@@ -132,6 +197,17 @@ class LlamaRuntime:
                 if not ptr:
                     raise EngineError("llama.cpp returned no pooled output")
                 out[index] = np.ctypeslib.as_array(ptr, shape=(width,))
+        return out
+
+    def last_hidden(self, seqs: Sequence[Sequence[int]]) -> npt.NDArray[np.float32]:
+        """Each sequence's final-norm hidden state at its last token (last-token pooling)."""
+        if self._tap is None:
+            raise EngineError("this context was not created with the hidden-state tap")
+        out = np.empty((len(seqs), self.n_embd), dtype=np.float32)
+        for group in self._groups(seqs):
+            self._tap.start()
+            self._run(seqs, group, all_outputs=False)
+            out[group] = self._tap.take(len(group))
         return out
 
     def last_logits(self, seqs: Sequence[Sequence[int]], token_ids: Sequence[int]) -> npt.NDArray[np.float32]:
@@ -155,9 +231,6 @@ class LlamaRuntime:
             self._ctx = None
             self._model = None
 
-    def _is_rank(self) -> bool:
-        return int(llama_cpp.llama_pooling_type(self._ctx)) == llama_cpp.LLAMA_POOLING_TYPE_RANK
-
     def _groups(self, seqs: Sequence[Sequence[int]]) -> Iterator[list[int]]:
         """Consecutive runs of sequences that fit one decode: n_ctx tokens, n_seq_max sequences."""
         group: list[int] = []
@@ -165,7 +238,7 @@ class LlamaRuntime:
         for index, seq in enumerate(seqs):
             if not 0 < len(seq) <= self.n_ctx:
                 raise EngineError(f"sequence of {len(seq)} tokens does not fit a context of {self.n_ctx}")
-            if group and (used + len(seq) > self.n_ctx or len(group) == self.n_seq_max):
+            if group and (used + len(seq) > self.decode_tokens or len(group) == self.n_seq_max):
                 yield group
                 group, used = [], 0
             group.append(index)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import llama_cpp
 import numpy as np
+import numpy.typing as npt
 
+from service.engine.gguf_header import read_tensor
 from service.engine.llama_backend import LlamaRuntime
 from service.engine.metadata import describe_gguf
 from service.engine.postprocess import check_dimensions, finish
@@ -37,12 +39,17 @@ _POOLING_IDS = {
     "rank": llama_cpp.LLAMA_POOLING_TYPE_RANK,
 }
 ENDOFTEXT = "<|endoftext|>"
+_CTX_PAD = 256
+_LEARNED_POSITIONS = frozenset({"bert"})
 
 
 class Model:
-    def __init__(self, description: GgufDescription, runtime: LlamaRuntime) -> None:
+    def __init__(
+        self, description: GgufDescription, runtime: LlamaRuntime, rank_head: npt.NDArray[np.float32] | None = None
+    ) -> None:
         self.description = description
         self._rt = runtime
+        self._rank_head = rank_head
         self.n_ctx = runtime.n_ctx
         self._embed_template: LastTokenTemplate | EncoderTemplate | None = None
         self._rerank_template: Qwen3RerankTemplate | None = None
@@ -72,7 +79,8 @@ class Model:
         return self._embed_template.prepare(self._rt, text, options, self.n_ctx, field)
 
     def embed_prepared(self, items: Sequence[PreparedInput], options: EmbedOptions) -> list[Embedding]:
-        pooled = self._rt.pooled([item.tokens for item in items])
+        seqs = [item.tokens for item in items]
+        pooled = self._rt.last_hidden(seqs) if self._rt.taps_hidden else self._rt.pooled(seqs)
         return [
             Embedding(
                 vector=finish(row, options.dimensions, options.normalize),
@@ -98,10 +106,13 @@ class Model:
     def score_prepared(self, items: Sequence[PreparedInput]) -> list[float]:
         """p(yes) per item: the reranker's probability that the document answers the query."""
         seqs = [item.tokens for item in items]
-        if self.uses_rank_head:
-            return [float(row[0]) for row in self._rt.pooled(seqs)]
-        assert self._yes_no is not None
-        logits = self._rt.last_logits(seqs, self._yes_no).astype(np.float64)
+        if self._rank_head is not None:
+            # The cls.output rows are the LM head's "yes" and "no" rows, so this is the same
+            # two-way softmax that rank pooling computes inside llama.cpp.
+            logits = (self._rt.last_hidden(seqs) @ self._rank_head.T).astype(np.float64)
+        else:
+            assert self._yes_no is not None
+            logits = self._rt.last_logits(seqs, self._yes_no).astype(np.float64)
         return [1.0 / (1.0 + math.exp(float(no - yes))) for yes, no in logits]
 
     def rerank(
@@ -138,24 +149,38 @@ def uses_rank_head(description: GgufDescription) -> bool:
     return description.kind == "reranker" and description.has_cls_output and description.pooling == "rank"
 
 
+def context_size(description: GgufDescription, settings: EngineSettings) -> int:
+    """Tokens per decode: llama.cpp pads n_ctx up to a multiple of 256 but not n_batch/n_ubatch,
+    and a batch bigger than n_ubatch (or an n_ubatch that is not a multiple of 32) aborts the
+    process; so pad here and size all three alike. A learned position table (BERT) has no row
+    past the trained context, and a position beyond it aborts too."""
+    n_ctx = settings.n_ctx or min(description.context_length or settings.max_ctx, settings.max_ctx)
+    n_ctx = -(-n_ctx // _CTX_PAD) * _CTX_PAD
+    if description.architecture in _LEARNED_POSITIONS and description.context_length:
+        n_ctx = min(n_ctx, description.context_length // _CTX_PAD * _CTX_PAD or description.context_length)
+    return n_ctx
+
+
 def load_model(path: Path, settings: EngineSettings | None = None) -> Model:
     settings = settings or EngineSettings()
     description = describe_gguf(path)
-    n_ctx = settings.n_ctx or min(description.context_length or settings.max_ctx, settings.max_ctx)
-    if description.kind == "embedding":
-        pooling, embeddings = _POOLING_IDS[description.pooling if description.pooling != "none" else "mean"], True
-    elif uses_rank_head(description):
-        pooling, embeddings = llama_cpp.LLAMA_POOLING_TYPE_RANK, True
-    else:
-        pooling, embeddings = llama_cpp.LLAMA_POOLING_TYPE_NONE, False
+    n_ctx = context_size(description, settings)
+    last_token = description.pooling == "last" or description.kind == "reranker"
+    encoder = description.kind == "embedding" and not last_token
+    pooling = _POOLING_IDS[description.pooling if encoder and description.pooling != "none" else "none"]
     runtime = LlamaRuntime(
         path,
         n_ctx=n_ctx,
         n_seq_max=settings.n_seq_max,
+        # Non-causal encoders must see a whole sequence in one micro-batch.
+        n_ubatch=n_ctx if encoder else min(settings.n_ubatch, n_ctx),
+        decode_tokens=settings.n_batch,
         n_threads=settings.n_threads or available_cpus(),
         n_gpu_layers=settings.n_gpu_layers,
         pooling=pooling,
-        embeddings=embeddings,
+        embeddings=encoder,
+        tap_hidden=(description.kind == "embedding" and last_token) or uses_rank_head(description),
         flash_attn=settings.flash_attn,
     )
-    return Model(description, runtime)
+    rank_head = read_tensor(path, "cls.output.weight") if uses_rank_head(description) else None
+    return Model(description, runtime, rank_head)

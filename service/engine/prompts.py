@@ -58,11 +58,12 @@ class LastTokenTemplate:
 
 @dataclass(frozen=True)
 class EncoderTemplate:
-    """BERT family: the tokenizer adds [CLS]/[SEP]; an instruction is a plain text prefix."""
+    """BERT family: the tokenizer adds [CLS]/[SEP]. These models were trained without
+    instructions (all-MiniLM-L6-v2 declares no prompts), and prefixing one only moves
+    the query away from its documents, so queries and documents are encoded alike."""
 
     def prepare(self, tok: Tokenizer, text: str, options: EmbedOptions, n_ctx: int, field: str) -> PreparedInput:
-        body = f"{options.instruction}{text}" if options.instruction else text
-        tokens = tok.tokenize(body, special=False, add_special=True)
+        tokens = tok.tokenize(text, special=False, add_special=True)
         if len(tokens) >= 2:
             return _fit(tokens[1:-1], tokens[:1], tokens[-1:], n_ctx, options.truncate, field, n_user=len(tokens) - 2)
         return _fit(tokens, [], [], n_ctx, options.truncate, field, n_user=len(tokens))

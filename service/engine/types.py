@@ -85,8 +85,13 @@ class EngineSettings:
     n_ctx: int = 0
     """0 means the model's own context length, capped by `max_ctx`."""
     max_ctx: int = 8192
-    n_batch: int = 2048
+    n_batch: int = 512
+    """Tokens packed into one llama_decode call; a longer sequence gets a call of its own.
+    Packed sequences attend over each other's cells (masked out), which costs more as
+    the call grows, so this stays near one micro-batch."""
     n_ubatch: int = 512
+    """Tokens per micro-batch of causal models; it sizes the compute buffer. Encoders
+    (BERT) see a whole sequence in one micro-batch, so for them it is the context."""
     n_seq_max: int = 16
     n_threads: int = 0
     """0 means the CPU quota the process really has."""

@@ -69,7 +69,9 @@ def make_weights(shape: Qwen3Shape, vocab: Vocabulary, kind: SynthKind, seed: in
     rng = np.random.default_rng(seed)
 
     def matrix(rows: int, cols: int) -> npt.NDArray[np.float32]:
-        return (rng.standard_normal((rows, cols), dtype=np.float32) / np.sqrt(cols)).astype(np.float32)
+        out: npt.NDArray[np.float32] = rng.standard_normal((rows, cols), dtype=np.float32)
+        out /= np.float32(np.sqrt(cols))
+        return out
 
     def norm(size: int) -> npt.NDArray[np.float32]:
         return (1.0 + 0.1 * rng.standard_normal(size, dtype=np.float32)).astype(np.float32)

@@ -60,10 +60,13 @@ def test_estimate_within_15_percent_of_llama_cpp(synth_models: SynthModels, ladd
 def test_shape_follows_the_engine(synth_models: SynthModels) -> None:
     d = describe_gguf(synth_models.embedding["Q8_0"])
     shape = engine_shape(d, RouterPrefs(n_ctx=1000))
-    assert (shape.kv_cells, shape.n_ubatch, shape.n_batch) == (1024, 1024, 1024)
-    assert shape.embeddings
+    # Last-token models: 512-token micro-batches and no embedding context (hidden-state tap).
+    assert (shape.kv_cells, shape.n_ubatch, shape.n_batch) == (1024, 512, 1024)
+    assert not shape.embeddings
     lm = describe_gguf(synth_models.reranker_lm["Q8_0"])
     assert not engine_shape(lm, RouterPrefs()).embeddings
+    cls = describe_gguf(synth_models.reranker_cls["F16"])
+    assert not engine_shape(cls, RouterPrefs()).embeddings
     assert has_separate_output(lm) and not has_separate_output(d)
 
 
