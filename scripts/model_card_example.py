@@ -1,0 +1,50 @@
+"""The Qwen3-Embedding model card's example, through the gRPC API: two queries with the
+web-search instruction, two documents, and the query x document similarity matrix."""
+
+from __future__ import annotations
+
+import sys
+
+import grpc
+import numpy as np
+
+from service.api.embedroute.v1 import common_pb2, embed_pb2, embed_pb2_grpc, rerank_pb2, rerank_pb2_grpc
+
+QUERIES = ["What is the capital of China?", "Explain gravity"]
+DOCUMENTS = [
+    "The capital of China is Beijing.",
+    "Gravity is a force that attracts two bodies towards each other. It gives weight to physical objects "
+    "and is responsible for the movement of planets around the sun.",
+]
+TASK = "Given a web search query, retrieve relevant passages that answer the query"
+
+
+def embed(stub: embed_pb2_grpc.EmbedServiceStub, texts: list[str], input_type: int) -> np.ndarray:
+    options = embed_pb2.EmbedOptions(input_type=input_type, instruction=TASK)
+    reply = stub.Embed(embed_pb2.EmbedRequest(inputs=texts, options=options), timeout=60)
+    return np.array([list(e.float_values) for e in reply.embeddings], dtype=np.float32)
+
+
+def main(target: str) -> int:
+    with grpc.insecure_channel(target) as channel:
+        embedder = embed_pb2_grpc.EmbedServiceStub(channel)
+        queries = embed(embedder, QUERIES, common_pb2.INPUT_TYPE_QUERY)
+        documents = embed(embedder, DOCUMENTS, common_pb2.INPUT_TYPE_DOCUMENT)
+        print("similarity (queries x documents):")
+        for query, row in zip(QUERIES, queries @ documents.T):
+            print(f"  {query:32s} " + "  ".join(f"{v:+.4f}" for v in row))
+        try:
+            reply = rerank_pb2_grpc.RerankServiceStub(channel).Rerank(
+                rerank_pb2.RerankRequest(query=QUERIES[0], documents=DOCUMENTS), timeout=60
+            )
+        except grpc.RpcError as exc:
+            print(f"rerank unavailable: {exc.code().name}")
+            return 0
+        print(f"rerank for {QUERIES[0]!r}:")
+        for result in reply.results:
+            print(f"  document {result.index}: {result.score:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1]))

@@ -1,0 +1,79 @@
+"""Bearer API keys: a shared secret per client, checked before any handler runs.
+
+Health and reflection stay open so that Kubernetes probes and grpcurl's `list`
+work without a key; every embedroute RPC needs `authorization: Bearer KEY`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from service.errors import UnauthenticatedError
+from service.status import abort
+
+OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+def read_api_keys(path: Path) -> frozenset[str]:
+    """One key per line; blank lines and `#` comments are skipped."""
+    keys = frozenset(
+        line.strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    if not keys:
+        raise ValueError(f"{path}: no API keys in the file; remove api_keys_file to serve without keys")
+    return keys
+
+
+class ApiKeyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no types
+    def __init__(self, keys: frozenset[str]) -> None:
+        self._keys = keys
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or method.startswith(OPEN_PREFIXES) or self._allowed(handler_call_details):
+            return handler
+        return _refusing(handler)
+
+    def _allowed(self, details: grpc.HandlerCallDetails) -> bool:
+        metadata = dict(details.invocation_metadata or ())
+        scheme, _, token = str(metadata.get("authorization", "")).partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return False
+        return any(hmac.compare_digest(token.encode(), key.encode()) for key in self._keys)
+
+
+def _refusing(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """A handler of the same shape as `handler` that fails with UNAUTHENTICATED."""
+    error = UnauthenticatedError("missing or unknown API key: send `authorization: Bearer KEY`")
+
+    async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        await abort(context, error)
+
+    async def streaming(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        await abort(context, error)
+        yield  # pragma: no cover - makes this an async generator, as stream handlers must be
+
+    codec = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(unary, **codec)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(streaming, **codec)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(unary, **codec)
+    return grpc.stream_stream_rpc_method_handler(streaming, **codec)

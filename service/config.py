@@ -1,0 +1,289 @@
+"""The server's one settings object: flags > environment > YAML file > defaults.
+
+Every limit and default of the service lives here, documented next to its field,
+so that operators read one table (README "Configuration") and nothing deep in the
+code reads `os.environ`. Each field is at once a flag (`--drain-grace-seconds`), an
+environment variable (`EMBEDROUTE_DRAIN_GRACE_SECONDS`) and a YAML key
+(`drain_grace_seconds`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+LogFormat = Literal["json", "text"]
+
+ENV_PREFIX = "EMBEDROUTE_"
+
+
+def _paths(value: str) -> list[Path]:
+    return [Path(p) for p in value.split(os.pathsep) if p]
+
+
+def _optional_path(value: str) -> Path | None:
+    return Path(value) if value else None
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _log_format(value: str) -> LogFormat:
+    if value == "json":
+        return "json"
+    if value == "text":
+        return "text"
+    raise ValueError(f"log format must be json or text, not {value!r}")
+
+
+def _pins(value: str) -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        model, sep, choice = item.partition("=")
+        if not sep or not model.strip() or not choice.strip():
+            raise ValueError(f"pin must be MODEL=QUANT[@DEVICE], not {item!r}")
+        pins[model.strip()] = choice.strip()
+    return pins
+
+
+def _setting(default: Any, doc: str, parse: Callable[[str], Any], *, repeat: bool = False) -> Any:
+    """A field that is also a flag and an environment variable; `doc` says the trade-off."""
+    metadata = {"help": doc, "parse": parse, "repeat": repeat}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = _setting("0.0.0.0", "Address to listen on; 127.0.0.1 keeps the server local.", str)
+    port: int = _setting(50051, "gRPC port; 0 picks a free one (logged at start-up).", int)
+    models: list[Path] = _setting(
+        [Path("./models")],
+        "Folders scanned for GGUF files (repeat the flag; os.pathsep-separated in the environment). "
+        "Every file is identified by its own metadata; the router picks one file per model.",
+        _paths,
+        repeat=True,
+    )
+    config: Path | None = _setting(None, "YAML file with any of these settings (snake_case keys).", _optional_path)
+    pins: dict[str, str] = _setting(
+        {},
+        "Operator overrides of the router, MODEL=QUANT[@DEVICE] (e.g. qwen3-embedding-0.6b=Q8_0@cpu); "
+        "comma-separated in the environment, a mapping in YAML.",
+        _pins,
+        repeat=True,
+    )
+    ctx: int = _setting(
+        0, "Tokens per sequence to load each model with; 0 = the file's trained context capped at 8192.", int
+    )
+    threads: int = _setting(0, "llama.cpp CPU threads per model; 0 = the CPU quota the process really has.", int)
+    metrics_port: int = _setting(
+        9090, "Prometheus metrics port; 0 = off. (Metrics are served by a later release.)", int
+    )
+    drain_grace_seconds: float = _setting(
+        20.0,
+        "On SIGTERM: health turns NOT_SERVING, new calls get UNAVAILABLE and calls in flight get this long "
+        "to finish. Keep it below the pod's terminationGracePeriodSeconds minus any preStop sleep.",
+        float,
+    )
+    max_connection_age_seconds: float = _setting(
+        300.0,
+        "Connections are closed (GOAWAY) after this age, so clients behind an L4 balancer reconnect and "
+        "load spreads over new pods; 0 = never.",
+        float,
+    )
+    max_connection_age_grace_seconds: float = _setting(
+        30.0, "Time a connection past its max age gets to finish its calls.", float
+    )
+    keepalive_time_seconds: float = _setting(
+        60.0, "Server pings an idle connection this often to detect dead peers (and keep NAT entries).", float
+    )
+    keepalive_timeout_seconds: float = _setting(20.0, "A ping unanswered this long closes the connection.", float)
+    max_message_bytes: int = _setting(
+        64 * 1024 * 1024,
+        "Largest request or response message. 1,000 float32 vectors of 4,096 dims are about 16 MiB.",
+        int,
+    )
+    max_concurrent_rpcs: int = _setting(
+        1024, "Calls served at once; more get RESOURCE_EXHAUSTED from gRPC itself. 0 = unbounded.", int
+    )
+    max_inputs_per_request: int = _setting(
+        2048, "Inputs (Embed, Tokenize) or documents (Rerank, per stream chunk) in one message.", int
+    )
+    max_queued_requests: int = _setting(
+        512,
+        "Requests waiting per model; beyond it calls fail fast with RESOURCE_EXHAUSTED and a RetryInfo "
+        "instead of waiting in an ever longer queue.",
+        int,
+    )
+    max_batch_tokens: int = _setting(
+        8192,
+        "Token budget of one engine call; queued requests with equal options are coalesced up to it. "
+        "Larger batches raise throughput on GPUs and latency everywhere.",
+        int,
+    )
+    short_request_chars: int = _setting(
+        1024,
+        "Requests whose texts add up to at most this many characters go to the short lane, served before "
+        "long document batches (with one long batch let through every few short ones).",
+        int,
+    )
+    stream_window: int = _setting(
+        64,
+        "Inputs (or rerank chunks) one stream may have in flight; the server stops reading the stream "
+        "beyond it, so a fast client is slowed by HTTP/2 flow control instead of filling server memory.",
+        int,
+    )
+    retry_after_seconds: float = _setting(0.5, "RetryInfo delay suggested with RESOURCE_EXHAUSTED.", float)
+    api_keys_file: Path | None = _setting(
+        None, "File with one API key per line; when set, calls need `authorization: Bearer KEY`.", _optional_path
+    )
+    tls_cert: Path | None = _setting(None, "PEM server certificate; with tls_key it turns TLS on.", _optional_path)
+    tls_key: Path | None = _setting(None, "PEM private key of tls_cert.", _optional_path)
+    tls_client_ca: Path | None = _setting(
+        None, "PEM CA bundle; when set, clients must present a certificate it signed (mTLS).", _optional_path
+    )
+    log_format: LogFormat = _setting("json", "json (one object per line, for log shippers) or text.", _log_format)
+    log_level: str = _setting("INFO", "Python logging level name.", str)
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+_FLAG_NAMES = {"pins": "--pin"}
+"""Flags named in the singular because each use adds one item."""
+
+
+def flag_name(name: str) -> str:
+    return _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds one flag per field; unset flags stay absent so that env and file can apply."""
+    for name, f in _FIELDS.items():
+        parse = f.metadata["parse"]
+        kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": f.metadata["help"]}
+        if f.metadata["repeat"]:
+            kwargs.update(action="append", type=str)
+        else:
+            kwargs.update(type=parse, metavar=name.upper())
+        parser.add_argument(flag_name(name), **kwargs)
+
+
+def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
+    """Flags (as parsed by `add_arguments`) > environment > YAML file > defaults."""
+    config_path = flags.get("config") or _optional_path(environ.get(env_name("config"), ""))
+    values: dict[str, Any] = {}
+    if config_path is not None:
+        values.update(_from_file(config_path))
+    values.update(_from_env(environ))
+    values.update(_from_flags(flags))
+    values["config"] = config_path
+    return Settings(**values)
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, f in _FIELDS.items():
+        raw = environ.get(env_name(name))
+        if raw is not None:
+            values[name] = _parse(name, f.metadata["parse"], raw, env_name(name))
+    return values
+
+
+def _from_flags(flags: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, f in _FIELDS.items():
+        if name not in flags:
+            continue
+        if f.metadata["repeat"]:
+            values[name] = _merge_repeated(name, [f.metadata["parse"](v) for v in flags[name]])
+        else:
+            values[name] = flags[name]
+    return values
+
+
+def _merge_repeated(name: str, parts: Sequence[Any]) -> Any:
+    if name == "pins":
+        merged: dict[str, str] = {}
+        for part in parts:
+            merged.update(part)
+        return merged
+    return [item for part in parts for item in part]
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"config file {path}: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ValueError(f"config file {path}: expected a mapping of settings")
+    values: dict[str, Any] = {}
+    for key, raw in loaded.items():
+        name = str(key).replace("-", "_")
+        if name not in _FIELDS or name == "config":
+            raise ValueError(f"config file {path}: unknown setting {key!r}; known: {', '.join(sorted(_FIELDS))}")
+        values[name] = _from_yaml_value(name, raw, path)
+    return values
+
+
+def _from_yaml_value(name: str, raw: Any, path: Path) -> Any:
+    if name == "models":
+        items = raw if isinstance(raw, list) else [raw]
+        return [Path(str(item)) for item in items]
+    if name == "pins":
+        if not isinstance(raw, dict):
+            raise ValueError(f"config file {path}: pins must be a mapping MODEL: QUANT[@DEVICE]")
+        return {str(k): str(v) for k, v in raw.items()}
+    text = "" if raw is None else str(raw).lower() if isinstance(raw, bool) else str(raw)
+    return _parse(name, _FIELDS[name].metadata["parse"], text, f"{path}: {name}")
+
+
+def _parse(name: str, parse: Callable[[str], Any], raw: str, where: str) -> Any:
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+
+
+def markdown_table() -> str:
+    """The README's configuration table, generated so that it cannot drift from the code."""
+    rows = ["| flag | environment | YAML key | default | meaning |", "|---|---|---|---|---|"]
+    for name, f in _FIELDS.items():
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        rows.append(
+            f"| `{flag_name(name)}` | `{env_name(name)}` | `{name}` | {_show(default)} | {f.metadata['help']} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _show(default: Any) -> str:
+    if default is None or default == {}:
+        return "-"
+    if isinstance(default, list):
+        return ", ".join(f"`{item}`" for item in default)
+    return f"`{default}`"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

@@ -1,0 +1,55 @@
+"""Bounded, unordered concurrency over a request stream.
+
+The servicer pulls the next message only while fewer than `window` are in flight,
+so a client that streams faster than the model computes is held back by HTTP/2
+flow control instead of growing a buffer in the server. Results are yielded as
+they complete; the first failure cancels the rest and is raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+async def map_unordered(source: AsyncIterable[A], fn: Callable[[A], Awaitable[B]], window: int) -> AsyncIterator[B]:
+    slots = asyncio.Semaphore(window)
+    events: asyncio.Queue[asyncio.Task[B] | BaseException | None] = asyncio.Queue()
+    running: set[asyncio.Task[B]] = set()
+
+    def finished(task: asyncio.Task[B]) -> None:
+        slots.release()
+        events.put_nowait(task)
+
+    async def feed() -> None:
+        try:
+            async for item in source:
+                await slots.acquire()
+                task = asyncio.ensure_future(fn(item))
+                running.add(task)
+                task.add_done_callback(finished)
+        except BaseException as exc:  # the source failed or was cancelled: tell the consumer
+            events.put_nowait(exc)
+            raise
+        events.put_nowait(None)
+
+    feeder = asyncio.ensure_future(feed())
+    fed_all = False
+    try:
+        while not (fed_all and not running):
+            event = await events.get()
+            if event is None:
+                fed_all = True
+            elif isinstance(event, BaseException):
+                raise event
+            else:
+                running.discard(event)
+                yield event.result()
+    finally:
+        feeder.cancel()
+        for task in running:
+            task.cancel()
