@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI gate for the Python, Go, TypeScript and Java clients:
-#   1. the checked-in generated code equals a fresh scripts/gen-clients.sh run;
+#   1. the checked-in generated code equals a fresh scripts/gen-clients.sh run; mypy --strict
+#      on the Python client (the other three are type-checked by their own builds);
 #   2. one real server on loopback (tiny synth models, API keys required);
 #   3. every client's own test suite against it (EMBEDROUTE_TARGET, EMBEDROUTE_API_KEY,
 #      EMBEDROUTE_VECTORS_DIR), then each client's model card example;
@@ -58,6 +59,8 @@ stale() {
     echo "generated code: up to date (run scripts/gen-clients.sh after changing protos/)"
 }
 check "generated code" stale
+check "python client types" "$python" -m mypy --config-file clients/python/pyproject.toml \
+  clients/python/src clients/python/tests
 
 step "server"
 "$embedroute" synth --kind embedding --quants Q8_0 --out "$work/models" >/dev/null

@@ -1,0 +1,128 @@
+package embedroute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"strconv"
+
+	pb "github.com/embedroute/embedroute/clients/go/gen/embedroute/v1"
+)
+
+// InputType tells instruction-aware models (Qwen3-Embedding) a query from a document.
+type InputType int
+
+const (
+	// Document is the default: no instruction prefix.
+	Document InputType = iota
+	// Query gets the "Instruct: {task}\nQuery:" prefix.
+	Query
+)
+
+// EmbedOptions are the per-call options; the zero value embeds documents at full size.
+type EmbedOptions struct {
+	Model       string // empty: the only embedding model served
+	InputType   InputType
+	Instruction string // task for queries; empty: the model's default
+	Dimensions  uint32 // Matryoshka size; 0: full
+	Truncate    bool   // cut over-long inputs instead of failing
+	// Unnormalized returns raw vectors instead of unit-length ones.
+	Unnormalized bool
+}
+
+func (o EmbedOptions) proto() *pb.EmbedOptions {
+	inputType := pb.InputType_INPUT_TYPE_DOCUMENT
+	if o.InputType == Query {
+		inputType = pb.InputType_INPUT_TYPE_QUERY
+	}
+	normalize := !o.Unnormalized
+	return &pb.EmbedOptions{
+		InputType:   inputType,
+		Instruction: o.Instruction,
+		Dimensions:  o.Dimensions,
+		Normalize:   &normalize,
+		Truncate:    o.Truncate,
+		Encoding:    pb.Encoding_ENCODING_FLOAT32,
+	}
+}
+
+// Embed returns one float32 vector per text, in input order.
+func (c *Client) Embed(ctx context.Context, texts []string, opts EmbedOptions) ([][]float32, error) {
+	request := &pb.EmbedRequest{Model: opts.Model, Inputs: texts, Options: opts.proto()}
+	reply, err := withRetry(c.outgoing(ctx), c.retry, func(ctx context.Context) (*pb.EmbedResponse, error) {
+		return c.embedder.Embed(ctx, request)
+	})
+	if err != nil {
+		return nil, err
+	}
+	vectors := make([][]float32, len(reply.GetEmbeddings()))
+	for i, e := range reply.GetEmbeddings() {
+		vectors[i] = e.GetFloatValues()
+	}
+	return vectors, nil
+}
+
+// Streamed is one EmbedStream result; Index is the text's position in the input sequence.
+type Streamed struct {
+	Index  int
+	Vector []float32
+}
+
+// EmbedStream embeds any sequence of texts over one stream, reading it only as fast as
+// the server's flow control allows, and yields the vectors in input order. The first
+// error ends the sequence; stopping the loop early cancels the stream.
+func (c *Client) EmbedStream(ctx context.Context, texts iter.Seq[string], opts EmbedOptions) iter.Seq2[Streamed, error] {
+	return func(yield func(Streamed, error) bool) {
+		ctx, cancel := context.WithCancel(c.outgoing(ctx))
+		defer cancel()
+		stream, err := c.embedder.EmbedStream(ctx)
+		if err != nil {
+			yield(Streamed{}, fromRPC(err))
+			return
+		}
+		sent := make(chan int, 1)
+		go func() {
+			options := opts.proto()
+			n := 0
+			for text := range texts {
+				request := &pb.EmbedStreamRequest{Id: strconv.Itoa(n), Model: opts.Model, Input: text, Options: options}
+				if stream.Send(request) != nil {
+					break // the stream failed: Recv reports why
+				}
+				n++
+			}
+			_ = stream.CloseSend()
+			sent <- n
+		}()
+		held := map[int][]float32{}
+		next := 0
+		for {
+			reply, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				yield(Streamed{}, fromRPC(err))
+				return
+			}
+			index, err := strconv.Atoi(reply.GetId())
+			if err != nil {
+				yield(Streamed{}, fmt.Errorf("embedroute: stream answered an id it was not sent: %q", reply.GetId()))
+				return
+			}
+			held[index] = reply.GetEmbedding().GetFloatValues()
+			for vector, ok := held[next]; ok; vector, ok = held[next] {
+				delete(held, next)
+				if !yield(Streamed{Index: next, Vector: vector}, nil) {
+					return
+				}
+				next++
+			}
+		}
+		if total := <-sent; next != total {
+			yield(Streamed{}, fmt.Errorf("embedroute: stream ended after %d of %d results", next, total))
+		}
+	}
+}

@@ -1,0 +1,42 @@
+"""Client for the embedroute gRPC embedding and reranking service.
+
+    from embedroute_client import Client
+    with Client("127.0.0.1:50051") as client:
+        vectors = client.embed(["a text"], input_type="document")
+"""
+
+from __future__ import annotations
+
+from ._convert import InputType, Precision, RerankResult
+from .aio import AsyncClient
+from .client import Client
+from .errors import (
+    DeadlineExceededError,
+    EmbedrouteError,
+    FieldViolation,
+    InvalidArgumentError,
+    NotFoundError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+    UnavailableError,
+)
+from .retry import RetryPolicy
+from .similarity import similarity
+
+__all__ = [
+    "AsyncClient",
+    "Client",
+    "DeadlineExceededError",
+    "EmbedrouteError",
+    "FieldViolation",
+    "InputType",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "Precision",
+    "RerankResult",
+    "ResourceExhaustedError",
+    "RetryPolicy",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "similarity",
+]

@@ -1,0 +1,137 @@
+"""Requests from keyword arguments and numpy arrays from responses, shared by the sync
+and asyncio clients so that both speak the API identically."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ._proto.embedroute.v1 import common_pb2, embed_pb2, rerank_pb2
+
+InputType = Literal["query", "document"]
+Precision = Literal["float32", "int8", "ubinary"]
+
+_INPUT_TYPES = {None: common_pb2.INPUT_TYPE_UNSPECIFIED, "query": common_pb2.INPUT_TYPE_QUERY,
+                "document": common_pb2.INPUT_TYPE_DOCUMENT}
+_ENCODINGS = {"float32": embed_pb2.ENCODING_FLOAT32, "int8": embed_pb2.ENCODING_INT8,
+              "ubinary": embed_pb2.ENCODING_UBINARY}
+
+
+@dataclass(frozen=True)
+class RerankResult:
+    """One scored document; `index` is its position in the documents passed in."""
+
+    index: int
+    score: float
+    document: str | None
+    prompt_tokens: int
+    truncated: bool
+
+
+def embed_options(
+    *,
+    instruction: str | None,
+    dimensions: int | None,
+    input_type: InputType | None,
+    normalize: bool,
+    truncate: bool,
+    precision: Precision,
+) -> embed_pb2.EmbedOptions:
+    if input_type not in _INPUT_TYPES:
+        raise ValueError(f"input_type must be 'query', 'document' or None, not {input_type!r}")
+    if precision not in _ENCODINGS:
+        raise ValueError(f"precision must be one of {sorted(_ENCODINGS)}, not {precision!r}")
+    return embed_pb2.EmbedOptions(
+        input_type=_INPUT_TYPES[input_type],
+        instruction=instruction or "",
+        dimensions=dimensions or 0,
+        normalize=normalize,
+        truncate=truncate,
+        encoding=_ENCODINGS[precision],
+    )
+
+
+def vector(embedding: embed_pb2.Embedding, precision: Precision) -> npt.NDArray[Any]:
+    """float32 values, int8 values (times `int8_scale` gives floats back) or packed bits."""
+    if precision == "int8":
+        return np.frombuffer(embedding.int8_values, dtype=np.int8).copy()
+    if precision == "ubinary":
+        return np.frombuffer(embedding.binary_values, dtype=np.uint8).copy()
+    return np.array(embedding.float_values, dtype=np.float32)
+
+
+def matrix(embeddings: Sequence[embed_pb2.Embedding], precision: Precision) -> npt.NDArray[Any]:
+    return np.stack([vector(e, precision) for e in embeddings])
+
+
+def rerank_results(results: Iterable[rerank_pb2.RerankResult], return_documents: bool) -> list[RerankResult]:
+    return [
+        RerankResult(
+            index=r.index,
+            score=r.score,
+            document=r.document if return_documents else None,
+            prompt_tokens=r.prompt_tokens,
+            truncated=r.truncated,
+        )
+        for r in results
+    ]
+
+
+def best_first(results: list[RerankResult], top_n: int) -> list[RerankResult]:
+    ordered = sorted(results, key=lambda r: (-r.score, r.index))
+    return ordered[:top_n] if top_n else ordered
+
+
+def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Lazily: a generator of documents is never read further than the chunk being sent."""
+    if size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class Reorder:
+    """Puts stream results (which arrive in completion order) back into input order."""
+
+    def __init__(self) -> None:
+        self._next = 0
+        self._held: dict[int, npt.NDArray[Any]] = {}
+
+    def push(self, index: int, value: npt.NDArray[Any]) -> list[tuple[int, npt.NDArray[Any]]]:
+        self._held[index] = value
+        ready: list[tuple[int, npt.NDArray[Any]]] = []
+        while self._next in self._held:
+            ready.append((self._next, self._held.pop(self._next)))
+            self._next += 1
+        return ready
+
+    def finish(self) -> None:
+        if self._held:
+            raise RuntimeError(f"stream ended with results {sorted(self._held)} but no result for {self._next}")
+
+
+def rerank_stream_requests(
+    first: rerank_pb2.RerankStreamRequest, chunks: Iterable[list[str]]
+) -> Iterator[rerank_pb2.RerankStreamRequest]:
+    """The first message carries the query and options along with the first chunk; with
+    no documents at all it goes alone, so that the server (not the client) says why."""
+    sent = False
+    for chunk in chunks:
+        message = rerank_pb2.RerankStreamRequest()
+        if not sent:
+            message.CopyFrom(first)
+        message.documents.extend(chunk)
+        sent = True
+        yield message
+    if not sent:
+        yield first

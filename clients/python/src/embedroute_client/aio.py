@@ -1,0 +1,203 @@
+"""asyncio twin of `Client` on grpc.aio: same arguments, same results, awaitable."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+import numpy.typing as npt
+
+from . import _convert
+from ._convert import InputType, Precision, RerankResult
+from ._proto.embedroute.v1 import embed_pb2, embed_pb2_grpc, rerank_pb2, rerank_pb2_grpc
+from .errors import from_rpc_error
+from .retry import RetryPolicy
+from .similarity import similarity
+
+_Response = TypeVar("_Response")
+
+
+class AsyncClient:
+    """`async with AsyncClient(target) as client: await client.embed([...])`."""
+
+    similarity = staticmethod(similarity)
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        api_key: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        timeout: float | None = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        if credentials is not None:
+            self._channel = grpc.aio.secure_channel(target, credentials, options=list(options))
+        else:
+            self._channel = grpc.aio.insecure_channel(target, options=list(options))
+        self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {api_key}"),) if api_key else ()
+        self._timeout = timeout
+        self._retry = retry
+        self._embedder = embed_pb2_grpc.EmbedServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._reranker = rerank_pb2_grpc.RerankServiceStub(self._channel)  # type: ignore[no-untyped-call]
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def embed(
+        self,
+        texts: str | Sequence[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+    ) -> npt.NDArray[Any]:
+        """See `Client.embed`."""
+        single = isinstance(texts, str)
+        inputs = [texts] if isinstance(texts, str) else list(texts)
+        options = _convert.embed_options(
+            instruction=instruction, dimensions=dimensions, input_type=input_type,
+            normalize=normalize, truncate=truncate, precision=precision,
+        )
+        request = embed_pb2.EmbedRequest(model=model, inputs=inputs, options=options)
+        reply = await self._unary(self._embedder.Embed, request, timeout)
+        vectors = _convert.matrix(reply.embeddings, precision)
+        return vectors[0] if single else vectors
+
+    async def embed_stream(
+        self,
+        texts: Iterable[str] | AsyncIterable[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        ordered: bool = True,
+        timeout: float | None = None,
+    ) -> AsyncGenerator[tuple[int, npt.NDArray[Any]], None]:
+        """See `Client.embed_stream`; `texts` may also be an async iterable."""
+        options = _convert.embed_options(
+            instruction=instruction, dimensions=dimensions, input_type=input_type,
+            normalize=normalize, truncate=truncate, precision=precision,
+        )
+
+        async def requests() -> AsyncIterator[embed_pb2.EmbedStreamRequest]:
+            index = 0
+            async for text in _aiter(texts):
+                yield embed_pb2.EmbedStreamRequest(id=str(index), model=model, input=text, options=options)
+                index += 1
+
+        reorder = _convert.Reorder()
+        call = self._embedder.EmbedStream(requests(), timeout=timeout, metadata=self._metadata)
+        try:
+            async for reply in call:
+                item = (int(reply.id), _convert.vector(reply.embedding, precision))
+                for ready in reorder.push(*item) if ordered else [item]:
+                    yield ready
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        finally:
+            call.cancel()  # a consumer that stops early must not leave the server working
+        if ordered:
+            reorder.finish()
+
+    async def rerank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        *,
+        top_n: int | None = None,
+        instruction: str | None = None,
+        return_documents: bool = False,
+        truncate: bool = False,
+        model: str = "",
+        timeout: float | None = None,
+    ) -> list[RerankResult]:
+        """See `Client.rerank`."""
+        request = rerank_pb2.RerankRequest(
+            model=model, query=query, documents=list(documents), top_n=top_n or 0,
+            instruction=instruction or "", return_documents=return_documents, truncate=truncate,
+        )
+        reply = await self._unary(self._reranker.Rerank, request, timeout)
+        return _convert.rerank_results(reply.results, return_documents)
+
+    async def rerank_stream(
+        self,
+        query: str,
+        documents: Iterable[str],
+        *,
+        top_n: int | None = None,
+        chunk_size: int = 64,
+        instruction: str | None = None,
+        return_documents: bool = False,
+        truncate: bool = False,
+        model: str = "",
+        timeout: float | None = None,
+    ) -> list[RerankResult]:
+        """See `Client.rerank_stream`."""
+        first = rerank_pb2.RerankStreamRequest(
+            model=model, query=query, instruction=instruction or "", top_n=top_n or 0,
+            return_documents=return_documents, truncate=truncate,
+        )
+        requests = _convert.rerank_stream_requests(first, _convert.chunks(documents, chunk_size))
+        collected: list[RerankResult] = []
+        try:
+            async for reply in self._reranker.RerankStream(requests, timeout=timeout, metadata=self._metadata):
+                results = _convert.rerank_results(reply.results, return_documents)
+                if reply.final:
+                    # The final message holds the top list only when one was asked for.
+                    if top_n:
+                        return results
+                    break
+                collected.extend(results)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        return _convert.best_first(collected, top_n or 0)
+
+    async def _unary(self, method: Callable[..., Awaitable[_Response]], request: Any, timeout: float | None) -> _Response:
+        budget = timeout if timeout is not None else self._timeout
+        deadline = None if budget is None else time.monotonic() + budget
+        attempt = 1
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            try:
+                return await method(request, timeout=remaining, metadata=self._metadata)
+            except grpc.RpcError as exc:
+                error = from_rpc_error(exc)
+                left = None if deadline is None else deadline - time.monotonic()
+                wait = self._retry.delay(error, attempt, left)
+                if wait is None:
+                    raise error from exc
+            await asyncio.sleep(wait)
+            attempt += 1
+
+
+async def _aiter(items: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item

@@ -1,0 +1,195 @@
+"""Blocking client: one channel, the embed / rerank surface, rich errors and retries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+import numpy.typing as npt
+
+from . import _convert
+from ._convert import InputType, Precision, RerankResult
+from ._proto.embedroute.v1 import embed_pb2, embed_pb2_grpc, rerank_pb2, rerank_pb2_grpc
+from .errors import from_rpc_error
+from .retry import RetryPolicy
+from .similarity import similarity
+
+_Response = TypeVar("_Response")
+
+
+class Client:
+    """`Client("127.0.0.1:50051", api_key=...)`; a context manager that closes its channel.
+
+    `timeout` is the default deadline (seconds) of each unary call, retries included;
+    streams have no deadline unless one is passed, as they last as long as their input.
+    """
+
+    similarity = staticmethod(similarity)
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        api_key: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        timeout: float | None = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        if credentials is not None:
+            self._channel = grpc.secure_channel(target, credentials, options=list(options))
+        else:
+            self._channel = grpc.insecure_channel(target, options=list(options))
+        self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {api_key}"),) if api_key else ()
+        self._timeout = timeout
+        self._retry = retry
+        self._embedder = embed_pb2_grpc.EmbedServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._reranker = rerank_pb2_grpc.RerankServiceStub(self._channel)  # type: ignore[no-untyped-call]
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def embed(
+        self,
+        texts: str | Sequence[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+    ) -> npt.NDArray[Any]:
+        """One vector for a string, a (len(texts), dims) matrix for a sequence, as
+        sentence-transformers' `encode` returns. `precision` int8/ubinary return int8 values
+        or packed bits (uint8)."""
+        single = isinstance(texts, str)
+        inputs = [texts] if isinstance(texts, str) else list(texts)
+        options = _convert.embed_options(
+            instruction=instruction, dimensions=dimensions, input_type=input_type,
+            normalize=normalize, truncate=truncate, precision=precision,
+        )
+        request = embed_pb2.EmbedRequest(model=model, inputs=inputs, options=options)
+        reply = self._unary(self._embedder.Embed, request, timeout)
+        vectors = _convert.matrix(reply.embeddings, precision)
+        return vectors[0] if single else vectors
+
+    def embed_stream(
+        self,
+        texts: Iterable[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        ordered: bool = True,
+        timeout: float | None = None,
+    ) -> Generator[tuple[int, npt.NDArray[Any]], None, None]:
+        """Yields (index, vector) for any iterable of texts, read lazily as the server's
+        flow control allows. `ordered=False` yields in completion order (lower latency)."""
+        options = _convert.embed_options(
+            instruction=instruction, dimensions=dimensions, input_type=input_type,
+            normalize=normalize, truncate=truncate, precision=precision,
+        )
+        requests = (
+            embed_pb2.EmbedStreamRequest(id=str(i), model=model, input=text, options=options)
+            for i, text in enumerate(texts)
+        )
+        reorder = _convert.Reorder()
+        call = self._embedder.EmbedStream(requests, timeout=timeout, metadata=self._metadata)
+        try:
+            for reply in call:
+                item = (int(reply.id), _convert.vector(reply.embedding, precision))
+                yield from reorder.push(*item) if ordered else [item]
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        finally:
+            call.cancel()  # a consumer that stops early must not leave the server working
+        if ordered:
+            reorder.finish()
+
+    def rerank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        *,
+        top_n: int | None = None,
+        instruction: str | None = None,
+        return_documents: bool = False,
+        truncate: bool = False,
+        model: str = "",
+        timeout: float | None = None,
+    ) -> list[RerankResult]:
+        """Documents scored against the query, best first (at most `top_n`)."""
+        request = rerank_pb2.RerankRequest(
+            model=model, query=query, documents=list(documents), top_n=top_n or 0,
+            instruction=instruction or "", return_documents=return_documents, truncate=truncate,
+        )
+        reply = self._unary(self._reranker.Rerank, request, timeout)
+        return _convert.rerank_results(reply.results, return_documents)
+
+    def rerank_stream(
+        self,
+        query: str,
+        documents: Iterable[str],
+        *,
+        top_n: int | None = None,
+        chunk_size: int = 64,
+        instruction: str | None = None,
+        return_documents: bool = False,
+        truncate: bool = False,
+        model: str = "",
+        timeout: float | None = None,
+    ) -> list[RerankResult]:
+        """Reranks a candidate list too large for one message (any iterable), sent in
+        chunks; returns the best `top_n` (all when None), best first."""
+        first = rerank_pb2.RerankStreamRequest(
+            model=model, query=query, instruction=instruction or "", top_n=top_n or 0,
+            return_documents=return_documents, truncate=truncate,
+        )
+        requests = _convert.rerank_stream_requests(first, _convert.chunks(documents, chunk_size))
+        collected: list[RerankResult] = []
+        try:
+            for reply in self._reranker.RerankStream(requests, timeout=timeout, metadata=self._metadata):
+                results = _convert.rerank_results(reply.results, return_documents)
+                if reply.final:
+                    # The final message holds the top list only when one was asked for.
+                    if top_n:
+                        return results
+                    break
+                collected.extend(results)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        return _convert.best_first(collected, top_n or 0)
+
+    def _unary(self, method: Callable[..., _Response], request: Any, timeout: float | None) -> _Response:
+        budget = timeout if timeout is not None else self._timeout
+        deadline = None if budget is None else time.monotonic() + budget
+        attempt = 1
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            try:
+                return method(request, timeout=remaining, metadata=self._metadata)
+            except grpc.RpcError as exc:
+                error = from_rpc_error(exc)
+                left = None if deadline is None else deadline - time.monotonic()
+                wait = self._retry.delay(error, attempt, left)
+                if wait is None:
+                    raise error from exc
+            time.sleep(wait)
+            attempt += 1
+

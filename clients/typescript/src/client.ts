@@ -1,0 +1,330 @@
+// The embed / rerank surface on @grpc/grpc-js: Promises for unary calls, async iterators
+// for streams, rich errors (EmbedrouteError) and retries that honour RetryInfo.
+import {
+  type CallOptions,
+  type ChannelCredentials,
+  type ClientDuplexStream,
+  type ClientOptions,
+  credentials as grpcCredentials,
+  Metadata,
+} from "@grpc/grpc-js";
+
+import { InputType } from "./gen/embedroute/v1/common";
+import {
+  EmbedOptions as EmbedOptionsProto,
+  EmbedRequest,
+  type EmbedResponse,
+  EmbedServiceClient,
+  EmbedStreamRequest,
+  Encoding,
+} from "./gen/embedroute/v1/embed";
+import {
+  RerankRequest,
+  type RerankResponse,
+  type RerankResult as RerankResultProto,
+  RerankServiceClient,
+  RerankStreamRequest,
+} from "./gen/embedroute/v1/rerank";
+import { fromServiceError } from "./errors";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelay } from "./retry";
+
+export interface EmbedrouteClientOptions {
+  /** Sent as `authorization: Bearer KEY` (the server's --api-keys-file). */
+  apiKey?: string;
+  /** TLS; plaintext when absent. */
+  credentials?: ChannelCredentials;
+  /** Default deadline of each unary call, retries included; streams have none unless given. */
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+  channelOptions?: Partial<ClientOptions>;
+}
+
+export interface CallSettings {
+  /** Deadline of this call (unary: retries included). */
+  timeoutMs?: number;
+}
+
+export interface EmbedOptions extends CallSettings {
+  model?: string;
+  inputType?: "query" | "document";
+  /** Task description for queries; empty means the model's default. */
+  instruction?: string;
+  /** Matryoshka size; 0 or absent: the model's full size. */
+  dimensions?: number;
+  /** L2-normalise; default true. */
+  normalize?: boolean;
+  /** Cut over-long inputs instead of failing. */
+  truncate?: boolean;
+}
+
+export interface RerankOptions extends CallSettings {
+  model?: string;
+  /** Only the N best; absent or 0: every document. */
+  topN?: number;
+  instruction?: string;
+  returnDocuments?: boolean;
+  truncate?: boolean;
+}
+
+export interface RerankResult {
+  /** Position of the document in the documents passed in. */
+  index: number;
+  /** p("yes") in [0, 1]. */
+  score: number;
+  document?: string;
+  promptTokens: number;
+  truncated: boolean;
+}
+
+export interface Streamed {
+  /** Position of the text in the input sequence. */
+  index: number;
+  vector: Float32Array;
+}
+
+type Texts = Iterable<string> | AsyncIterable<string>;
+
+export class EmbedrouteClient {
+  private readonly embedder: EmbedServiceClient;
+  private readonly reranker: RerankServiceClient;
+  private readonly timeoutMs?: number;
+  private readonly retry: RetryPolicy;
+  private readonly apiKey?: string;
+
+  constructor(target: string, options: EmbedrouteClientOptions = {}) {
+    const creds = options.credentials ?? grpcCredentials.createInsecure();
+    this.embedder = new EmbedServiceClient(target, creds, options.channelOptions);
+    this.reranker = new RerankServiceClient(target, creds, options.channelOptions);
+    this.timeoutMs = "timeoutMs" in options ? options.timeoutMs : 30_000;
+    this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.apiKey = options.apiKey;
+  }
+
+  close(): void {
+    this.embedder.close();
+    this.reranker.close();
+  }
+
+  /** One Float32Array per text, in input order. */
+  async embed(texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    const request = EmbedRequest.fromPartial({ model: options.model ?? "", inputs: texts, options: embedOptions(options) });
+    const reply = await this.unary<EmbedResponse>(options.timeoutMs, (metadata, callOptions, done) =>
+      this.embedder.embed(request, metadata, callOptions, done),
+    );
+    return reply.embeddings.map((e) => Float32Array.from(e.floatValues));
+  }
+
+  /**
+   * Embeds any (async) iterable of texts over one stream, reading it only as fast as the
+   * server's flow control allows, and yields the vectors in input order. Breaking out of
+   * the loop cancels the stream.
+   */
+  async *embedStream(texts: Texts, options: EmbedOptions = {}): AsyncGenerator<Streamed> {
+    const call = this.embedder.embedStream(this.metadata(), this.callOptions(options.timeoutMs));
+    const proto = embedOptions(options);
+    const requests = (async function* () {
+      let index = 0;
+      for await (const text of texts) {
+        yield EmbedStreamRequest.fromPartial({ id: String(index++), model: options.model ?? "", input: text, options: proto });
+      }
+    })();
+    const sending = pump(call, requests);
+    sending.catch(() => undefined); // observed below, after the reader stops
+    const held = new Map<number, Float32Array>();
+    let next = 0;
+    try {
+      for await (const reply of call) {
+        held.set(Number(reply.id), Float32Array.from(reply.embedding?.floatValues ?? []));
+        for (let vector = held.get(next); vector !== undefined; vector = held.get(next)) {
+          held.delete(next);
+          yield { index: next++, vector };
+        }
+      }
+    } catch (error) {
+      throw await sending.then(() => fromServiceError(error), (own: unknown) => own);
+    } finally {
+      call.cancel();
+    }
+    const sent = await sending;
+    if (next !== sent) {
+      throw new Error(`embedroute: stream ended after ${next} of ${sent} results`);
+    }
+  }
+
+  /** Documents scored against the query, best first (at most topN). */
+  async rerank(query: string, documents: string[], options: RerankOptions = {}): Promise<RerankResult[]> {
+    const request = RerankRequest.fromPartial({
+      model: options.model ?? "",
+      query,
+      documents,
+      topN: options.topN ?? 0,
+      instruction: options.instruction ?? "",
+      returnDocuments: options.returnDocuments ?? false,
+      truncate: options.truncate ?? false,
+    });
+    const reply = await this.unary<RerankResponse>(options.timeoutMs, (metadata, callOptions, done) =>
+      this.reranker.rerank(request, metadata, callOptions, done),
+    );
+    return results(reply.results, options.returnDocuments);
+  }
+
+  /**
+   * Reranks a candidate list too large for one message (any iterable), sent in chunks of
+   * `chunkSize`; resolves to the best topN (all when absent), best first.
+   */
+  async rerankStream(
+    query: string,
+    documents: Texts,
+    options: RerankOptions & { chunkSize?: number } = {},
+  ): Promise<RerankResult[]> {
+    const call = this.reranker.rerankStream(this.metadata(), this.callOptions(options.timeoutMs));
+    const first = {
+      model: options.model ?? "",
+      query,
+      instruction: options.instruction ?? "",
+      topN: options.topN ?? 0,
+      returnDocuments: options.returnDocuments ?? false,
+      truncate: options.truncate ?? false,
+    };
+    const size = Math.max(1, options.chunkSize ?? 64);
+    const requests = (async function* () {
+      let chunk: string[] = [];
+      let sent = false;
+      for await (const document of documents) {
+        chunk.push(document);
+        if (chunk.length === size) {
+          yield RerankStreamRequest.fromPartial({ ...(sent ? {} : first), documents: chunk });
+          chunk = [];
+          sent = true;
+        }
+      }
+      if (!sent || chunk.length > 0) {
+        yield RerankStreamRequest.fromPartial({ ...(sent ? {} : first), documents: chunk });
+      }
+    })();
+    const sending = pump(call, requests);
+    sending.catch(() => undefined); // observed below, after the reader stops
+    const collected: RerankResult[] = [];
+    try {
+      for await (const reply of call) {
+        if (reply.final) {
+          if (first.topN > 0) {
+            return results(reply.results, options.returnDocuments);
+          }
+          continue;
+        }
+        collected.push(...results(reply.results, options.returnDocuments));
+      }
+    } catch (error) {
+      throw await sending.then(() => fromServiceError(error), (own: unknown) => own);
+    } finally {
+      call.cancel();
+    }
+    await sending;
+    collected.sort((a, b) => b.score - a.score || a.index - b.index);
+    return first.topN > 0 ? collected.slice(0, first.topN) : collected;
+  }
+
+  private metadata(): Metadata {
+    const metadata = new Metadata();
+    if (this.apiKey) {
+      metadata.set("authorization", `Bearer ${this.apiKey}`);
+    }
+    return metadata;
+  }
+
+  private callOptions(timeoutMs: number | undefined): Partial<CallOptions> {
+    return timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + timeoutMs) };
+  }
+
+  private async unary<T>(
+    timeoutMs: number | undefined,
+    start: (metadata: Metadata, options: Partial<CallOptions>, done: (error: Error | null, reply: T) => void) => void,
+  ): Promise<T> {
+    const budget = timeoutMs ?? this.timeoutMs;
+    const deadline = budget === undefined ? undefined : Date.now() + budget;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await new Promise<T>((resolve, reject) => {
+          const options = deadline === undefined ? {} : { deadline: new Date(deadline) };
+          start(this.metadata(), options, (error, reply) => (error ? reject(error) : resolve(reply)));
+        });
+      } catch (failure) {
+        const error = fromServiceError(failure);
+        const wait = retryDelay(this.retry, error, attempt, deadline === undefined ? undefined : deadline - Date.now());
+        if (wait === undefined) {
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+}
+
+function embedOptions(options: EmbedOptions): EmbedOptionsProto {
+  const inputType =
+    options.inputType === "query"
+      ? InputType.INPUT_TYPE_QUERY
+      : options.inputType === "document"
+        ? InputType.INPUT_TYPE_DOCUMENT
+        : InputType.INPUT_TYPE_UNSPECIFIED;
+  return EmbedOptionsProto.fromPartial({
+    inputType,
+    instruction: options.instruction ?? "",
+    dimensions: options.dimensions ?? 0,
+    normalize: options.normalize ?? true,
+    truncate: options.truncate ?? false,
+    encoding: Encoding.ENCODING_FLOAT32,
+  });
+}
+
+function results(list: RerankResultProto[], withDocuments = false): RerankResult[] {
+  return list.map((r) => ({
+    index: r.index,
+    score: r.score,
+    document: withDocuments ? r.document : undefined,
+    promptTokens: r.promptTokens,
+    truncated: r.truncated,
+  }));
+}
+
+/**
+ * Writes requests as the stream accepts them (waiting for 'drain' when grpc-js buffers
+ * are full, so a slow server slows the producer), then half-closes; resolves to the
+ * number written. Stops quietly when the call ends first: the reader reports why.
+ */
+async function pump<Req, Res>(call: ClientDuplexStream<Req, Res>, requests: AsyncIterable<Req>): Promise<number> {
+  let ended = false;
+  const onEnd = () => {
+    ended = true;
+  };
+  call.once("status", onEnd);
+  call.once("error", onEnd);
+  let written = 0;
+  try {
+    for await (const request of requests) {
+      if (ended) {
+        return written;
+      }
+      written++;
+      if (!call.write(request)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            call.off("drain", done);
+            call.off("status", done);
+            resolve();
+          };
+          call.on("drain", done);
+          call.on("status", done);
+        });
+      }
+    }
+    if (!ended) {
+      call.end();
+    }
+  } catch (error) {
+    call.cancel();
+    throw error;
+  }
+  return written;
+}
