@@ -14,17 +14,22 @@ compute   ggml's graph allocator reserves the peak of live activations for one
             attention  2 x heads x u x kv_cells x 4      (scores and softmax, f32; flash
                                                           attention tiles it away)
             FFN        3 x u x ffn x 4                    (gate, up, product)
-            LM head    u x vocab x 4                      (reserved for a whole micro-batch
-                                                          of logits; in RAM a last-token
-                                                          model touches only n_seq_max
-                                                          rows of it)
+            LM head    u x vocab x 4                      (the worst-case graph is reserved
+                                                          with min(u, n_outputs_max) outputs,
+                                                          n_outputs_max defaulting to n_batch,
+                                                          so a whole micro-batch of logits
+                                                          even with embeddings off; in RAM a
+                                                          last-token model touches only
+                                                          n_seq_max rows of it)
           plus the attention mask (kv_cells x u x 4, f16 with flash attention) and
           about 4 x u x hidden x 4 for the residual stream.
 vocab     the tokenizer's tables and bookkeeping in host memory, ~300 bytes per
           vocabulary token (measured, upper end).
-output    host buffer that grows to hold every output of the largest decode call:
-          outputs x (vocab + hidden) x 4; an encoder's embedding context outputs every
-          token of the batch, a last-token model only the last token of each sequence.
+output    host buffer that grows to hold every output of the largest decode call,
+          at least n_seq_max rows: outputs x vocab x 4 logits, plus outputs x hidden x 4
+          in an embedding context. An encoder's embedding context outputs every token of
+          the batch; a last-token model (embeddings off) only the last token of each
+          sequence, at most n_seq_max per decode.
 
 The compute and output buffers are reserved with malloc and touched only as far as a
 batch reaches, so a freshly loaded model looks small; the first batch of the full
@@ -32,8 +37,9 @@ size touches all of it. The budget is for that worst case: a cgroup kills on it.
 
 The shape (cells, micro-batch, decode size) comes from `engine_shape`, which mirrors
 what service/engine/model.py passes to llama.cpp, so the estimate follows the engine.
-Checked against what llama.cpp logs for the test models: tests/router/test_estimate.py
-(docs/hardware-profiles.md lists the figures).
+Checked against the engine itself for the test models (tests/router/test_estimate.py
+loads them through service.engine.load_model and runs the worst-case batches;
+docs/hardware-profiles.md lists the figures).
 """
 
 from __future__ import annotations
@@ -154,8 +160,10 @@ def compute_bytes(d: GgufDescription, shape: LlamaShape, *, reserved: bool = Tru
 
 
 def output_bytes(d: GgufDescription, shape: LlamaShape) -> int:
+    """llama.cpp's output buffer: logits always, embedding rows only in an embedding context."""
     outputs = shape.n_batch if shape.embeddings else shape.n_seq_max
-    return max(outputs, shape.n_seq_max) * (d.vocab_size + d.hidden_size) * FLOAT
+    row = d.vocab_size + (d.hidden_size if shape.embeddings else 0)
+    return max(outputs, shape.n_seq_max) * row * FLOAT
 
 
 def estimate(d: GgufDescription, prefs: RouterPrefs, n_gpu_layers: int = 0) -> MemoryEstimate:

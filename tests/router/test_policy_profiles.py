@@ -37,49 +37,71 @@ class Row:
 
 
 ROWS = {
-    # 80 GB, compute capability 9.0: everything fits whole at full fidelity; BF16 is native.
+    # Figures below are router/estimate.py's for --ctx 2048 (2048 KV cells, 512-token
+    # micro-batches): "gpu" = whole on the GPU (all layers and the output head), "cpu" =
+    # RAM only. Budget = free memory less max(10% of the pool's size, 512 MiB);
+    # 1 GiB = 1024 MiB.
+    # 80 GB, compute capability 9.0: 8B BF16 is 15.1 GiB on the GPU, twice is 30.2 of the
+    # 71.1 GiB budget; BF16 is native.
     "h100-8b-pair": Row("h100-80gb", "8B", PAIR, FULL_LADDER, ("BF16@gpu:37", "BF16@gpu:37")),
-    # F32 ranks above BF16 and fits: fidelity first.
+    # F32 ranks above BF16 and fits (0.6B F32: 3.1 GiB each): fidelity first.
     "h100-0.6b-pair-f32": Row("h100-80gb", "0.6B", PAIR, ("F32", *FULL_LADDER), ("F32@gpu:29", "F32@gpu:29")),
-    # 4B BF16 is ~9.4 GiB on the GPU each; two fit the A10's ~19.9 GiB budget.
+    # 4B BF16 is 8.5 GiB on the GPU each; two (17.0) fit the A10's 19.9 GiB budget.
     "a10-4b-pair": Row("a10-24gb", "4B", PAIR, FULL_LADDER, ("BF16@gpu:37", "BF16@gpu:37")),
-    # 8B BF16 (~16 GiB) fits alone but not twice; Q8_0 + Q8_0 (~9.5 GiB each) does.
+    # 8B BF16 (15.1 GiB) fits alone but not twice, nor beside a Q8_0 (15.1 + 8.5); two
+    # Q8_0 (2 x 8.5 = 17.0 GiB) do.
     "a10-8b-pair": Row("a10-24gb", "8B", PAIR, FULL_LADDER, ("Q8_0@gpu:37", "Q8_0@gpu:37")),
     "a10-4b-bf16": Row("a10-24gb", "4B", EMBEDDING, SIXTEEN_AND_EIGHT, ("BF16@gpu:37",)),
-    # Compute capability 7.5: BF16 is not native, F16 wins although BF16 is listed first.
+    # Compute capability 7.5: BF16 is not native, F16 (8.5 GiB of the 13.1 GiB budget)
+    # wins although BF16 is listed first.
     "t4-4b-never-bf16": Row("t4-16gb", "4B", EMBEDDING, SIXTEEN_AND_EIGHT, ("F16@gpu:37",)),
-    # Two 4B F16 (2 x 9.4 GiB) exceed the T4's ~13 GiB; two Q8_0 (2 x 5.9) fit.
+    # Two 4B F16 (2 x 8.5 GiB) exceed the T4's 13.1 GiB; two Q8_0 (2 x 5.0) fit, and a
+    # 16-bit file beside a Q8_0 (13.4) does not.
     "t4-4b-pair": Row("t4-16gb", "4B", PAIR, FULL_LADDER, ("Q8_0@gpu:37", "Q8_0@gpu:37")),
-    "t4-8b-pair": Row("t4-16gb", "8B", PAIR, FULL_LADDER, ("Q4_K_M@gpu:37", "Q4_K_M@gpu:37")),
-    # 8 GB card, only 16- and 8-bit files: none fits whole (Q8_0 needs ~9.5 GiB), so
-    # Q8_0 goes partly to the GPU: (6581 MiB budget - 1329 compute - 400 CUDA) /
-    # (196 MiB weights + 8 MiB KV per layer) = 23 layers; the rest run on the CPU.
-    "rtx3070-8b-partial": Row("rtx3070-8gb", "8B", EMBEDDING, SIXTEEN_AND_EIGHT, ("Q8_0@gpu:23",)),
-    # Two 8B models cannot share 6.4 GiB of GPU: the embedding model gets the GPU
-    # (IQ4_XS, the best file that fits whole), the reranker the best CPU file (Q8_0:
-    # this Ryzen has no AVX512_BF16).
-    "rtx3070-8b-pair": Row("rtx3070-8gb", "8B", PAIR, FULL_LADDER, ("IQ4_XS@gpu:37", "Q8_0@cpu")),
-    # A 1g.10gb MIG slice: ~8.4 GiB budget, two 4-bit 4B models side by side.
-    "mig-4b-pair": Row("a100-mig-1g10gb", "4B", PAIR, FULL_LADDER, ("Q4_K_M@gpu:37", "IQ4_XS@gpu:37")),
+    # 8B on the T4 (13364 MiB budget): two Q6_K (2 x 6940 MiB) do not fit; Q6_K + Q5_K_M
+    # (6940 + 6280 = 13220) do, so the worse-off model gets Q5_K_M and the other Q6_K.
+    "t4-8b-pair": Row("t4-16gb", "8B", PAIR, FULL_LADDER, ("Q6_K@gpu:37", "Q5_K_M@gpu:37")),
+    # 8 GB card, only 16- and 8-bit files: none fits whole (8B Q8_0 needs 8688 MiB), so
+    # Q8_0 goes partly to the GPU: (6581 MiB budget - 332 compute - 400 CUDA) /
+    # (195.5 MiB weights + 8 MiB KV per layer) = 28.7, so 28 layers (6430 MiB); the
+    # other 8 run on the CPU. The compute buffer is the LM head's reserve for one
+    # 512-token micro-batch (512 x 151,669 x 4 = 296 MiB) + mask 4 + residual 32 MiB.
+    "rtx3070-8b-partial": Row("rtx3070-8gb", "8B", EMBEDDING, SIXTEEN_AND_EIGHT, ("Q8_0@gpu:28",)),
+    # Two 8B models cannot share 6.4 GiB of GPU: the embedding model gets the GPU with
+    # the best file that fits whole (Q5_K_M, 6280 MiB; Q6_K needs 6940), the reranker
+    # the best CPU file (Q8_0, 8.7 GiB of RAM: BF16 would fit the 20.8 GiB but this
+    # Ryzen has no AVX512_BF16).
+    "rtx3070-8b-pair": Row("rtx3070-8gb", "8B", PAIR, FULL_LADDER, ("Q5_K_M@gpu:37", "Q8_0@cpu")),
+    # A 1g.10gb MIG slice (8627 MiB budget; the whole A100 would take two BF16): two 4B
+    # Q6_K (2 x 4155 MiB) fit side by side, Q8_0 + Q6_K (5083 + 4155) do not.
+    "mig-4b-pair": Row("a100-mig-1g10gb", "4B", PAIR, FULL_LADDER, ("Q6_K@gpu:37", "Q6_K@gpu:37")),
+    # 8B on the slice: Q8_0 whole (8688 MiB) misses it by 61 MiB, Q6_K (6940) fits. Two
+    # 8B models cannot both be whole on it (even IQ3_M + IQ3_M needs 9500 MiB), so the
+    # reranker takes the best CPU file, Q8_0.
     "mig-8b-pair": Row("a100-mig-1g10gb", "8B", PAIR, FULL_LADDER, ("Q6_K@gpu:37", "Q8_0@cpu")),
-    # No GPU, AVX512_BF16: BF16 on the CPU.
+    # No GPU, AVX512_BF16: BF16 on the CPU (2 x 15.9 GiB of 107 GiB).
     "cpu-bf16-8b-pair": Row("cpu-avx512bf16-server", "8B", PAIR, FULL_LADDER, ("BF16@cpu", "BF16@cpu")),
-    # AVX2 laptop: F32 does not fit twice in 7.4 GiB, BF16/F16 are not native: Q8_0.
-    "laptop-0.6b-pair": Row("laptop-avx2-16gb", "0.6B", PAIR, ("F32", *FULL_LADDER), ("Q8_0@cpu", "Q8_0@cpu")),
-    "laptop-4b": Row("laptop-avx2-16gb", "4B", EMBEDDING, FULL_LADDER, ("Q8_0@cpu",)),
-    # ARM with the BF16 extension: BF16 is native there.
+    # AVX2 laptop (7578 MiB budget): 0.6B BF16 (1.5 GiB) would fit twice, but it is not
+    # native here and ranks after Q8_0 (1.0 GiB each).
+    "laptop-0.6b-pair": Row("laptop-avx2-16gb", "0.6B", PAIR, FULL_LADDER, ("Q8_0@cpu", "Q8_0@cpu")),
+    # 4B F32 (15.6 GiB) and BF16 (8.1) do not fit 7.4 GiB; Q8_0 (4.6) does.
+    "laptop-4b": Row("laptop-avx2-16gb", "4B", EMBEDDING, ("F32", *FULL_LADDER), ("Q8_0@cpu",)),
+    # ARM with the BF16 extension: BF16 is native there (2 x 8.1 GiB of 55.6).
     "arm-4b-pair": Row("arm-graviton3", "4B", PAIR, FULL_LADDER, ("BF16@cpu", "BF16@cpu")),
     # On ARM, Q4_0 (repacked by llama.cpp) ranks right after Q4_K, above IQ4_XS ...
     "arm-q4_0": Row("arm-graviton3", "8B", EMBEDDING, ("Q4_0", "IQ4_XS", "IQ3_M"), ("Q4_0@cpu",)),
     # ... and below IQ4_XS on x86.
     "x86-q4_0": Row("cpu-avx512bf16-server", "8B", EMBEDDING, ("Q4_0", "IQ4_XS", "IQ3_M"), ("IQ4_XS@cpu",)),
-    # The host has 480 GiB free, the cgroup allows 6 GiB: BF16 (10.2 GiB) would fit the
-    # host, Q4_K_M (5.1 GiB) is the best that fits the container.
-    "container-4b": Row("container-6gb-limit", "4B", EMBEDDING, FULL_LADDER, ("Q4_K_M@cpu",)),
+    # The host has 480 GiB free and native BF16, so BF16 (8.1 GiB) would be chosen there;
+    # the cgroup allows 6 GiB - 150 MiB used - 614 MiB headroom = 5380 MiB: Q8_0 (4696
+    # MiB) is the best that fits the container.
+    "container-4b": Row("container-6gb-limit", "4B", EMBEDDING, FULL_LADDER, ("Q8_0@cpu",)),
     # A GPU is present but the llama.cpp build is CPU-only: plan for the CPU.
     "l4-cpu-build-4b-pair": Row("l4-cpu-only-build", "4B", PAIR, FULL_LADDER, ("BF16@cpu", "BF16@cpu")),
-    # Only 2-bit files fit the 16 GB laptop twice: chosen, and flagged degraded.
-    "laptop-8b-degraded": Row("laptop-avx2-16gb", "8B", EMBEDDING, ("Q8_0", "Q6_K", "IQ2_M"), ("IQ2_M@cpu",)),
+    # 8 GB laptop, 5 GiB free: 5120 - 819 headroom = 4301 MiB. Every 3-bit-or-better 8B
+    # file is bigger (IQ3_M, the smallest, needs 4668 MiB); IQ2_M (3683) is chosen, and
+    # flagged degraded.
+    "laptop-8gb-8b-degraded": Row("laptop-avx2-8gb", "8B", EMBEDDING, FULL_LADDER, ("IQ2_M@cpu",)),
 }
 
 
@@ -110,8 +132,8 @@ def test_choice(name: str) -> None:
 
 def test_degraded_only_when_a_2_bit_file_is_chosen() -> None:
     degraded = {name for name, row in ROWS.items() if any(p.degraded for p in run(row))}
-    assert degraded == {"laptop-8b-degraded"}
-    (p,) = run(ROWS["laptop-8b-degraded"])
+    assert degraded == {"laptop-8gb-8b-degraded"}
+    (p,) = run(ROWS["laptop-8gb-8b-degraded"])
     assert "DEGRADED" in p.reason
 
 
