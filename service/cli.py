@@ -53,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from service.ladder_cli import main as ladder_main
 
         return int(ladder_main(args[1:]) or 0)
+    if args and args[0] == "pull":
+        from service.pull.cli import main as pull_main
+
+        return int(pull_main(args[1:]) or 0)
     if args and args[0] == "route":
         from router.explain import main as route_main
 
@@ -97,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("synth", help="write tiny test GGUF models (see `embedroute synth --help`)")
     commands.add_parser("ladder", help="quantise a GGUF into a ladder of variants (see `embedroute ladder --help`)")
+    commands.add_parser("pull", help="download the GGUF variant this machine should run from a hub repository")
     commands.add_parser("route", help="show which GGUF file the router picks and why (see `embedroute route --help`)")
     return parser
 

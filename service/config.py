@@ -61,12 +61,22 @@ def _pins(value: str) -> dict[str, str]:
     return pins
 
 
-def _setting(default: Any, doc: str, parse: Callable[[str], Any], *, repeat: bool = False) -> Any:
-    """A field that is also a flag and an environment variable; `doc` says the trade-off."""
+def _keys(value: str) -> list[str]:
+    return [key.strip() for key in value.split(",") if key.strip()]
+
+
+def _setting(
+    default: Any, doc: str, parse: Callable[[str], Any], *, repeat: bool = False, secret: bool = False
+) -> Any:
+    """A field that is also a flag and an environment variable; `doc` says the trade-off.
+
+    A `secret` field is left out of the settings' repr, so that logging the settings
+    never logs it.
+    """
     metadata = {"help": doc, "parse": parse, "repeat": repeat}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata=metadata)
-    return field(default=default, metadata=metadata)
+        return field(default_factory=lambda: type(default)(default), metadata=metadata, repr=not secret)
+    return field(default=default, metadata=metadata, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,10 @@ class Settings:
     )
     threads: int = _setting(0, "llama.cpp CPU threads per model; 0 = the CPU quota the process really has.", int)
     metrics_port: int = _setting(
-        9090, "Prometheus metrics port; 0 = off. (Metrics are served by a later release.)", int
+        9090,
+        "Prometheus metrics port (HTTP, path /metrics), on its own port so that it can stay inside the "
+        "cluster while gRPC is exposed; 0 = off.",
+        int,
     )
     drain_grace_seconds: float = _setting(
         20.0,
@@ -125,6 +138,12 @@ class Settings:
     max_inputs_per_request: int = _setting(
         2048, "Inputs (Embed, Tokenize) or documents (Rerank, per stream chunk) in one message.", int
     )
+    max_input_chars: int = _setting(
+        200_000,
+        "Characters in one input (or query, or document). Longer texts are refused before they are "
+        "tokenised: tokenising megabytes to keep a few thousand tokens would stall the model's worker.",
+        int,
+    )
     max_queued_requests: int = _setting(
         512,
         "Requests waiting per model; beyond it calls fail fast with RESOURCE_EXHAUSTED and a RetryInfo "
@@ -153,6 +172,14 @@ class Settings:
     api_keys_file: Path | None = _setting(
         None, "File with one API key per line; when set, calls need `authorization: Bearer KEY`.", _optional_path
     )
+    api_keys: list[str] = _setting(
+        [],
+        "API keys given directly, comma-separated; meant for the environment (a flag would show the keys "
+        "in `ps`). Used together with api_keys_file when both are set.",
+        _keys,
+        repeat=True,
+        secret=True,
+    )
     tls_cert: Path | None = _setting(None, "PEM server certificate; with tls_key it turns TLS on.", _optional_path)
     tls_key: Path | None = _setting(None, "PEM private key of tls_cert.", _optional_path)
     tls_client_ca: Path | None = _setting(
@@ -160,6 +187,13 @@ class Settings:
     )
     log_format: LogFormat = _setting("json", "json (one object per line, for log shippers) or text.", _log_format)
     log_level: str = _setting("INFO", "Python logging level name.", str)
+    otel_tracing: bool = _setting(
+        False,
+        "One OpenTelemetry span per call, joined to the caller's trace (W3C traceparent). Needs the "
+        "opentelemetry-api package; spans go to the OTLP exporter when opentelemetry-exporter-otlp is "
+        "installed (configured by the standard OTEL_* variables), else to the process's global provider.",
+        _bool,
+    )
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -251,6 +285,8 @@ def _from_yaml_value(name: str, raw: Any, path: Path) -> Any:
     if name == "models":
         items = raw if isinstance(raw, list) else [raw]
         return [Path(str(item)) for item in items]
+    if name == "api_keys":
+        return [str(item) for item in raw] if isinstance(raw, list) else _keys(str(raw))
     if name == "pins":
         if not isinstance(raw, dict):
             raise ValueError(f"config file {path}: pins must be a mapping MODEL: QUANT[@DEVICE]")
@@ -278,7 +314,7 @@ def markdown_table() -> str:
 
 
 def _show(default: Any) -> str:
-    if default is None or default == {}:
+    if default is None or default == {} or default == []:
         return "-"
     if isinstance(default, list):
         return ", ".join(f"`{item}`" for item in default)

@@ -14,6 +14,7 @@ from service.api.embedroute.v1 import (
 )
 from service.engine.encoding import encode
 from service.engine.types import EmbedOptions, Embedding, InputType
+from service.errors import InvalidArgumentError
 from service.scheduler import Outcome, Timing
 from service.validation import EmbedCall, OutputEncoding, RerankCall, TokenizeCall
 
@@ -47,7 +48,12 @@ def embed_options(options: embed_pb2.EmbedOptions) -> tuple[EmbedOptions, Output
         normalize=options.normalize if options.HasField("normalize") else True,
         truncate=options.truncate,
     )
-    return domain, _ENCODINGS.get(options.encoding, "float32")
+    if options.encoding not in _ENCODINGS:
+        # Unlike input_type, guessing here would hand back vectors in a layout the caller cannot read.
+        raise InvalidArgumentError.for_field(
+            "options.encoding", f"unknown encoding {options.encoding}; use FLOAT32, INT8 or UBINARY"
+        )
+    return domain, _ENCODINGS[options.encoding]
 
 
 def embed_call(request: embed_pb2.EmbedRequest) -> EmbedCall:

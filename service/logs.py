@@ -1,7 +1,14 @@
-"""Log set-up: one JSON object per line for log shippers, or plain text for people."""
+"""Log set-up: one JSON object per line for log shippers, or plain text for people.
+
+Every record written while a call is handled carries that call's `request_id`
+(from the caller's `x-request-id`, else made up), so that one call's lines can be
+found among many. Input texts and credentials are never logged: handlers log
+counts and codes, not request fields.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import sys
@@ -9,7 +16,18 @@ from typing import Any
 
 from service.config import LogFormat
 
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+"""The id of the call being handled; set by `service.calls` for the call's task."""
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        rid = request_id.get()
+        if rid and not hasattr(record, "request_id"):
+            record.request_id = rid
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -28,6 +46,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure(log_format: LogFormat, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

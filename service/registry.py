@@ -79,6 +79,16 @@ class Registry:
             raise UnavailableError(f"model {served.model_id!r} is still loading", reason="MODEL_LOADING")
         return served.worker
 
+    @property
+    def reranks_by_cosine(self) -> bool:
+        """No reranker is planned: RerankService scores by cosine similarity over an embedding model."""
+        kinds = {m.kind for m in self._models.values()}
+        return "reranker" not in kinds and "embedding" in kinds
+
+    def rerank_worker(self, model_id: str) -> ModelWorker:
+        """The reranker to score with, or with none planned the embedding model (see service.cosine_rerank)."""
+        return self.worker_for(model_id, "embedding" if self.reranks_by_cosine else "reranker")
+
     def _only(self, kind: ModelKind | None, field: str) -> ServedModel:
         matching = [m for m in self._models.values() if kind is None or m.kind == kind]
         if len(matching) == 1:

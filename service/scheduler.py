@@ -145,6 +145,31 @@ class _Job:
         return self.deadline is not None and time.monotonic() > self.deadline
 
 
+class WorkerObserver(Protocol):
+    """Where a worker reports what metrics need; called from the worker's thread and the event loop."""
+
+    def queue_depth(self, depth: int) -> None: ...
+
+    def waited(self, seconds: float) -> None:
+        """A job left the queue for the engine after waiting this long."""
+        ...
+
+    def batch(self, n_items: int, n_tokens: int) -> None:
+        """One engine call ran over this many inputs and tokens."""
+        ...
+
+
+class _Unobserved:
+    def queue_depth(self, depth: int) -> None:
+        pass
+
+    def waited(self, seconds: float) -> None:
+        pass
+
+    def batch(self, n_items: int, n_tokens: int) -> None:
+        pass
+
+
 @dataclass
 class WorkerStats:
     """Counters read by tests and logs; written only under the worker's lock."""
@@ -179,6 +204,8 @@ class ModelWorker:
         self._short_streak = 0
         self._held: _Job | None = None
         self._stopping = False
+        self.observer: WorkerObserver = _Unobserved()
+        """Set by whoever exports metrics, right after the worker is made."""
         self._thread = threading.Thread(target=self._loop, name=f"model-{self.description.model_id}", daemon=True)
         self._thread.start()
 
@@ -199,9 +226,29 @@ class ModelWorker:
             (self._short if short else self._long).append(job)
             self.stats.queued += 1
             self.stats.high_water = max(self.stats.high_water, self.stats.queued)
+            self.observer.queue_depth(self.stats.queued)
             self._cond.notify()
-        future.add_done_callback(lambda f: _mark_gone(job, f))
+        future.add_done_callback(lambda f: self._forget(job, f))
         return future
+
+    def _forget(self, job: _Job, future: asyncio.Future[Any]) -> None:
+        """A cancelled caller's job leaves the queue at once, freeing its slot for callers still waiting.
+
+        A job the worker already took (tokenising, in a batch) is only marked gone; the worker
+        drops it before the next engine call.
+        """
+        if not future.cancelled():
+            return
+        job.gone = True
+        with self._cond:
+            lane = self._short if job in self._short else self._long if job in self._long else None
+            if lane is None:
+                return
+            lane.remove(job)
+            job.settled = True
+            self.stats.queued -= 1
+            self.stats.skipped += 1
+            self.observer.queue_depth(self.stats.queued)
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Fails what is still queued, waits for the batch in progress, then frees the model."""
@@ -264,6 +311,7 @@ class ModelWorker:
         if job.started_ns:
             return True
         job.started_ns = time.monotonic_ns()
+        self.observer.waited((job.started_ns - job.enqueued_ns) / 1e9)
         try:
             job.items = job.work.prepare(self.model)
         except Exception as exc:
@@ -311,6 +359,7 @@ class ModelWorker:
         elapsed = time.monotonic_ns() - started
         with self._cond:
             self.stats.batches += 1
+        self.observer.batch(len(chunk), sum(len(job.items[i].tokens) for job, i in chunk))
         for (job, _), output in zip(chunk, outputs, strict=True):
             job.outputs.append(output)
         for job in jobs:
@@ -358,6 +407,7 @@ class ModelWorker:
         job.settled = True
         with self._cond:
             self.stats.queued -= 1
+            self.observer.queue_depth(self.stats.queued)
 
         def apply() -> None:
             if not job.future.done():
@@ -369,11 +419,6 @@ class ModelWorker:
             pass
 
 
-def _mark_gone(job: _Job, future: asyncio.Future[Any]) -> None:
-    if future.cancelled():
-        job.gone = True
-
-
 __all__ = [
     "CallWork",
     "EmbedWork",
@@ -382,5 +427,6 @@ __all__ = [
     "RerankWork",
     "Timing",
     "Work",
+    "WorkerObserver",
     "WorkerStats",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,15 @@ from service.api.embedroute.v1 import (
     tokenize_pb2,
     tokenize_pb2_grpc,
 )
-from service.auth import ApiKeyInterceptor, read_api_keys
 from service import reflection
+from service.auth import ApiKeyInterceptor, api_keys
+from service.calls import CallInterceptor
 from service.config import Settings
+from service.metrics import Metrics, MetricsEndpoint
 from service.registry import Registry, ServedModel
+from service.pull.startup import prepare_models
 from service.servicers import EmbedServicer, ModelServicer, RerankServicer, Services, TokenizeServicer
+from service.tracing import Tracer
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +80,13 @@ class EmbedrouteServer:
         self.registry = Registry(plans)
         self.services = Services(self.registry, settings)
         self.health = HealthServicer()
-        interceptors = []
-        if settings.api_keys_file is not None:
-            interceptors.append(ApiKeyInterceptor(read_api_keys(settings.api_keys_file)))
+        self.metrics = Metrics() if settings.metrics_port else None
+        self._metrics_endpoint: MetricsEndpoint | None = None
+        self.metrics_port = 0
+        interceptors: list[grpc.aio.ServerInterceptor] = [CallInterceptor(self.metrics, Tracer(settings.otel_tracing))]
+        keys = api_keys(settings)
+        if keys is not None:
+            interceptors.append(ApiKeyInterceptor(keys))
         self._server = grpc.aio.server(
             options=server_options(settings),
             maximum_concurrent_rpcs=settings.max_concurrent_rpcs or None,
@@ -90,6 +99,7 @@ class EmbedrouteServer:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), self._server)
         self.port = 0
+        self._settled_at = 0.0
 
     async def start(self) -> int:
         """Opens the port with every model service NOT_SERVING; returns the bound port."""
@@ -104,19 +114,28 @@ class EmbedrouteServer:
             self.port = self._server.add_secure_port(address, credentials)
         await self._server.start()
         log.info("listening on %s:%d", self.settings.host, self.port, extra={"port": self.port})
+        if self.metrics is not None:
+            self._metrics_endpoint = MetricsEndpoint(self.metrics, self.settings.host, self.settings.metrics_port)
+            self.metrics_port = self._metrics_endpoint.port
+            log.info("metrics on %s:%d", self.settings.host, self.metrics_port, extra={"metrics_port": self.metrics_port})
         return self.port
 
     async def load_models(self) -> None:
+        self._settled_at = time.monotonic()
         await self.registry.load_all(self.settings, self._on_model_change)
         ready = [m for m in self.registry.models() if m.state == "ready"]
         await self.health.set("", SERVING if ready else NOT_SERVING)
         log.info("%d of %d models ready", len(ready), len(self.registry.models()))
 
     async def _on_model_change(self, served: ServedModel) -> None:
+        now = time.monotonic()  # models load one after another: this one took since the last settled
+        load_seconds, self._settled_at = now - self._settled_at, now
+        if self.metrics is not None:
+            self.metrics.observe_model(served, load_seconds)
         ready = {m.kind for m in self.registry.models() if m.state == "ready"}
         if "embedding" in ready:
             await self.health.set(EMBED, SERVING)
-        if "reranker" in ready:
+        if "reranker" in ready or ("embedding" in ready and self.registry.reranks_by_cosine):
             await self.health.set(RERANK, SERVING)
         if ready:
             await self.health.set(TOKENIZE, SERVING)
@@ -129,6 +148,8 @@ class EmbedrouteServer:
         await self.health.enter_graceful_shutdown()
         await self._server.stop(grace)
         await asyncio.to_thread(self.registry.close, grace)
+        if self._metrics_endpoint is not None:
+            self._metrics_endpoint.close()
         log.info("stopped")
 
 
@@ -154,6 +175,8 @@ def plan(settings: Settings) -> list[router.ModelPlan]:
 
 async def serve(settings: Settings) -> None:
     """Runs until SIGTERM or SIGINT, then drains."""
+    prefs = router.RouterPrefs(n_ctx=settings.ctx, max_threads=settings.threads)
+    await asyncio.to_thread(prepare_models, list(settings.models), prefs)  # no model configured: the default
     missing = [str(p) for p in settings.models if not Path(p).is_dir()]
     if missing:
         log.warning("models folder(s) not found: %s", ", ".join(missing))

@@ -19,10 +19,11 @@ from typing import Any, TypeAlias
 
 import grpc.aio
 
-from service import convert
+from service import convert, cosine_rerank
 from service.api.embedroute.v1 import embed_pb2, model_pb2, rerank_pb2, tokenize_pb2
 from service.config import Settings
-from service.engine.types import EmbedOptions, Embedding
+from service.cosine_rerank import CosineRerankWork
+from service.engine.types import EmbedOptions, Embedding, GgufDescription
 from service.errors import FieldViolation, InputTooLongError, InvalidArgumentError, UnavailableError
 from service.registry import Registry
 from service.scheduler import CallWork, EmbedWork, Outcome, RerankWork
@@ -36,6 +37,7 @@ from service.validation import (
     validate_embed,
     validate_rerank,
     validate_tokenize,
+    validate_top_n,
 )
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
@@ -51,7 +53,7 @@ class Services:
 
     @property
     def limits(self) -> Limits:
-        return Limits(max_inputs=self.settings.max_inputs_per_request)
+        return Limits(max_inputs=self.settings.max_inputs_per_request, max_chars=self.settings.max_input_chars)
 
     def check_open(self) -> None:
         if self.draining:
@@ -118,25 +120,28 @@ class RerankServicer:
     def __init__(self, services: Services) -> None:
         self._s = services
 
-    async def _rerank(self, call: RerankCall, context: Context) -> tuple[str, Outcome[float]]:
-        worker = self._s.registry.worker_for(call.model, "reranker")
+    async def _rerank(self, call: RerankCall, context: Context) -> tuple[GgufDescription, Outcome[float]]:
+        worker = self._s.registry.rerank_worker(call.model)
         validate_rerank(call, self._s.limits)
         fields = [f"{call.documents_field}[{call.index_offset + i}]" for i in range(len(call.documents))]
-        work = RerankWork(call.query, call.documents, call.instruction, call.truncate, fields)
+        work_type = RerankWork if worker.description.kind == "reranker" else CosineRerankWork
+        work = work_type(call.query, call.documents, call.instruction, call.truncate, fields)
         future = worker.submit(work, short=self._s.is_short(call.documents), timeout_s=_timeout(context))
-        return worker.description.model_id, await future
+        return worker.description, await future
 
     @rpc_errors
     async def Rerank(self, request: rerank_pb2.RerankRequest, context: Context) -> rerank_pb2.RerankResponse:
         received = time.monotonic_ns()
         self._s.check_open()
         call = convert.rerank_call(request)
-        model_id, outcome = await self._rerank(call, context)
+        validate_top_n(call)
+        scorer, outcome = await self._rerank(call, context)
         results = convert.rerank_results(call, outcome)
         return rerank_pb2.RerankResponse(
-            model=model_id,
+            model=scorer.model_id,
             results=results[: call.top_n] if call.top_n else results,
             usage=convert.usage(outcome.prompt_tokens, outcome.timing, received),
+            scoring=cosine_rerank.scoring(scorer),
         )
 
     @stream_rpc_errors
@@ -145,7 +150,7 @@ class RerankServicer:
     ) -> AsyncIterator[rerank_pb2.RerankStreamResponse]:
         self._s.check_open()
         header: list[RerankCall] = []
-        model_ids: list[str] = []
+        scorers: list[GgufDescription] = []
 
         async def chunks() -> AsyncIterator[tuple[int, RerankCall]]:
             offset = 0
@@ -162,13 +167,14 @@ class RerankServicer:
         async def score(chunk: tuple[int, RerankCall]) -> rerank_pb2.RerankStreamResponse:
             received = time.monotonic_ns()
             n, call = chunk
-            model_id, outcome = await self._rerank(call, context)
-            model_ids[:] = [model_id]
+            scorer, outcome = await self._rerank(call, context)
+            scorers[:] = [scorer]
             return rerank_pb2.RerankStreamResponse(
-                model=model_id,
+                model=scorer.model_id,
                 chunk=n,
                 results=convert.rerank_results(call, outcome),
                 usage=convert.usage(outcome.prompt_tokens, outcome.timing, received),
+                scoring=cosine_rerank.scoring(scorer),
             )
 
         best: list[tuple[float, int, rerank_pb2.RerankResult]] = []
@@ -185,7 +191,8 @@ class RerankServicer:
             yield response
         if not header:
             raise InvalidArgumentError.for_field("query", "the stream carried no message")
-        total.model = model_ids[0] if model_ids else ""
+        if scorers:
+            total.model, total.scoring = scorers[0].model_id, cosine_rerank.scoring(scorers[0])
         total.results.extend(entry[2] for entry in sorted(best, key=lambda e: (-e[0], -e[1])))
         yield total
 
@@ -265,10 +272,14 @@ class ModelServicer:
 
     @rpc_errors
     async def ListModels(self, request: model_pb2.ListModelsRequest, context: Context) -> model_pb2.ListModelsResponse:
-        return model_pb2.ListModelsResponse(models=[convert.model(m) for m in self._s.registry.models()])
+        registry = self._s.registry
+        return model_pb2.ListModelsResponse(
+            models=[cosine_rerank.mark(convert.model(m), m, registry) for m in registry.models()]
+        )
 
     @rpc_errors
     async def GetModel(self, request: model_pb2.GetModelRequest, context: Context) -> model_pb2.GetModelResponse:
         if not request.model:
             raise InvalidArgumentError.for_field("model", "name the model (ListModels shows them)")
-        return model_pb2.GetModelResponse(model=convert.model(self._s.registry.get(request.model)))
+        served = self._s.registry.get(request.model)
+        return model_pb2.GetModelResponse(model=cosine_rerank.mark(convert.model(served), served, self._s.registry))

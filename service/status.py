@@ -21,6 +21,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from service import logs
 from service.errors import (
     DeadlineExceededError,
     EmbedrouteError,
@@ -33,6 +34,7 @@ from service.errors import (
 )
 
 ERROR_DOMAIN = "embedroute.dev"
+REQUEST_ID_HEADER = "x-request-id"
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +90,10 @@ def _retry_after(error: EmbedrouteError) -> float | None:
 
 async def abort(context: grpc.aio.ServicerContext[Any, Any], error: EmbedrouteError) -> NoReturn:
     status = rpc_status.to_status(to_status_proto(error))
-    await context.abort(status.code, status.details, status.trailing_metadata)
+    trailing = tuple(status.trailing_metadata)
+    if rid := logs.request_id.get():  # abort replaces the trailers: keep the call's request id in them
+        trailing += ((REQUEST_ID_HEADER, rid),)
+    await context.abort(status.code, status.details, trailing)
     raise AssertionError("context.abort returned")  # abort always raises; this keeps NoReturn honest
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from service.engine.postprocess import MIN_DIMENSIONS
 from service.engine.types import EmbedOptions, GgufDescription, InputType
 from service.errors import FieldViolation, InvalidArgumentError
 
@@ -20,6 +21,8 @@ OutputEncoding = Literal["float32", "int8", "ubinary"]
 @dataclass(frozen=True)
 class Limits:
     max_inputs: int
+    max_chars: int
+    """Characters per text (input, query or document)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,13 @@ def validate_embed(call: EmbedCall, limits: Limits, description: GgufDescription
                 f"{dims} is more than the {description.hidden_size} dimensions of {description.model_id}",
             )
         )
+    elif dims is not None and dims < MIN_DIMENSIONS:
+        violations.append(
+            FieldViolation(
+                "options.dimensions",
+                f"{dims} is fewer than {MIN_DIMENSIONS}, the smallest Matryoshka cut; 0 means all dimensions",
+            )
+        )
     _raise_if_any(violations)
 
 
@@ -73,10 +83,20 @@ def validate_rerank(call: RerankCall, limits: Limits, *, allow_no_documents: boo
     violations = []
     if not call.query.strip():
         violations.append(FieldViolation("query", "the query is empty"))
+    elif len(call.query) > limits.max_chars:
+        violations.append(FieldViolation("query", _too_many_chars(len(call.query), limits)))
     fields = [f"{call.documents_field}[{call.index_offset + i}]" for i in range(len(call.documents))]
     if call.documents or not allow_no_documents:
         violations += _texts(call.documents_field, call.documents, fields, limits)
     _raise_if_any(violations)
+
+
+def validate_top_n(call: RerankCall) -> None:
+    """A unary Rerank's top_n beyond its documents is a client bug (a stream's top_n spans all chunks)."""
+    if call.top_n > len(call.documents):
+        raise InvalidArgumentError.for_field(
+            "top_n", f"top_n is {call.top_n} but there are {len(call.documents)} documents; 0 returns all"
+        )
 
 
 def validate_tokenize(call: TokenizeCall, limits: Limits) -> None:
@@ -88,7 +108,17 @@ def _texts(name: str, texts: list[str], fields: list[str], limits: Limits) -> li
         return [FieldViolation(name, f"at least one entry is required in {name}")]
     if len(texts) > limits.max_inputs:
         return [FieldViolation(name, f"{len(texts)} entries; at most {limits.max_inputs} per message")]
-    return [FieldViolation(f, "empty text") for f, text in zip(fields, texts, strict=True) if not text.strip()]
+    violations = []
+    for f, text in zip(fields, texts, strict=True):
+        if not text.strip():
+            violations.append(FieldViolation(f, "empty text"))
+        elif len(text) > limits.max_chars:
+            violations.append(FieldViolation(f, _too_many_chars(len(text), limits)))
+    return violations
+
+
+def _too_many_chars(n: int, limits: Limits) -> str:
+    return f"{n} characters; at most {limits.max_chars} per text"
 
 
 def _raise_if_any(violations: list[FieldViolation]) -> None:

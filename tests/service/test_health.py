@@ -45,11 +45,11 @@ def test_transitions(models_dir: Path, embed_plans: list[ModelPlan]) -> None:
         watcher.start()
         server.load()
         after = {s: check(s) for s in ("", EMBED, "embedroute.v1.RerankService", "embedroute.v1.TokenizeService")}
-        # no reranker in this server's plans: its service never turns SERVING
+        # no reranker in this server's plans: RerankService answers by cosine over the embedding model
         assert after == {
             "": SERVING,
             EMBED: SERVING,
-            "embedroute.v1.RerankService": NOT_SERVING,
+            "embedroute.v1.RerankService": SERVING,
             "embedroute.v1.TokenizeService": SERVING,
         }
         deadline = time.monotonic() + 10

@@ -444,9 +444,12 @@ type Model struct {
 	// What failed, when state is FAILED or a better candidate failed to load.
 	Error string `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
 	// The hardware the router saw, in one line.
-	Hardware      string `protobuf:"bytes,15,opt,name=hardware,proto3" json:"hardware,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Hardware string `protobuf:"bytes,15,opt,name=hardware,proto3" json:"hardware,omitempty"`
+	// True on an embedding model that also answers RerankService, by the cosine similarity
+	// of query and document embeddings, because no reranker model is served.
+	ServesRerankByCosine bool `protobuf:"varint,16,opt,name=serves_rerank_by_cosine,json=servesRerankByCosine,proto3" json:"serves_rerank_by_cosine,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Model) Reset() {
@@ -582,6 +585,13 @@ func (x *Model) GetHardware() string {
 		return x.Hardware
 	}
 	return ""
+}
+
+func (x *Model) GetServesRerankByCosine() bool {
+	if x != nil {
+		return x.ServesRerankByCosine
+	}
+	return false
 }
 
 type ListModelsRequest struct {
@@ -779,7 +789,7 @@ const file_embedroute_v1_model_proto_rawDesc = "" +
 	"\x0festimated_bytes\x18\x03 \x01(\x04R\x0eestimatedBytes\x12\x12\n" +
 	"\x04fits\x18\x04 \x01(\bR\x04fits\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x16\n" +
-	"\x06chosen\x18\x06 \x01(\bR\x06chosen\"\xb6\x04\n" +
+	"\x06chosen\x18\x06 \x01(\bR\x06chosen\"\xed\x04\n" +
 	"\x05Model\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12,\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x18.embedroute.v1.ModelKindR\x04kind\x12/\n" +
@@ -800,7 +810,8 @@ const file_embedroute_v1_model_proto_rawDesc = "" +
 	"candidates\x12\x1a\n" +
 	"\bdegraded\x18\r \x01(\bR\bdegraded\x12\x14\n" +
 	"\x05error\x18\x0e \x01(\tR\x05error\x12\x1a\n" +
-	"\bhardware\x18\x0f \x01(\tR\bhardware\"\x13\n" +
+	"\bhardware\x18\x0f \x01(\tR\bhardware\x125\n" +
+	"\x17serves_rerank_by_cosine\x18\x10 \x01(\bR\x14servesRerankByCosine\"\x13\n" +
 	"\x11ListModelsRequest\"B\n" +
 	"\x12ListModelsResponse\x12,\n" +
 	"\x06models\x18\x01 \x03(\v2\x14.embedroute.v1.ModelR\x06models\"'\n" +

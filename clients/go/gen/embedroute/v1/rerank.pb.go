@@ -21,6 +21,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// How the scores were computed.
+type Scoring int32
+
+const (
+	Scoring_SCORING_UNSPECIFIED Scoring = 0
+	// A reranker model: score is its probability of "yes", in [0, 1].
+	Scoring_SCORING_RERANKER Scoring = 1
+	// No reranker is served: score is the cosine similarity, in [-1, 1], of the query's and
+	// the document's embeddings from the embedding model named in `model`.
+	Scoring_SCORING_COSINE Scoring = 2
+)
+
+// Enum value maps for Scoring.
+var (
+	Scoring_name = map[int32]string{
+		0: "SCORING_UNSPECIFIED",
+		1: "SCORING_RERANKER",
+		2: "SCORING_COSINE",
+	}
+	Scoring_value = map[string]int32{
+		"SCORING_UNSPECIFIED": 0,
+		"SCORING_RERANKER":    1,
+		"SCORING_COSINE":      2,
+	}
+)
+
+func (x Scoring) Enum() *Scoring {
+	p := new(Scoring)
+	*p = x
+	return p
+}
+
+func (x Scoring) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Scoring) Descriptor() protoreflect.EnumDescriptor {
+	return file_embedroute_v1_rerank_proto_enumTypes[0].Descriptor()
+}
+
+func (Scoring) Type() protoreflect.EnumType {
+	return &file_embedroute_v1_rerank_proto_enumTypes[0]
+}
+
+func (x Scoring) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Scoring.Descriptor instead.
+func (Scoring) EnumDescriptor() ([]byte, []int) {
+	return file_embedroute_v1_rerank_proto_rawDescGZIP(), []int{0}
+}
+
 type RerankRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Model id; empty picks the only reranker served.
@@ -124,7 +177,8 @@ type RerankResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Position of the document in the request (in RerankStream: across all chunks).
 	Index uint32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	// Relevance in [0, 1]: the model's probability of "yes".
+	// Relevance: a reranker's probability of "yes" in [0, 1], or with SCORING_COSINE the
+	// cosine similarity in [-1, 1] (see the response's scoring).
 	Score float32 `protobuf:"fixed32,2,opt,name=score,proto3" json:"score,omitempty"`
 	// The document text, when return_documents was set.
 	Document string `protobuf:"bytes,3,opt,name=document,proto3" json:"document,omitempty"`
@@ -206,8 +260,10 @@ type RerankResponse struct {
 	// Id of the model that scored.
 	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
 	// Sorted by score, best first; at most top_n.
-	Results       []*RerankResult `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
-	Usage         *Usage          `protobuf:"bytes,3,opt,name=usage,proto3" json:"usage,omitempty"`
+	Results []*RerankResult `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
+	Usage   *Usage          `protobuf:"bytes,3,opt,name=usage,proto3" json:"usage,omitempty"`
+	// SCORING_COSINE when no reranker is served and `model` is an embedding model.
+	Scoring       Scoring `protobuf:"varint,4,opt,name=scoring,proto3,enum=embedroute.v1.Scoring" json:"scoring,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -261,6 +317,13 @@ func (x *RerankResponse) GetUsage() *Usage {
 		return x.Usage
 	}
 	return nil
+}
+
+func (x *RerankResponse) GetScoring() Scoring {
+	if x != nil {
+		return x.Scoring
+	}
+	return Scoring_SCORING_UNSPECIFIED
 }
 
 type RerankStreamRequest struct {
@@ -373,7 +436,9 @@ type RerankStreamResponse struct {
 	// This chunk's usage; in the final response the sum over all chunks.
 	Usage *Usage `protobuf:"bytes,4,opt,name=usage,proto3" json:"usage,omitempty"`
 	// True on the last response, sent after the client closed its side.
-	Final         bool `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`
+	Final bool `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`
+	// SCORING_COSINE when no reranker is served and `model` is an embedding model.
+	Scoring       Scoring `protobuf:"varint,6,opt,name=scoring,proto3,enum=embedroute.v1.Scoring" json:"scoring,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -443,6 +508,13 @@ func (x *RerankStreamResponse) GetFinal() bool {
 	return false
 }
 
+func (x *RerankStreamResponse) GetScoring() Scoring {
+	if x != nil {
+		return x.Scoring
+	}
+	return Scoring_SCORING_UNSPECIFIED
+}
+
 var File_embedroute_v1_rerank_proto protoreflect.FileDescriptor
 
 const file_embedroute_v1_rerank_proto_rawDesc = "" +
@@ -461,11 +533,12 @@ const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\x05score\x18\x02 \x01(\x02R\x05score\x12\x1a\n" +
 	"\bdocument\x18\x03 \x01(\tR\bdocument\x12#\n" +
 	"\rprompt_tokens\x18\x04 \x01(\rR\fpromptTokens\x12\x1c\n" +
-	"\ttruncated\x18\x05 \x01(\bR\ttruncated\"\x89\x01\n" +
+	"\ttruncated\x18\x05 \x01(\bR\ttruncated\"\xbb\x01\n" +
 	"\x0eRerankResponse\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x125\n" +
 	"\aresults\x18\x02 \x03(\v2\x1b.embedroute.v1.RerankResultR\aresults\x12*\n" +
-	"\x05usage\x18\x03 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\"\xdd\x01\n" +
+	"\x05usage\x18\x03 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\x120\n" +
+	"\ascoring\x18\x04 \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\"\xdd\x01\n" +
 	"\x13RerankStreamRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12 \n" +
@@ -473,13 +546,18 @@ const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\x05top_n\x18\x04 \x01(\rR\x04topN\x12)\n" +
 	"\x10return_documents\x18\x05 \x01(\bR\x0freturnDocuments\x12\x1a\n" +
 	"\btruncate\x18\x06 \x01(\bR\btruncate\x12\x1c\n" +
-	"\tdocuments\x18\a \x03(\tR\tdocuments\"\xbb\x01\n" +
+	"\tdocuments\x18\a \x03(\tR\tdocuments\"\xed\x01\n" +
 	"\x14RerankStreamResponse\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
 	"\x05chunk\x18\x02 \x01(\rR\x05chunk\x125\n" +
 	"\aresults\x18\x03 \x03(\v2\x1b.embedroute.v1.RerankResultR\aresults\x12*\n" +
 	"\x05usage\x18\x04 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\x12\x14\n" +
-	"\x05final\x18\x05 \x01(\bR\x05final2\xb3\x01\n" +
+	"\x05final\x18\x05 \x01(\bR\x05final\x120\n" +
+	"\ascoring\x18\x06 \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring*L\n" +
+	"\aScoring\x12\x17\n" +
+	"\x13SCORING_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10SCORING_RERANKER\x10\x01\x12\x12\n" +
+	"\x0eSCORING_COSINE\x10\x022\xb3\x01\n" +
 	"\rRerankService\x12E\n" +
 	"\x06Rerank\x12\x1c.embedroute.v1.RerankRequest\x1a\x1d.embedroute.v1.RerankResponse\x12[\n" +
 	"\fRerankStream\x12\".embedroute.v1.RerankStreamRequest\x1a#.embedroute.v1.RerankStreamResponse(\x010\x01Bf\n" +
@@ -497,29 +575,33 @@ func file_embedroute_v1_rerank_proto_rawDescGZIP() []byte {
 	return file_embedroute_v1_rerank_proto_rawDescData
 }
 
+var file_embedroute_v1_rerank_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_embedroute_v1_rerank_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_embedroute_v1_rerank_proto_goTypes = []any{
-	(*RerankRequest)(nil),        // 0: embedroute.v1.RerankRequest
-	(*RerankResult)(nil),         // 1: embedroute.v1.RerankResult
-	(*RerankResponse)(nil),       // 2: embedroute.v1.RerankResponse
-	(*RerankStreamRequest)(nil),  // 3: embedroute.v1.RerankStreamRequest
-	(*RerankStreamResponse)(nil), // 4: embedroute.v1.RerankStreamResponse
-	(*Usage)(nil),                // 5: embedroute.v1.Usage
+	(Scoring)(0),                 // 0: embedroute.v1.Scoring
+	(*RerankRequest)(nil),        // 1: embedroute.v1.RerankRequest
+	(*RerankResult)(nil),         // 2: embedroute.v1.RerankResult
+	(*RerankResponse)(nil),       // 3: embedroute.v1.RerankResponse
+	(*RerankStreamRequest)(nil),  // 4: embedroute.v1.RerankStreamRequest
+	(*RerankStreamResponse)(nil), // 5: embedroute.v1.RerankStreamResponse
+	(*Usage)(nil),                // 6: embedroute.v1.Usage
 }
 var file_embedroute_v1_rerank_proto_depIdxs = []int32{
-	1, // 0: embedroute.v1.RerankResponse.results:type_name -> embedroute.v1.RerankResult
-	5, // 1: embedroute.v1.RerankResponse.usage:type_name -> embedroute.v1.Usage
-	1, // 2: embedroute.v1.RerankStreamResponse.results:type_name -> embedroute.v1.RerankResult
-	5, // 3: embedroute.v1.RerankStreamResponse.usage:type_name -> embedroute.v1.Usage
-	0, // 4: embedroute.v1.RerankService.Rerank:input_type -> embedroute.v1.RerankRequest
-	3, // 5: embedroute.v1.RerankService.RerankStream:input_type -> embedroute.v1.RerankStreamRequest
-	2, // 6: embedroute.v1.RerankService.Rerank:output_type -> embedroute.v1.RerankResponse
-	4, // 7: embedroute.v1.RerankService.RerankStream:output_type -> embedroute.v1.RerankStreamResponse
-	6, // [6:8] is the sub-list for method output_type
-	4, // [4:6] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	2, // 0: embedroute.v1.RerankResponse.results:type_name -> embedroute.v1.RerankResult
+	6, // 1: embedroute.v1.RerankResponse.usage:type_name -> embedroute.v1.Usage
+	0, // 2: embedroute.v1.RerankResponse.scoring:type_name -> embedroute.v1.Scoring
+	2, // 3: embedroute.v1.RerankStreamResponse.results:type_name -> embedroute.v1.RerankResult
+	6, // 4: embedroute.v1.RerankStreamResponse.usage:type_name -> embedroute.v1.Usage
+	0, // 5: embedroute.v1.RerankStreamResponse.scoring:type_name -> embedroute.v1.Scoring
+	1, // 6: embedroute.v1.RerankService.Rerank:input_type -> embedroute.v1.RerankRequest
+	4, // 7: embedroute.v1.RerankService.RerankStream:input_type -> embedroute.v1.RerankStreamRequest
+	3, // 8: embedroute.v1.RerankService.Rerank:output_type -> embedroute.v1.RerankResponse
+	5, // 9: embedroute.v1.RerankService.RerankStream:output_type -> embedroute.v1.RerankStreamResponse
+	8, // [8:10] is the sub-list for method output_type
+	6, // [6:8] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_embedroute_v1_rerank_proto_init() }
@@ -533,13 +615,14 @@ func file_embedroute_v1_rerank_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_embedroute_v1_rerank_proto_rawDesc), len(file_embedroute_v1_rerank_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_embedroute_v1_rerank_proto_goTypes,
 		DependencyIndexes: file_embedroute_v1_rerank_proto_depIdxs,
+		EnumInfos:         file_embedroute_v1_rerank_proto_enumTypes,
 		MessageInfos:      file_embedroute_v1_rerank_proto_msgTypes,
 	}.Build()
 	File_embedroute_v1_rerank_proto = out.File

@@ -219,6 +219,11 @@ export interface Model {
   error: string;
   /** The hardware the router saw, in one line. */
   hardware: string;
+  /**
+   * True on an embedding model that also answers RerankService, by the cosine similarity
+   * of query and document embeddings, because no reranker model is served.
+   */
+  servesRerankByCosine: boolean;
 }
 
 export interface ListModelsRequest {
@@ -679,6 +684,7 @@ function createBaseModel(): Model {
     degraded: false,
     error: "",
     hardware: "",
+    servesRerankByCosine: false,
   };
 }
 
@@ -728,6 +734,9 @@ export const Model: MessageFns<Model> = {
     }
     if (message.hardware !== "") {
       writer.uint32(122).string(message.hardware);
+    }
+    if (message.servesRerankByCosine !== false) {
+      writer.uint32(128).bool(message.servesRerankByCosine);
     }
     return writer;
   },
@@ -865,6 +874,14 @@ export const Model: MessageFns<Model> = {
             message.hardware = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.servesRerankByCosine = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -904,6 +921,11 @@ export const Model: MessageFns<Model> = {
       degraded: isSet(object.degraded) ? globalThis.Boolean(object.degraded) : false,
       error: isSet(object.error) ? globalThis.String(object.error) : "",
       hardware: isSet(object.hardware) ? globalThis.String(object.hardware) : "",
+      servesRerankByCosine: isSet(object.servesRerankByCosine)
+        ? globalThis.Boolean(object.servesRerankByCosine)
+        : isSet(object.serves_rerank_by_cosine)
+        ? globalThis.Boolean(object.serves_rerank_by_cosine)
+        : false,
     };
   },
 
@@ -954,6 +976,9 @@ export const Model: MessageFns<Model> = {
     if (message.hardware !== "") {
       obj.hardware = message.hardware;
     }
+    if (message.servesRerankByCosine !== false) {
+      obj.servesRerankByCosine = message.servesRerankByCosine;
+    }
     return obj;
   },
 
@@ -979,6 +1004,7 @@ export const Model: MessageFns<Model> = {
     message.degraded = object.degraded ?? false;
     message.error = object.error ?? "";
     message.hardware = object.hardware ?? "";
+    message.servesRerankByCosine = object.servesRerankByCosine ?? false;
     return message;
   },
 };

@@ -26,6 +26,51 @@ export const protobufPackage = "embedroute.v1";
 
 export const protobufFileName = "embedroute/v1/rerank.proto";
 
+/** How the scores were computed. */
+export enum Scoring {
+  SCORING_UNSPECIFIED = 0,
+  /** SCORING_RERANKER - A reranker model: score is its probability of "yes", in [0, 1]. */
+  SCORING_RERANKER = 1,
+  /**
+   * SCORING_COSINE - No reranker is served: score is the cosine similarity, in [-1, 1], of the query's and
+   * the document's embeddings from the embedding model named in `model`.
+   */
+  SCORING_COSINE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function scoringFromJSON(object: any): Scoring {
+  switch (object) {
+    case 0:
+    case "SCORING_UNSPECIFIED":
+      return Scoring.SCORING_UNSPECIFIED;
+    case 1:
+    case "SCORING_RERANKER":
+      return Scoring.SCORING_RERANKER;
+    case 2:
+    case "SCORING_COSINE":
+      return Scoring.SCORING_COSINE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Scoring.UNRECOGNIZED;
+  }
+}
+
+export function scoringToJSON(object: Scoring): string {
+  switch (object) {
+    case Scoring.SCORING_UNSPECIFIED:
+      return "SCORING_UNSPECIFIED";
+    case Scoring.SCORING_RERANKER:
+      return "SCORING_RERANKER";
+    case Scoring.SCORING_COSINE:
+      return "SCORING_COSINE";
+    case Scoring.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface RerankRequest {
   /** Model id; empty picks the only reranker served. */
   model: string;
@@ -46,7 +91,10 @@ export interface RerankRequest {
 export interface RerankResult {
   /** Position of the document in the request (in RerankStream: across all chunks). */
   index: number;
-  /** Relevance in [0, 1]: the model's probability of "yes". */
+  /**
+   * Relevance: a reranker's probability of "yes" in [0, 1], or with SCORING_COSINE the
+   * cosine similarity in [-1, 1] (see the response's scoring).
+   */
   score: number;
   /** The document text, when return_documents was set. */
   document: string;
@@ -61,7 +109,11 @@ export interface RerankResponse {
   model: string;
   /** Sorted by score, best first; at most top_n. */
   results: RerankResult[];
-  usage?: Usage | undefined;
+  usage?:
+    | Usage
+    | undefined;
+  /** SCORING_COSINE when no reranker is served and `model` is an embedding model. */
+  scoring: Scoring;
 }
 
 export interface RerankStreamRequest {
@@ -94,6 +146,8 @@ export interface RerankStreamResponse {
     | undefined;
   /** True on the last response, sent after the client closed its side. */
   final: boolean;
+  /** SCORING_COSINE when no reranker is served and `model` is an embedding model. */
+  scoring: Scoring;
 }
 
 function createBaseRerankRequest(): RerankRequest {
@@ -409,7 +463,7 @@ export const RerankResult: MessageFns<RerankResult> = {
 };
 
 function createBaseRerankResponse(): RerankResponse {
-  return { model: "", results: [], usage: undefined };
+  return { model: "", results: [], usage: undefined, scoring: 0 };
 }
 
 export const RerankResponse: MessageFns<RerankResponse> = {
@@ -422,6 +476,9 @@ export const RerankResponse: MessageFns<RerankResponse> = {
     }
     if (message.usage !== undefined) {
       Usage.encode(message.usage, writer.uint32(26).fork()).join();
+    }
+    if (message.scoring !== 0) {
+      writer.uint32(32).int32(message.scoring);
     }
     return writer;
   },
@@ -463,6 +520,14 @@ export const RerankResponse: MessageFns<RerankResponse> = {
             message.usage = Usage.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.scoring = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -482,6 +547,7 @@ export const RerankResponse: MessageFns<RerankResponse> = {
         ? object.results.map((e: any) => RerankResult.fromJSON(e))
         : [],
       usage: isSet(object.usage) ? Usage.fromJSON(object.usage) : undefined,
+      scoring: isSet(object.scoring) ? scoringFromJSON(object.scoring) : 0,
     };
   },
 
@@ -496,6 +562,9 @@ export const RerankResponse: MessageFns<RerankResponse> = {
     if (message.usage !== undefined) {
       obj.usage = Usage.toJSON(message.usage);
     }
+    if (message.scoring !== 0) {
+      obj.scoring = scoringToJSON(message.scoring);
+    }
     return obj;
   },
 
@@ -507,6 +576,7 @@ export const RerankResponse: MessageFns<RerankResponse> = {
     message.model = object.model ?? "";
     message.results = object.results?.map((e) => RerankResult.fromPartial(e)) || [];
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
+    message.scoring = object.scoring ?? 0;
     return message;
   },
 };
@@ -687,7 +757,7 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
 };
 
 function createBaseRerankStreamResponse(): RerankStreamResponse {
-  return { model: "", chunk: 0, results: [], usage: undefined, final: false };
+  return { model: "", chunk: 0, results: [], usage: undefined, final: false, scoring: 0 };
 }
 
 export const RerankStreamResponse: MessageFns<RerankStreamResponse> = {
@@ -706,6 +776,9 @@ export const RerankStreamResponse: MessageFns<RerankStreamResponse> = {
     }
     if (message.final !== false) {
       writer.uint32(40).bool(message.final);
+    }
+    if (message.scoring !== 0) {
+      writer.uint32(48).int32(message.scoring);
     }
     return writer;
   },
@@ -763,6 +836,14 @@ export const RerankStreamResponse: MessageFns<RerankStreamResponse> = {
             message.final = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.scoring = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -784,6 +865,7 @@ export const RerankStreamResponse: MessageFns<RerankStreamResponse> = {
         : [],
       usage: isSet(object.usage) ? Usage.fromJSON(object.usage) : undefined,
       final: isSet(object.final) ? globalThis.Boolean(object.final) : false,
+      scoring: isSet(object.scoring) ? scoringFromJSON(object.scoring) : 0,
     };
   },
 
@@ -804,6 +886,9 @@ export const RerankStreamResponse: MessageFns<RerankStreamResponse> = {
     if (message.final !== false) {
       obj.final = message.final;
     }
+    if (message.scoring !== 0) {
+      obj.scoring = scoringToJSON(message.scoring);
+    }
     return obj;
   },
 
@@ -817,6 +902,7 @@ export const RerankStreamResponse: MessageFns<RerankStreamResponse> = {
     message.results = object.results?.map((e) => RerankResult.fromPartial(e)) || [];
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
     message.final = object.final ?? false;
+    message.scoring = object.scoring ?? 0;
     return message;
   },
 };

@@ -1,11 +1,21 @@
 from . import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class Scoring(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCORING_UNSPECIFIED: _ClassVar[Scoring]
+    SCORING_RERANKER: _ClassVar[Scoring]
+    SCORING_COSINE: _ClassVar[Scoring]
+SCORING_UNSPECIFIED: Scoring
+SCORING_RERANKER: Scoring
+SCORING_COSINE: Scoring
 
 class RerankRequest(_message.Message):
     __slots__ = ("model", "query", "documents", "top_n", "instruction", "return_documents", "truncate")
@@ -40,14 +50,16 @@ class RerankResult(_message.Message):
     def __init__(self, index: _Optional[int] = ..., score: _Optional[float] = ..., document: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., truncated: _Optional[bool] = ...) -> None: ...
 
 class RerankResponse(_message.Message):
-    __slots__ = ("model", "results", "usage")
+    __slots__ = ("model", "results", "usage", "scoring")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    SCORING_FIELD_NUMBER: _ClassVar[int]
     model: str
     results: _containers.RepeatedCompositeFieldContainer[RerankResult]
     usage: _common_pb2.Usage
-    def __init__(self, model: _Optional[str] = ..., results: _Optional[_Iterable[_Union[RerankResult, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ...) -> None: ...
+    scoring: Scoring
+    def __init__(self, model: _Optional[str] = ..., results: _Optional[_Iterable[_Union[RerankResult, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., scoring: _Optional[_Union[Scoring, str]] = ...) -> None: ...
 
 class RerankStreamRequest(_message.Message):
     __slots__ = ("model", "query", "instruction", "top_n", "return_documents", "truncate", "documents")
@@ -68,15 +80,17 @@ class RerankStreamRequest(_message.Message):
     def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., instruction: _Optional[str] = ..., top_n: _Optional[int] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., documents: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RerankStreamResponse(_message.Message):
-    __slots__ = ("model", "chunk", "results", "usage", "final")
+    __slots__ = ("model", "chunk", "results", "usage", "final", "scoring")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
+    SCORING_FIELD_NUMBER: _ClassVar[int]
     model: str
     chunk: int
     results: _containers.RepeatedCompositeFieldContainer[RerankResult]
     usage: _common_pb2.Usage
     final: bool
-    def __init__(self, model: _Optional[str] = ..., chunk: _Optional[int] = ..., results: _Optional[_Iterable[_Union[RerankResult, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., final: _Optional[bool] = ...) -> None: ...
+    scoring: Scoring
+    def __init__(self, model: _Optional[str] = ..., chunk: _Optional[int] = ..., results: _Optional[_Iterable[_Union[RerankResult, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., final: _Optional[bool] = ..., scoring: _Optional[_Union[Scoring, str]] = ...) -> None: ...

@@ -1,0 +1,110 @@
+"""The Prometheus endpoint, scraped over HTTP: call counts by code, tokens, batches, queue, model choice."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+
+import grpc
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.api.embedroute.v1 import embed_pb2, embed_pb2_grpc
+from tests.service.conftest import EMBED_MODEL
+from tests.service.harness import RunningServer
+
+EMBED = {"grpc_type": "unary", "grpc_service": "embedroute.v1.EmbedService", "grpc_method": "Embed"}
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(server: RunningServer) -> Samples:
+    url = f"http://127.0.0.1:{server.server.metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def settled(
+    server: RunningServer, before: Samples, name: str, moved: float, **labels: str
+) -> Samples:
+    """A scrape taken once `name` (summed over its other labels) moved by `moved`.
+
+    The client sees an aborted call's status before the server's handler has unwound,
+    so the last call may be counted a few milliseconds after the client returns.
+    """
+    deadline = time.monotonic() + 5
+    while True:
+        after = scrape(server)
+        total = sum(
+            v - before.get(k, 0.0) for k, v in after.items() if k[0] == name and frozenset(labels.items()) <= k[1]
+        )
+        if total >= moved or time.monotonic() > deadline:
+            return after
+        time.sleep(0.02)
+
+
+def test_counters_move(hardened: RunningServer, hardened_channel: grpc.Channel) -> None:
+    stub = embed_pb2_grpc.EmbedServiceStub(hardened_channel)
+    before = scrape(hardened)
+    tokens = 0
+    for text in ("one", "two words", "three words here"):
+        tokens += stub.Embed(embed_pb2.EmbedRequest(inputs=[text])).usage.prompt_tokens
+    for _ in range(2):
+        with pytest.raises(grpc.RpcError):
+            stub.Embed(embed_pb2.EmbedRequest())
+    after = settled(hardened, before, "grpc_server_handled_total", 5, **EMBED)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("grpc_server_started_total", **EMBED) == 5
+    assert moved("grpc_server_handled_total", **EMBED, grpc_code="OK") == 3
+    assert moved("grpc_server_handled_total", **EMBED, grpc_code="INVALID_ARGUMENT") == 2
+    assert moved("grpc_server_handling_seconds_count", **EMBED, grpc_code="OK") == 3
+    assert moved("grpc_server_handling_seconds_sum", **EMBED, grpc_code="OK") > 0
+    assert moved("embedroute_tokens_total", model=EMBED_MODEL) == tokens > 0
+    assert moved("embedroute_batch_size_count", model=EMBED_MODEL) == 3
+    assert moved("embedroute_batch_size_sum", model=EMBED_MODEL) == 3
+    assert moved("embedroute_queue_wait_seconds_count", model=EMBED_MODEL) == 3
+    assert value(after, "embedroute_queue_depth", model=EMBED_MODEL) == 0
+    assert value(after, "embedroute_model_ready", model=EMBED_MODEL) == 1
+    assert value(after, "embedroute_model_load_seconds", model=EMBED_MODEL) > 0
+    info = {
+        "model": EMBED_MODEL,
+        "kind": "embedding",
+        "state": "ready",
+        "file": "Qwen3-Embedding-Tiny-Q8_0.gguf",
+        "quant": "Q8_0",
+        "device": "cpu",
+        "gpu_layers": "0",
+        "threads": "1",
+    }
+    assert value(after, "embedroute_model_info", **info) == 1
+
+
+def test_batches_of_a_stream(hardened: RunningServer, hardened_channel: grpc.Channel) -> None:
+    """Stream inputs queued together share engine calls: the batch-size histogram counts the inputs."""
+    before = scrape(hardened)
+    requests = (embed_pb2.EmbedStreamRequest(id=str(i), input=f"item {i}") for i in range(40))
+    assert len(list(embed_pb2_grpc.EmbedServiceStub(hardened_channel).EmbedStream(requests, timeout=60))) == 40
+    stream = {**EMBED, "grpc_type": "bidi_stream", "grpc_method": "EmbedStream", "grpc_code": "OK"}
+    after = settled(hardened, before, "grpc_server_handled_total", 1, **stream)
+    assert value(after, "grpc_server_handled_total", **stream) - value(before, "grpc_server_handled_total", **stream) == 1
+    batches = value(after, "embedroute_batch_size_count", model=EMBED_MODEL) - value(
+        before, "embedroute_batch_size_count", model=EMBED_MODEL
+    )
+    inputs = value(after, "embedroute_batch_size_sum", model=EMBED_MODEL) - value(
+        before, "embedroute_batch_size_sum", model=EMBED_MODEL
+    )
+    assert inputs == 40
+    assert 1 <= batches <= 40
