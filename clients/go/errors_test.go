@@ -32,7 +32,7 @@ func TestInvalidDimensionsExposeTheFieldViolation(t *testing.T) {
 	if rich.Reason != "INVALID_ARGUMENT" || rich.Domain != "embedroute.dev" {
 		t.Fatalf("error info %q %q", rich.Reason, rich.Domain)
 	}
-	if len(rich.FieldViolations) != 1 || rich.FieldViolations[0].Field != "dimensions" ||
+	if len(rich.FieldViolations) != 1 || rich.FieldViolations[0].Field != "options.dimensions" ||
 		!strings.Contains(rich.FieldViolations[0].Description, "7") {
 		t.Fatalf("violations %+v", rich.FieldViolations)
 	}

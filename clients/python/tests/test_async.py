@@ -42,4 +42,4 @@ def test_async_errors_are_decoded(target: str, api_key: str) -> None:
 
     with pytest.raises(InvalidArgumentError) as caught:
         asyncio.run(run())
-    assert [v.field for v in caught.value.field_violations] == ["dimensions"]
+    assert [v.field for v in caught.value.field_violations] == ["options.dimensions"]

@@ -17,7 +17,7 @@ def test_invalid_dimensions_expose_the_field_violation(client: Client) -> None:
     error = caught.value
     assert error.reason == "INVALID_ARGUMENT"
     assert error.domain == "embedroute.dev"
-    assert [v.field for v in error.field_violations] == ["dimensions"]
+    assert [v.field for v in error.field_violations] == ["options.dimensions"]
     assert "7" in error.field_violations[0].description
 
 

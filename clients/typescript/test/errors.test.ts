@@ -20,7 +20,7 @@ test("invalid dimensions expose the field violation", { skip: needsServer }, () 
       isError(status.INVALID_ARGUMENT, "INVALID_ARGUMENT")(error);
       const rich = error as EmbedrouteError;
       assert.equal(rich.domain, "embedroute.dev");
-      assert.deepEqual(rich.fieldViolations.map((v) => v.field), ["dimensions"]);
+      assert.deepEqual(rich.fieldViolations.map((v) => v.field), ["options.dimensions"]);
       assert.match(rich.fieldViolations[0].description, /7/);
       return true;
     });

@@ -21,7 +21,7 @@ class ErrorsTest {
       assertEquals("INVALID_ARGUMENT", error.reason());
       assertEquals("embedroute.dev", error.domain());
       assertEquals(1, error.fieldViolations().size());
-      assertEquals("dimensions", error.fieldViolations().get(0).field());
+      assertEquals("options.dimensions", error.fieldViolations().get(0).field());
       assertTrue(error.fieldViolations().get(0).description().contains("7"));
     }
   }
