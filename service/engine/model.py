@@ -31,13 +31,8 @@ from service.engine.types import (
 )
 from service.errors import EngineError, InvalidArgumentError
 
-_POOLING_IDS = {
-    "none": llama_cpp.LLAMA_POOLING_TYPE_NONE,
-    "mean": llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-    "cls": llama_cpp.LLAMA_POOLING_TYPE_CLS,
-    "last": llama_cpp.LLAMA_POOLING_TYPE_LAST,
-    "rank": llama_cpp.LLAMA_POOLING_TYPE_RANK,
-}
+_ENCODER_POOLING = {"mean": llama_cpp.LLAMA_POOLING_TYPE_MEAN, "cls": llama_cpp.LLAMA_POOLING_TYPE_CLS}
+"""Pooling llama.cpp does for encoders; one that names none is mean-pooled, as sentence-transformers defaults."""
 ENDOFTEXT = "<|endoftext|>"
 _CTX_PAD = 256
 _LEARNED_POSITIONS = frozenset({"bert"})
@@ -167,7 +162,11 @@ def load_model(path: Path, settings: EngineSettings | None = None) -> Model:
     n_ctx = context_size(description, settings)
     last_token = description.pooling == "last" or description.kind == "reranker"
     encoder = description.kind == "embedding" and not last_token
-    pooling = _POOLING_IDS[description.pooling if encoder and description.pooling != "none" else "none"]
+    pooling = (
+        _ENCODER_POOLING.get(description.pooling, llama_cpp.LLAMA_POOLING_TYPE_MEAN)
+        if encoder
+        else llama_cpp.LLAMA_POOLING_TYPE_NONE
+    )
     runtime = LlamaRuntime(
         path,
         n_ctx=n_ctx,
