@@ -100,6 +100,18 @@ async def abort(context: grpc.aio.ServicerContext[Any, Any], error: EmbedrouteEr
 _Resp = TypeVar("_Resp")
 
 
+async def _abort_for(context: grpc.aio.ServicerContext[Any, Any], exc: Exception, where: str) -> None:
+    """Domain errors become their rich status; an abort already under way passes through;
+    anything else is logged and answered INTERNAL. `abort` raises, so this returns only
+    for an AbortError, which the caller re-raises."""
+    if isinstance(exc, grpc.aio.AbortError):
+        return
+    if not isinstance(exc, EmbedrouteError):
+        log.exception("unexpected error in %s", where)
+        exc = EmbedrouteError(f"internal error: {type(exc).__name__}")
+    await abort(context, exc)
+
+
 def rpc_errors(handler: Callable[..., Awaitable[_Resp]]) -> Callable[..., Awaitable[_Resp]]:
     """Wraps a unary-response handler: domain errors -> rich status; anything else -> logged INTERNAL."""
 
@@ -107,13 +119,9 @@ def rpc_errors(handler: Callable[..., Awaitable[_Resp]]) -> Callable[..., Awaita
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> _Resp:
         try:
             return await handler(self, request, context)
-        except EmbedrouteError as exc:
-            await abort(context, exc)
         except Exception as exc:
-            if isinstance(exc, grpc.aio.AbortError):
-                raise
-            log.exception("unexpected error in %s", handler.__qualname__)
-            await abort(context, EmbedrouteError(f"internal error: {type(exc).__name__}"))
+            await _abort_for(context, exc, handler.__qualname__)
+            raise
 
     return wrapper
 
@@ -128,12 +136,8 @@ def stream_rpc_errors(
         try:
             async for response in handler(self, request, context):
                 yield response
-        except EmbedrouteError as exc:
-            await abort(context, exc)
         except Exception as exc:
-            if isinstance(exc, grpc.aio.AbortError):
-                raise
-            log.exception("unexpected error in %s", handler.__qualname__)
-            await abort(context, EmbedrouteError(f"internal error: {type(exc).__name__}"))
+            await _abort_for(context, exc, handler.__qualname__)
+            raise
 
     return wrapper
