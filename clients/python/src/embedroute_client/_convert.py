@@ -120,6 +120,26 @@ class Reorder:
             raise RuntimeError(f"stream ended with results {sorted(self._held)} but no result for {self._next}")
 
 
+def rerank_request(
+    model: str, query: str, documents: Sequence[str], top_n: int | None, instruction: str | None,
+    return_documents: bool, truncate: bool,
+) -> rerank_pb2.RerankRequest:
+    return rerank_pb2.RerankRequest(
+        model=model, query=query, documents=list(documents), top_n=top_n or 0,
+        instruction=instruction or "", return_documents=return_documents, truncate=truncate,
+    )
+
+
+def rerank_stream_first(
+    model: str, query: str, top_n: int | None, instruction: str | None, return_documents: bool, truncate: bool
+) -> rerank_pb2.RerankStreamRequest:
+    """The stream's first message: query and options (documents follow in chunks)."""
+    return rerank_pb2.RerankStreamRequest(
+        model=model, query=query, instruction=instruction or "", top_n=top_n or 0,
+        return_documents=return_documents, truncate=truncate,
+    )
+
+
 def rerank_stream_requests(
     first: rerank_pb2.RerankStreamRequest, chunks: Iterable[list[str]]
 ) -> Iterator[rerank_pb2.RerankStreamRequest]:

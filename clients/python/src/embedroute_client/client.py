@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from . import _convert
 from ._convert import InputType, Precision, RerankResult
-from ._proto.embedroute.v1 import embed_pb2, embed_pb2_grpc, rerank_pb2, rerank_pb2_grpc
+from ._proto.embedroute.v1 import embed_pb2, embed_pb2_grpc, rerank_pb2_grpc
 from .errors import from_rpc_error
 from .retry import RetryPolicy
 from .similarity import similarity
@@ -135,9 +135,8 @@ class Client:
         timeout: float | None = None,
     ) -> list[RerankResult]:
         """Documents scored against the query, best first (at most `top_n`)."""
-        request = rerank_pb2.RerankRequest(
-            model=model, query=query, documents=list(documents), top_n=top_n or 0,
-            instruction=instruction or "", return_documents=return_documents, truncate=truncate,
+        request = _convert.rerank_request(
+            model, query, documents, top_n, instruction, return_documents, truncate
         )
         reply = self._unary(self._reranker.Rerank, request, timeout)
         return _convert.rerank_results(reply.results, return_documents)
@@ -157,10 +156,7 @@ class Client:
     ) -> list[RerankResult]:
         """Reranks a candidate list too large for one message (any iterable), sent in
         chunks; returns the best `top_n` (all when None), best first."""
-        first = rerank_pb2.RerankStreamRequest(
-            model=model, query=query, instruction=instruction or "", top_n=top_n or 0,
-            return_documents=return_documents, truncate=truncate,
-        )
+        first = _convert.rerank_stream_first(model, query, top_n, instruction, return_documents, truncate)
         requests = _convert.rerank_stream_requests(first, _convert.chunks(documents, chunk_size))
         collected: list[RerankResult] = []
         try:
