@@ -1,6 +1,6 @@
 """The raw engine, no gRPC: what the service is measured against.
 
-The settings grid (decode size n_batch, threads) runs on a sample of the documents and
+The settings grid (decode step n_batch, threads) runs on a sample of the documents and
 the best setting then runs them all, so the service is compared with the best the
 engine alone does on this machine, not with its defaults.
 """
@@ -17,9 +17,10 @@ from bench.corpus import Corpus
 from bench.timing import Latency
 from service.engine import EmbedOptions, EngineSettings, Model, load_model
 
-N_BATCHES = (128, 512, 2048)
+N_BATCHES = (32, 64, 128, 512)
+"""Tokens per decode step (EngineSettings.n_batch); the service's CPU default is 64."""
 GROUP = 64
-"""Texts handed to one `embed` call; the engine splits them into decodes of n_batch tokens."""
+"""Texts handed to one `embed` call; the engine's Stepper runs them in decodes of n_batch tokens."""
 
 DOCUMENT = EmbedOptions(input_type="document")
 QUERY = EmbedOptions(input_type="query")

@@ -30,13 +30,14 @@ Written by `python -m bench` (see `python -m bench --help`); rerun it to refresh
 - Corpus (bench/corpus.py): deterministic documents of exactly 128 tokens and queries of exactly 10 tokens, made
   of single-token Qwen words; the counts are checked with the model's own tokenizer before timing.
 - Raw engine (bench/engine_loop.py): `service.engine.load_model` + `Model.embed` in groups of 64 texts, in this
-  process, no gRPC. A grid of n_batch (128, 512, 2048) x threads runs on a sample of the documents; the best
-  setting then embeds all documents. Idle query latency: one `embed([query])` call at a time.
+  process, no gRPC. A grid of decode steps n_batch (32, 64, 128, 512 tokens) x threads runs on a sample of the
+  documents; the best setting then embeds all documents. Idle query latency: one `embed([query])` at a time.
 - Service (bench/service_load.py): `embedroute serve` in a subprocess on 127.0.0.1, defaults except
   `--threads` (the engine's best). N clients, each on its own HTTP/2 connection, stream their share of the
-  documents through EmbedStream (float32 vectors back); throughput = prompt tokens reported / wall time.
-  A probe thread sends one 10-token query at a time (Embed, input_type QUERY) during each load; idle latency is
-  the same probe with no load. The clients run on the same machine and take CPU from the server.
+  documents through EmbedStream (float32 vectors back). A probe thread sends one 10-token query (Embed,
+  input_type QUERY; 30 tokens with the instruction template) every 0.5 s after the previous answer during
+  each load; idle latency is the same query with no load. Throughput = prompt tokens reported (documents and
+  the probe's queries) / wall time. The clients run on the same machine and take CPU from the server.
 - Rerank (bench/rerank.py): one query over N documents, `Model.rerank` vs the Rerank RPC.
 - Memory (bench/rss.py): the server's peak RSS (psutil samples every 50 ms and the kernel's VmHWM) against
   file sizes + router.estimate's KV, compute and output buffers + 300 MiB, for every model the server loaded.
@@ -97,14 +98,15 @@ def model_markdown(model: dict[str, Any]) -> list[str]:
     lines += [_row(r["n_batch"], r["n_threads"], r["n_docs"], f"{r['tok_per_s']:.1f}") for r in engine["grid"]]
     best = engine["best"]
     lines += ["", f"Best: n_batch {best['n_batch']}, {best['n_threads']} threads; the service ran with "
-              f"{best['n_threads']} threads and its own n_batch (EngineSettings default).", ""]
+              f"{best['n_threads']} threads and its default step (64 tokens on a CPU, 512 on a GPU).", ""]
     lines += ["#### Throughput (all documents)", "",
               _row("runner", "docs", "tokens", "seconds", "tok/s", "x raw engine"),
               _row("---", "---:", "---:", "---:", "---:", "---:"),
               _row("raw engine (best settings)", engine["full"]["n_docs"], engine["full"]["n_tokens"],
                    f"{engine['full']['seconds']:.2f}", f"{engine_tps:.1f}", "1.00")]
     for load in service["loads"]:
-        lines.append(_row(f"service, {load['clients']} client(s) EmbedStream", load["n_docs"], load["n_tokens"],
+        tokens = f"{load['n_tokens']} + {load.get('probe_tokens', 0)} probe"
+        lines.append(_row(f"service, {load['clients']} client(s) EmbedStream", load["n_docs"], tokens,
                           f"{load['seconds']:.2f}", f"{load['tok_per_s']:.1f}", f"{load['tok_per_s'] / engine_tps:.2f}"))
     torch = model.get("torch") or {}
     for dtype in ("fp32", "bf16"):

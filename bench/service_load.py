@@ -28,8 +28,9 @@ from bench.timing import Latency
 from service.api.embedroute.v1 import common_pb2, embed_pb2, embed_pb2_grpc
 
 START_TIMEOUT_S = 300.0
-PROBE_GAP_S = 0.05
-"""Pause between probe queries under load: the probe samples latency, it is not load itself."""
+PROBE_GAP_S = 0.5
+"""Pause between probe queries under load: a light interactive load on top of the batch, as a
+search box over an index being filled would be; its tokens count in the service's throughput."""
 OWN_CONNECTION = [("grpc.use_local_subchannel_pool", 1)]
 
 DOCUMENT = embed_pb2.EmbedOptions(input_type=common_pb2.INPUT_TYPE_DOCUMENT)
@@ -99,17 +100,18 @@ class ServerProcess:
             self.stop()
 
 
-def query_once(stub: embed_pb2_grpc.EmbedServiceStub, model: str, query: str) -> float:
+def query_once(stub: embed_pb2_grpc.EmbedServiceStub, model: str, query: str) -> tuple[float, int]:
+    """(seconds, prompt tokens) of one Embed call."""
     started = time.perf_counter()
-    stub.Embed(embed_pb2.EmbedRequest(model=model, inputs=[query], options=QUERY), timeout=120)
-    return time.perf_counter() - started
+    reply = stub.Embed(embed_pb2.EmbedRequest(model=model, inputs=[query], options=QUERY), timeout=120)
+    return time.perf_counter() - started, reply.usage.prompt_tokens
 
 
 def idle_latency(target: str, model: str, queries: Sequence[str]) -> Latency:
     with grpc.insecure_channel(target) as channel:
         stub = embed_pb2_grpc.EmbedServiceStub(channel)
         query_once(stub, model, queries[0])
-        return Latency.of([query_once(stub, model, q) for q in queries])
+        return Latency.of([query_once(stub, model, q)[0] for q in queries])
 
 
 class Probe:
@@ -118,6 +120,7 @@ class Probe:
     def __init__(self, target: str, model: str, queries: Sequence[str]) -> None:
         self._target, self._model, self._queries = target, model, list(queries)
         self.seconds: list[float] = []
+        self.tokens = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="latency-probe", daemon=True)
 
@@ -133,9 +136,12 @@ class Probe:
         with grpc.insecure_channel(self._target, options=OWN_CONNECTION) as channel:
             stub = embed_pb2_grpc.EmbedServiceStub(channel)
             i = 0
-            while not self._stop.wait(PROBE_GAP_S):
-                self.seconds.append(query_once(stub, self._model, self._queries[i % len(self._queries)]))
+            while not self._stop.is_set():
+                seconds, tokens = query_once(stub, self._model, self._queries[i % len(self._queries)])
+                self.seconds.append(seconds)
+                self.tokens += tokens
                 i += 1
+                self._stop.wait(PROBE_GAP_S)
 
 
 @dataclass(frozen=True)
@@ -143,18 +149,22 @@ class LoadResult:
     clients: int
     n_docs: int
     n_tokens: int
+    """Prompt tokens of the documents."""
+    probe_tokens: int
+    """Prompt tokens of the probe's queries answered during the load."""
     seconds: float
     query_under_load: Latency
 
     @property
     def tok_per_s(self) -> float:
-        return self.n_tokens / self.seconds
+        return (self.n_tokens + self.probe_tokens) / self.seconds
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "clients": self.clients,
             "n_docs": self.n_docs,
             "n_tokens": self.n_tokens,
+            "probe_tokens": self.probe_tokens,
             "seconds": self.seconds,
             "tok_per_s": self.tok_per_s,
             "query_under_load": self.query_under_load.to_dict(),
@@ -189,4 +199,5 @@ async def _load(target: str, model: str, docs: Sequence[str], clients: int) -> t
 def run_load(target: str, model: str, docs: Sequence[str], queries: Sequence[str], clients: int) -> LoadResult:
     with Probe(target, model, queries) as probe:
         tokens, seconds = asyncio.run(_load(target, model, docs, clients))
-    return LoadResult(clients, len(docs), tokens, seconds, Latency.of(probe.seconds))
+        probe_tokens = probe.tokens  # read before the probe stops: queries answered after the load do not count
+    return LoadResult(clients, len(docs), tokens, probe_tokens, seconds, Latency.of(probe.seconds))

@@ -47,7 +47,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from router.plan import MemoryEstimate, RouterPrefs
-from service.engine.types import GgufDescription
+from service.engine.types import EngineSettings, GgufDescription, step_tokens
 
 ENCODER_ARCHES = frozenset(
     {
@@ -96,25 +96,26 @@ def _pad(n: int, to: int) -> int:
     return -(-n // to) * to
 
 
-def engine_shape(description: GgufDescription, prefs: RouterPrefs) -> LlamaShape:
+def engine_shape(description: GgufDescription, prefs: RouterPrefs, n_gpu_layers: int = 0) -> LlamaShape:
     """What service.engine.load_model asks llama.cpp for (keep the two in step).
 
     One unified KV cache of `n_ctx` cells. Last-token models (Qwen3 embeddings and
     rerankers) run without an embedding context: only each sequence's last token is an
-    output, read through the hidden-state tap, and micro-batches are `n_ubatch` tokens.
-    Encoders (mean/CLS pooling) output every token and see a whole sequence in one
-    micro-batch.
+    output, read through the hidden-state tap, and each decode is one step of
+    `step_tokens` (smaller on a CPU than on a GPU). Encoders (mean/CLS pooling) output
+    every token and see a whole sequence in one micro-batch.
     """
     n_ctx = prefs.context_for(description)
     cells = _pad(n_ctx, 256)
     causal = description.architecture not in ENCODER_ARCHES
     last_token = description.pooling == "last" or description.kind == "reranker"
     encoder = description.kind == "embedding" and not last_token
+    step = step_tokens(EngineSettings(n_batch=prefs.n_batch, n_gpu_layers=n_gpu_layers), cells)
     return LlamaShape(
         kv_cells=cells if causal else 0,
         n_ctx_seq=cells,
-        n_ubatch=cells if encoder else min(prefs.n_ubatch, cells),
-        n_batch=cells,
+        n_ubatch=cells if encoder else step,
+        n_batch=cells if encoder else step,
         n_seq_max=prefs.n_seq_max,
         flash_attn=prefs.flash_attn,
         embeddings=encoder,
@@ -169,7 +170,7 @@ def output_bytes(d: GgufDescription, shape: LlamaShape) -> int:
 def estimate(d: GgufDescription, prefs: RouterPrefs, n_gpu_layers: int = 0) -> MemoryEstimate:
     """Bytes on the GPU and in RAM with `n_gpu_layers` offloaded (n_layers + 1 = all,
     the +1 being the output layer, as llama.cpp counts)."""
-    shape = engine_shape(d, prefs)
+    shape = engine_shape(d, prefs, n_gpu_layers)
     weights = round(d.n_params * d.bits_per_weight / 8)
     embedding = round(_embedding_params(d) * d.bits_per_weight / 8)
     output = embedding if has_separate_output(d) else 0

@@ -58,7 +58,7 @@ class RouterPrefs:
     """Tokens per sequence; 0 = the file's trained context capped by `max_ctx`."""
     max_ctx: int = DEFAULTS.max_ctx
     n_batch: int = DEFAULTS.n_batch
-    n_ubatch: int = DEFAULTS.n_ubatch
+    """Tokens per decode step; 0 = by placement (EngineSettings.step_tokens)."""
     n_seq_max: int = DEFAULTS.n_seq_max
     flash_attn: bool = DEFAULTS.flash_attn
     headroom_fraction: float = 0.10
@@ -86,7 +86,6 @@ class RouterPrefs:
             n_ctx=self.context_for(description),
             max_ctx=self.max_ctx,
             n_batch=self.n_batch,
-            n_ubatch=self.n_ubatch,
             n_seq_max=self.n_seq_max,
             n_threads=n_threads,
             n_gpu_layers=n_gpu_layers,

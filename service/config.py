@@ -150,16 +150,18 @@ class Settings:
         "instead of waiting in an ever longer queue.",
         int,
     )
-    max_batch_tokens: int = _setting(
-        8192,
-        "Token budget of one engine call; queued requests with equal options are coalesced up to it. "
-        "Larger batches raise throughput on GPUs and latency everywhere.",
+    step_tokens: int = _setting(
+        0,
+        "Tokens per engine step (one llama_decode, a multiple of 32): sequences of all calls share it and "
+        "longer documents are split over steps, so a query waits at most one step. 0 = 64 on CPU (fastest "
+        "measured there), 512 with layers on a GPU.",
         int,
     )
     short_request_chars: int = _setting(
-        1024,
-        "Requests whose texts add up to at most this many characters go to the short lane, served before "
-        "long document batches (with one long batch let through every few short ones).",
+        256,
+        "Requests whose texts add up to at most this many characters (about 50 English words) go to the "
+        "short lane: admitted at once, their tokens go first in the next step (with one long request let "
+        "in every few short ones).",
         int,
     )
     stream_window: int = _setting(

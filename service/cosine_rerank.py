@@ -14,14 +14,14 @@ is the cosine.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from service.api.embedroute.v1 import model_pb2, rerank_pb2
-from service.engine.types import EmbedOptions, GgufDescription, PreparedInput
+from service.engine.types import EmbedOptions, GgufDescription
+from service.scheduler import Prepared, Row
 
 if TYPE_CHECKING:
     from service.engine import Model
@@ -40,20 +40,22 @@ class CosineRerankWork:
     truncate: bool
     fields: list[str]
 
-    def prepare(self, model: Model) -> list[PreparedInput]:
-        options = EmbedOptions(input_type="document", truncate=self.truncate)
-        return [model.prepare_embed(doc, options, f) for doc, f in zip(self.documents, self.fields, strict=True)]
+    def prepare(self, model: Model) -> Prepared:
+        documents = EmbedOptions(input_type="document", truncate=self.truncate)
+        query = EmbedOptions(input_type="query", instruction=self.instruction, truncate=self.truncate)
+        return Prepared(
+            items=[model.prepare_embed(doc, documents, f) for doc, f in zip(self.documents, self.fields, strict=True)],
+            extra=[model.prepare_embed(self.query, query, QUERY_FIELD)],
+        )
 
-    def batch_key(self) -> Hashable | None:
-        # Jobs share an engine call only when they embed the same query the same way.
-        return ("cosine", self.query, self.instruction, self.truncate)
-
-    def run(self, model: Model, items: list[PreparedInput]) -> list[float]:
-        """One cosine per document item; the scheduler may hand a job's items over in several calls."""
-        options = EmbedOptions(input_type="query", instruction=self.instruction, truncate=self.truncate)
-        query = model.embed_prepared([model.prepare_embed(self.query, options, QUERY_FIELD)], options)[0].vector
-        documents = model.embed_prepared(items, EmbedOptions(input_type="document"))
-        return [float(np.dot(query, d.vector)) for d in documents]
+    def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[float]:
+        """One cosine per document; the query's row comes last."""
+        unit = EmbedOptions()
+        query = model.embedding(rows[-1], prepared.extra[0], unit).vector
+        return [
+            float(np.dot(query, model.embedding(row, item, unit).vector))
+            for row, item in zip(rows[:-1], prepared.items, strict=True)
+        ]
 
 
 def scoring(description: GgufDescription) -> rerank_pb2.Scoring:

@@ -44,7 +44,7 @@ class Metrics:
             registry=self.registry,
         )
         self.batch_size = Histogram(
-            "embedroute_batch_size", "Inputs per engine call.", ["model"], buckets=BATCH_BUCKETS,
+            "embedroute_batch_size", "Sequences with tokens in one decode step.", ["model"], buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
         self.queue_depth = Gauge(

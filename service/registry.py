@@ -139,6 +139,5 @@ def _load(candidate: Candidate, settings: Settings) -> ModelWorker:
     return ModelWorker(
         model,
         max_queued=settings.max_queued_requests,
-        max_batch_tokens=settings.max_batch_tokens,
         retry_after_s=settings.retry_after_seconds,
     )

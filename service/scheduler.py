@@ -1,14 +1,21 @@
-"""One owner per model: a worker thread, a bounded two-lane queue, token-budget batches.
+"""One owner per model: a worker thread, a bounded two-lane queue, and the model's Stepper.
 
 A llama.cpp context is not thread-safe and its calls hold the CPU for long stretches,
 so every call into a model runs on that model's own thread and the event loop only
 ever waits on asyncio futures. The worker also tokenises (prompt templates over long
 documents are real CPU work). Admission never blocks: a full queue is an immediate
 `ResourceExhaustedError`, which the client can retry elsewhere, instead of a growing
-wait. Work whose caller has gone (cancelled, deadline passed) is dropped before it
-reaches the engine. Short requests (queries) have their own lane so they are not
-stuck behind long document batches; every `LONG_EVERY`-th pick goes to the long lane
-so that documents are not starved either.
+wait. Work whose caller has gone (cancelled, deadline passed) is dropped before its
+next decode, queued or half-done.
+
+Requests' sequences are batched by the model's Stepper (service/engine/stepper.py): each
+decode is one short step, sequences from any number of calls and streams join and leave
+between steps, and long documents are split over steps. The worker keeps just enough
+work admitted to fill the next step, so a request stays in the queue, where a cancel is
+free, until the engine can use it. Short requests (queries) have their own lane: they are
+admitted at once and their sequences go first in the next step, so a query waits for at
+most one step however long the documents in flight; every `LONG_EVERY`-th pick goes to
+the long lane so that documents are not starved of admission either.
 """
 
 from __future__ import annotations
@@ -18,9 +25,12 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from service.engine.types import EmbedOptions, Embedding, GgufDescription, PreparedInput
 from service.errors import DeadlineExceededError, ResourceExhaustedError, UnavailableError
@@ -34,6 +44,7 @@ LONG_EVERY = 4
 """After this many short-lane picks in a row, the next pick comes from the long lane."""
 
 T = TypeVar("T")
+Row = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,7 @@ class Timing:
     queue_ns: int
     tokenization_ns: int
     inference_ns: int
+    """Time of the decodes this request had tokens in (shared with whatever else was in them)."""
 
 
 @dataclass(frozen=True)
@@ -54,17 +66,23 @@ class Outcome(Generic[T]):
     """The token sequences the values came from (counts and truncation per input)."""
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A request's token sequences, ready for the engine."""
+
+    items: list[PreparedInput]
+    """One per input the response reports on (token counts, truncation, usage)."""
+    extra: list[PreparedInput] = field(default_factory=list)
+    """Sequences the work needs besides its inputs (the cosine fallback's query)."""
+
+
 class Work(Protocol[T]):
-    """One request's worth of engine work, run on the model's worker thread."""
+    """One request's worth of engine work; both methods run on the model's worker thread."""
 
-    def prepare(self, model: Model) -> list[PreparedInput]: ...
+    def prepare(self, model: Model) -> Prepared: ...
 
-    def batch_key(self) -> Hashable | None:
-        """Jobs with equal keys may share an engine call; None never shares."""
-        ...
-
-    def run(self, model: Model, items: list[PreparedInput]) -> list[T]:
-        """One output per item; `items` may mix several jobs with the same key."""
+    def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[T]:
+        """The request's values from its sequences' output rows: the items', then the extras'."""
         ...
 
 
@@ -74,14 +92,11 @@ class EmbedWork:
     options: EmbedOptions
     fields: list[str]
 
-    def prepare(self, model: Model) -> list[PreparedInput]:
-        return [model.prepare_embed(t, self.options, f) for t, f in zip(self.texts, self.fields, strict=True)]
+    def prepare(self, model: Model) -> Prepared:
+        return Prepared([model.prepare_embed(t, self.options, f) for t, f in zip(self.texts, self.fields, strict=True)])
 
-    def batch_key(self) -> Hashable | None:
-        return ("embed", self.options)
-
-    def run(self, model: Model, items: list[PreparedInput]) -> list[Embedding]:
-        return model.embed_prepared(items, self.options)
+    def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[Embedding]:
+        return [model.embedding(row, item, self.options) for row, item in zip(rows, prepared.items, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -92,54 +107,51 @@ class RerankWork:
     truncate: bool
     fields: list[str]
 
-    def prepare(self, model: Model) -> list[PreparedInput]:
-        return [
-            model.prepare_rerank(self.query, doc, self.instruction, self.truncate, f)
-            for doc, f in zip(self.documents, self.fields, strict=True)
-        ]
+    def prepare(self, model: Model) -> Prepared:
+        return Prepared(
+            [
+                model.prepare_rerank(self.query, doc, self.instruction, self.truncate, f)
+                for doc, f in zip(self.documents, self.fields, strict=True)
+            ]
+        )
 
-    def batch_key(self) -> Hashable | None:
-        return ("rerank",)
-
-    def run(self, model: Model, items: list[PreparedInput]) -> list[float]:
-        return model.score_prepared(items)
+    def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[float]:
+        return [model.score(row) for row in rows]
 
 
 @dataclass(frozen=True)
 class CallWork(Generic[T]):
-    """Anything else that must touch the model (tokenize, detokenize): never batched."""
+    """Anything else that must touch the model (tokenize, detokenize): run between two decodes."""
 
     call: Callable[[Model], list[T]]
-
-    def prepare(self, model: Model) -> list[PreparedInput]:
-        return []
-
-    def batch_key(self) -> Hashable | None:
-        return None
-
-    def run(self, model: Model, items: list[PreparedInput]) -> list[T]:
-        return self.call(model)
 
 
 @dataclass(eq=False)
 class _Job:
-    work: Work[Any]
+    work: Work[Any] | CallWork[Any]
     future: asyncio.Future[Outcome[Any]]
     loop: asyncio.AbstractEventLoop
     deadline: float | None
     enqueued_ns: int = field(default_factory=time.monotonic_ns)
     gone: bool = False
     """The caller cancelled; set on the event loop, read by the worker."""
+    short: bool = False
+    """Taken from the short lane: its sequences go first in each step."""
     settled: bool = False
     started_ns: int = 0
     tokenization_ns: int = 0
     inference_ns: int = 0
-    items: list[PreparedInput] = field(default_factory=list)
+    prepared: Prepared = field(default_factory=lambda: Prepared([]))
+    rows: dict[int, Row] = field(default_factory=dict)
     outputs: list[Any] = field(default_factory=list)
 
     @property
+    def n_sequences(self) -> int:
+        return len(self.prepared.items) + len(self.prepared.extra)
+
+    @property
     def n_tokens(self) -> int:
-        return sum(len(item.tokens) for item in self.items)
+        return sum(len(item.tokens) for item in self.prepared.items)
 
     def expired(self) -> bool:
         return self.deadline is not None and time.monotonic() > self.deadline
@@ -155,7 +167,7 @@ class WorkerObserver(Protocol):
         ...
 
     def batch(self, n_items: int, n_tokens: int) -> None:
-        """One engine call ran over this many inputs and tokens."""
+        """One decode ran over pieces of this many sequences, this many tokens in all."""
         ...
 
 
@@ -177,39 +189,35 @@ class WorkerStats:
     queued: int = 0
     high_water: int = 0
     batches: int = 0
+    """Decodes run (steps)."""
     skipped: int = 0
 
 
 class ModelWorker:
     """The single owner of one loaded model."""
 
-    def __init__(
-        self,
-        model: Model,
-        *,
-        max_queued: int,
-        max_batch_tokens: int,
-        retry_after_s: float,
-    ) -> None:
+    def __init__(self, model: Model, *, max_queued: int, retry_after_s: float) -> None:
         self.model = model
         self.description: GgufDescription = model.description
         self.n_ctx: int = model.n_ctx
         self.stats = WorkerStats()
         self._max_queued = max_queued
-        self._max_batch_tokens = max_batch_tokens
         self._retry_after_s = retry_after_s
         self._cond = threading.Condition()
         self._short: deque[_Job] = deque()
         self._long: deque[_Job] = deque()
         self._short_streak = 0
-        self._held: _Job | None = None
+        self._active: list[_Job] = []
+        """Jobs whose sequences are in the stepper; only the worker thread touches it."""
         self._stopping = False
         self.observer: WorkerObserver = _Unobserved()
         """Set by whoever exports metrics, right after the worker is made."""
         self._thread = threading.Thread(target=self._loop, name=f"model-{self.description.model_id}", daemon=True)
         self._thread.start()
 
-    def submit(self, work: Work[T], *, short: bool, timeout_s: float | None) -> asyncio.Future[Outcome[T]]:
+    def submit(
+        self, work: Work[T] | CallWork[T], *, short: bool, timeout_s: float | None
+    ) -> asyncio.Future[Outcome[T]]:
         """Queues `work` without blocking; call on the event loop, await the returned future."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome[T]] = loop.create_future()
@@ -234,8 +242,8 @@ class ModelWorker:
     def _forget(self, job: _Job, future: asyncio.Future[Any]) -> None:
         """A cancelled caller's job leaves the queue at once, freeing its slot for callers still waiting.
 
-        A job the worker already took (tokenising, in a batch) is only marked gone; the worker
-        drops it before the next engine call.
+        A job the worker already took (tokenising, in the stepper) is only marked gone; the
+        worker drops its sequences before the next decode.
         """
         if not future.cancelled():
             return
@@ -251,7 +259,7 @@ class ModelWorker:
             self.observer.queue_depth(self.stats.queued)
 
     def close(self, timeout_s: float = 30.0) -> None:
-        """Fails what is still queued, waits for the batch in progress, then frees the model."""
+        """Fails what is still queued, waits for the work already admitted, then frees the model."""
         with self._cond:
             self._stopping = True
             abandoned = list(self._short) + list(self._long)
@@ -269,121 +277,122 @@ class ModelWorker:
     # --- worker thread -------------------------------------------------------------
 
     def _loop(self) -> None:
-        while True:
-            job = self._take(block=True)
-            if job is None:
-                return
-            batch = [job]
+        while self._admit():
             try:
-                self._serve(batch)
-            except Exception as exc:  # a bug in one batch must neither kill the worker nor strand its callers
-                log.exception("worker of %s failed a batch", self.description.model_id)
-                for stranded in batch:
-                    self._fail(stranded, exc)
+                self._step()
+            except Exception as exc:  # a bug in one step must neither kill the worker nor strand its callers
+                log.exception("worker of %s failed a decode", self.description.model_id)
+                self._abandon(exc)
 
-    def _serve(self, batch: list[_Job]) -> None:
-        """Grows `batch` (its head already taken) greedily under the token budget, then runs it."""
-        head = batch[0]
-        if not self._start(head):
-            return
-        key = head.work.batch_key()
-        tokens = head.n_tokens
-        while key is not None and tokens < self._max_batch_tokens:
-            nxt = self._take(block=False)
-            if nxt is None:
-                break
-            if not self._start(nxt):
+    def _admit(self) -> bool:
+        """Moves queued jobs into the stepper until the next step has enough work; False to stop.
+
+        Every short job queued is admitted (its sequences go first anyway); long ones only
+        while the stepper has less waiting than one step, so they stay cancellable in the
+        queue. Calls (tokenize) run here, between two decodes.
+        """
+        stepper = self.model.stepper
+        while True:
+            job = self._take(block=not stepper.busy, want_long=stepper.waiting_tokens < stepper.step_tokens)
+            if job is None:
+                return stepper.busy or not self._stopping
+            if not self._start(job):
                 continue
-            if nxt.work.batch_key() != key or tokens + nxt.n_tokens > self._max_batch_tokens:
-                self._held = nxt
-                break
-            batch.append(nxt)
-            tokens += nxt.n_tokens
-        self._run(batch)
+            if isinstance(job.work, CallWork):
+                self._run_call(job, job.work)
+                continue
+            if job.n_sequences == 0:
+                self._complete(job)
+                continue
+            self._active.append(job)
+            for index, item in enumerate(job.prepared.items + job.prepared.extra):
+                stepper.add((job, index), item.tokens, urgent=job.short)
+
+    def _step(self) -> None:
+        stepper = self.model.stepper
+        gone = [job for job in self._active if job.gone]
+        if gone:
+            stepper.drop(lambda key: key[0].gone)
+            for job in gone:
+                self._active.remove(job)
+                self._fail(job, DeadlineExceededError("the caller went away"))
+        if not stepper.busy:
+            return
+        started = time.monotonic_ns()
+        try:
+            step = stepper.step()
+        except Exception as exc:
+            self._abandon(exc)
+            return
+        elapsed = time.monotonic_ns() - started
+        with self._cond:
+            self.stats.batches += 1
+        self.observer.batch(len(step.keys), step.n_tokens)
+        for job in dict.fromkeys(key[0] for key in step.keys):
+            job.inference_ns += elapsed
+        for (job, index), row in step.finished:
+            job.rows[index] = row
+            if len(job.rows) == job.n_sequences:
+                self._active.remove(job)
+                self._complete(job)
+
+    def _abandon(self, exc: BaseException) -> None:
+        """A failed decode leaves the KV cells unknown: fail every job in the stepper and start clean."""
+        self.model.stepper.reset()
+        jobs, self._active = self._active, []
+        for job in jobs:
+            self._fail(job, exc)
 
     def _start(self, job: _Job) -> bool:
-        """Drops a job whose caller has gone, else tokenises it (once); False when it is settled."""
+        """Drops a job whose caller has gone, else tokenises it; False when it is settled."""
         if job.gone or job.expired():
             with self._cond:
                 self.stats.skipped += 1
             self._fail(job, DeadlineExceededError("the deadline passed while the request was queued"))
             return False
-        if job.started_ns:
-            return True
         job.started_ns = time.monotonic_ns()
         self.observer.waited((job.started_ns - job.enqueued_ns) / 1e9)
+        if isinstance(job.work, CallWork):
+            return True
         try:
-            job.items = job.work.prepare(self.model)
+            job.prepared = job.work.prepare(self.model)
         except Exception as exc:
             self._fail(job, exc)
             return False
         job.tokenization_ns = time.monotonic_ns() - job.started_ns
         return True
 
-    def _run(self, batch: list[_Job]) -> None:
-        if batch[0].work.batch_key() is None:
-            self._run_call(batch[0])
-        else:
-            for chunk in self._chunks(batch):
-                live = [(job, i) for job, i in chunk if not job.gone and not job.settled]
-                if live:
-                    self._run_chunk(live)
-        for job in batch:
-            if job.gone:
-                self._fail(job, DeadlineExceededError("the caller went away"))
-            else:
-                self._succeed(job)
-
-    def _chunks(self, batch: list[_Job]) -> list[list[tuple[_Job, int]]]:
-        """Splits the batch's items into engine calls of at most `max_batch_tokens` (at least one item each)."""
-        chunks: list[list[tuple[_Job, int]]] = [[]]
-        tokens = 0
-        for job in batch:
-            for i, item in enumerate(job.items):
-                if chunks[-1] and tokens + len(item.tokens) > self._max_batch_tokens:
-                    chunks.append([])
-                    tokens = 0
-                chunks[-1].append((job, i))
-                tokens += len(item.tokens)
-        return chunks
-
-    def _run_chunk(self, chunk: list[tuple[_Job, int]]) -> None:
-        jobs = list(dict.fromkeys(job for job, _ in chunk))
-        started = time.monotonic_ns()
+    def _complete(self, job: _Job) -> None:
+        assert not isinstance(job.work, CallWork)
         try:
-            outputs = jobs[0].work.run(self.model, [job.items[i] for job, i in chunk])
-        except Exception as exc:
-            for job in jobs:
-                self._fail(job, exc)
-            return
-        elapsed = time.monotonic_ns() - started
-        with self._cond:
-            self.stats.batches += 1
-        self.observer.batch(len(chunk), sum(len(job.items[i].tokens) for job, i in chunk))
-        for (job, _), output in zip(chunk, outputs, strict=True):
-            job.outputs.append(output)
-        for job in jobs:
-            job.inference_ns += elapsed
-
-    def _run_call(self, job: _Job) -> None:
-        started = time.monotonic_ns()
-        try:
-            job.outputs = job.work.run(self.model, [])
+            job.outputs = job.work.finish(self.model, job.prepared, [job.rows[i] for i in range(job.n_sequences)])
         except Exception as exc:
             self._fail(job, exc)
-        job.inference_ns = time.monotonic_ns() - started
+            return
+        self._succeed(job)
 
-    def _take(self, *, block: bool) -> _Job | None:
+    def _run_call(self, job: _Job, work: CallWork[Any]) -> None:
+        started = time.monotonic_ns()
+        try:
+            job.outputs = work.call(self.model)
+        except Exception as exc:
+            self._fail(job, exc)
+            return
+        job.inference_ns = time.monotonic_ns() - started
+        self._succeed(job)
+
+    def _take(self, *, block: bool, want_long: bool) -> _Job | None:
+        """The next job to admit: short lane first, every LONG_EVERY-th pick from the long lane."""
         with self._cond:
-            if self._held is not None:
-                job, self._held = self._held, None
-                return job
             while block and not self._short and not self._long and not self._stopping:
                 self._cond.wait()
-            if self._short and (not self._long or self._short_streak < LONG_EVERY):
+            long_ready = bool(self._long) and want_long
+            if self._short and (not long_ready or self._short_streak < LONG_EVERY):
                 self._short_streak += 1
-                return self._short.popleft()
-            if self._long:
+                job = self._short.popleft()
+                job.short = True
+                return job
+            if long_ready:
                 self._short_streak = 0
                 return self._long.popleft()
             return None
@@ -394,7 +403,7 @@ class ModelWorker:
             tokenization_ns=job.tokenization_ns,
             inference_ns=job.inference_ns,
         )
-        outcome: Outcome[Any] = Outcome(job.outputs, job.n_tokens, timing, job.items)
+        outcome: Outcome[Any] = Outcome(job.outputs, job.n_tokens, timing, job.prepared.items)
         self._settle(job, lambda: job.future.set_result(outcome))
 
     def _fail(self, job: _Job, exc: BaseException) -> None:
@@ -424,6 +433,7 @@ __all__ = [
     "EmbedWork",
     "ModelWorker",
     "Outcome",
+    "Prepared",
     "RerankWork",
     "Timing",
     "Work",

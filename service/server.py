@@ -169,13 +169,15 @@ def _tls_credentials(settings: Settings) -> grpc.ServerCredentials | None:
 def plan(settings: Settings) -> list[router.ModelPlan]:
     """The router's choice for every model found in the configured folders."""
     pins = {model_id: router.Pin.parse(choice) for model_id, choice in settings.pins.items()}
-    prefs = router.RouterPrefs(n_ctx=settings.ctx, pins=pins, max_threads=settings.threads)
+    prefs = router.RouterPrefs(
+        n_ctx=settings.ctx, n_batch=settings.step_tokens, pins=pins, max_threads=settings.threads
+    )
     return router.plan_models(list(settings.models), prefs)
 
 
 async def serve(settings: Settings) -> None:
     """Runs until SIGTERM or SIGINT, then drains."""
-    prefs = router.RouterPrefs(n_ctx=settings.ctx, max_threads=settings.threads)
+    prefs = router.RouterPrefs(n_ctx=settings.ctx, n_batch=settings.step_tokens, max_threads=settings.threads)
     await asyncio.to_thread(prepare_models, list(settings.models), prefs)  # no model configured: the default
     missing = [str(p) for p in settings.models if not Path(p).is_dir()]
     if missing:

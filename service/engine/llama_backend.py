@@ -2,8 +2,10 @@
 
 `Llama.embed()` is unfit for a service (it parses special tokens in user text, its
 truncation cuts the final EOS, and it packs every sequence into one attention block),
-so this talks to llama.cpp directly: it fills a `llama_batch` with several sequences,
-decodes once, and reads each sequence's pooled vector, last hidden state or logits.
+so this talks to llama.cpp directly: it fills a `llama_batch` with pieces of several
+sequences, decodes once, and reads the pooled vector, last hidden state or logits of each
+sequence that ended in that decode. Which pieces go together is the Stepper's business
+(service/engine/stepper.py).
 
 Causal models (Qwen3) are read through a *hidden-state tap*: an embedding context makes
 llama.cpp output every token and run the vocabulary head over each (0.3 GFLOP a token
@@ -20,8 +22,10 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import llama_cpp
 import numpy as np
@@ -98,6 +102,24 @@ class HiddenStateTap:
         return rows
 
 
+Output = Literal["pooled", "hidden", "logits"]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Consecutive tokens of one sequence for one decode, at positions `start`, `start + 1`, ...
+
+    A causal sequence may be split over several decodes: its KV cells (in `slot`) carry
+    the earlier pieces until the sequence is released.
+    """
+
+    slot: int
+    tokens: Sequence[int]
+    start: int
+    last: bool
+    """The sequence ends with this piece: its last token is an output."""
+
+
 class LlamaRuntime:
     """One loaded model and one context sized for `n_ctx` tokens per decode."""
 
@@ -107,8 +129,7 @@ class LlamaRuntime:
         *,
         n_ctx: int,
         n_seq_max: int,
-        n_ubatch: int,
-        decode_tokens: int,
+        n_batch: int,
         n_threads: int,
         n_gpu_layers: int,
         pooling: int,
@@ -125,8 +146,9 @@ class LlamaRuntime:
         self._tap = HiddenStateTap(int(llama_cpp.llama_model_n_embd(self._model))) if tap_hidden else None
         cparams = llama_cpp.llama_context_default_params()
         cparams.n_ctx = n_ctx
-        cparams.n_batch = n_ctx
-        cparams.n_ubatch = n_ubatch
+        # One micro-batch per decode: the Stepper sizes decodes, so llama.cpp never splits one.
+        cparams.n_batch = n_batch
+        cparams.n_ubatch = n_batch
         cparams.n_seq_max = n_seq_max
         cparams.n_threads = n_threads
         cparams.n_threads_batch = n_threads
@@ -144,21 +166,20 @@ class LlamaRuntime:
             raise ModelLoadError(f"llama.cpp could not create a context for {path.name} (n_ctx={n_ctx})")
         self._vocab = llama_cpp.llama_model_get_vocab(self._model)
         self.n_ctx = int(llama_cpp.llama_n_ctx(self._ctx))
+        self.n_batch = int(llama_cpp.llama_n_batch(self._ctx))
         self.n_seq_max = int(llama_cpp.llama_n_seq_max(self._ctx))
-        # Sequences packed into one decode attend over each other's cells (masked), a cost
-        # that grows with the square of the decode; short ones share a decode, long ones
-        # get their own.
-        self.decode_tokens = min(decode_tokens, self.n_ctx)
         self.n_embd = int(llama_cpp.llama_model_n_embd(self._model))
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         self._encoder_only = bool(
             llama_cpp.llama_model_has_encoder(self._model) and not llama_cpp.llama_model_has_decoder(self._model)
         )
-        self._batch = llama_cpp.llama_batch_init(self.n_ctx, 0, 1)
+        self.output: Output = "pooled" if embeddings else "hidden" if tap_hidden else "logits"
+        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
 
     @property
-    def taps_hidden(self) -> bool:
-        return self._tap is not None
+    def splits_sequences(self) -> bool:
+        """Whether a sequence may be decoded in several pieces (causal attention over its KV cells)."""
+        return self.output != "pooled"
 
     @property
     def eos_id(self) -> int:
@@ -186,42 +207,40 @@ class LlamaRuntime:
             n = llama_cpp.llama_detokenize(self._vocab, arr, len(tokens), buf, capacity, False, True)
         return buf.raw[:n].decode("utf-8", errors="replace")
 
-    def pooled(self, seqs: Sequence[Sequence[int]]) -> npt.NDArray[np.float32]:
-        """Each sequence's pooled embedding (mean or CLS pooling of an encoder)."""
-        width = self.n_embd
-        out = np.empty((len(seqs), width), dtype=np.float32)
-        for group in self._groups(seqs):
-            self._run(seqs, group, all_outputs=True)
-            for seq_id, index in enumerate(group):
-                ptr = llama_cpp.llama_get_embeddings_seq(self._ctx, seq_id)
-                if not ptr:
-                    raise EngineError("llama.cpp returned no pooled output")
-                out[index] = np.ctypeslib.as_array(ptr, shape=(width,))
-        return out
+    def decode(self, pieces: Sequence[Piece], logit_ids: Sequence[int] = ()) -> npt.NDArray[np.float32]:
+        """Runs one llama_decode over `pieces`; one output row per piece that ends its sequence.
 
-    def last_hidden(self, seqs: Sequence[Sequence[int]]) -> npt.NDArray[np.float32]:
-        """Each sequence's final-norm hidden state at its last token (last-token pooling)."""
-        if self._tap is None:
-            raise EngineError("this context was not created with the hidden-state tap")
-        out = np.empty((len(seqs), self.n_embd), dtype=np.float32)
-        for group in self._groups(seqs):
+        A row is the pooled vector (encoders), the final-norm hidden state at the last token
+        (the tap) or, for a context without either, the logits of `logit_ids` there.
+        """
+        finals = [piece for piece in pieces if piece.last]
+        if self.output == "pooled":
+            if any(piece.start or not piece.last for piece in pieces):
+                raise EngineError("an encoder sees each sequence whole, in one decode")
+            self.clear()
+        elif self._tap is not None:
             self._tap.start()
-            self._run(seqs, group, all_outputs=False)
-            out[group] = self._tap.take(len(group))
-        return out
+        positions = self._fill(pieces, all_outputs=self.output == "pooled")
+        run = llama_cpp.llama_encode if self._encoder_only else llama_cpp.llama_decode
+        rc = run(self._ctx, self._batch)
+        if rc != 0:
+            raise EngineError(f"llama.cpp decode failed with code {rc}")
+        if self._tap is not None:
+            return self._tap.take(len(finals))
+        if self.output == "pooled":
+            return np.stack([self._pooled_row(piece.slot) for piece in finals]) if finals else self._no_rows(self.n_embd)
+        picks = list(logit_ids)
+        rows = [self._logits_row(position)[picks] for position in positions]
+        return np.stack(rows) if rows else self._no_rows(len(picks))
 
-    def last_logits(self, seqs: Sequence[Sequence[int]], token_ids: Sequence[int]) -> npt.NDArray[np.float32]:
-        """The output head's logits for `token_ids` at each sequence's last position."""
-        out = np.empty((len(seqs), len(token_ids)), dtype=np.float32)
-        picks = list(token_ids)
-        for group in self._groups(seqs):
-            last_positions = self._run(seqs, group, all_outputs=False)
-            for index, position in zip(group, last_positions):
-                ptr = llama_cpp.llama_get_logits_ith(self._ctx, position)
-                if not ptr:
-                    raise EngineError("llama.cpp returned no logits")
-                out[index] = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))[picks]
-        return out
+    def release(self, slot: int) -> None:
+        """Frees the KV cells of a finished sequence so that the slot and its cells can be reused."""
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self._ctx), slot, -1, -1)
+
+    def clear(self) -> None:
+        # Forget the cells, keep the bytes: zeroing an 8192-cell cache took 16 ms a call and
+        # made all of it resident.
+        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._ctx), False)
 
     def close(self) -> None:
         if self._ctx:
@@ -231,41 +250,38 @@ class LlamaRuntime:
             self._ctx = None
             self._model = None
 
-    def _groups(self, seqs: Sequence[Sequence[int]]) -> Iterator[list[int]]:
-        """Consecutive runs of sequences that fit one decode: n_ctx tokens, n_seq_max sequences."""
-        group: list[int] = []
-        used = 0
-        for index, seq in enumerate(seqs):
-            if not 0 < len(seq) <= self.n_ctx:
-                raise EngineError(f"sequence of {len(seq)} tokens does not fit a context of {self.n_ctx}")
-            if group and (used + len(seq) > self.decode_tokens or len(group) == self.n_seq_max):
-                yield group
-                group, used = [], 0
-            group.append(index)
-            used += len(seq)
-        if group:
-            yield group
-
-    def _run(self, seqs: Sequence[Sequence[int]], group: list[int], *, all_outputs: bool) -> list[int]:
-        # Forget the cells, keep the bytes: every decode writes the cells it reads, and zeroing
-        # an 8192-cell cache took 16 ms a call and made all of it resident.
-        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._ctx), False)
+    def _fill(self, pieces: Sequence[Piece], *, all_outputs: bool) -> list[int]:
+        """Writes the pieces into the batch; returns the batch index of each final piece's last token."""
         batch = self._batch
         n = 0
-        last_positions: list[int] = []
-        for seq_id, index in enumerate(group):
-            seq = seqs[index]
-            for pos, token in enumerate(seq):
+        finals: list[int] = []
+        for piece in pieces:
+            for offset, token in enumerate(piece.tokens):
                 batch.token[n] = token
-                batch.pos[n] = pos
+                batch.pos[n] = piece.start + offset
                 batch.n_seq_id[n] = 1
-                batch.seq_id[n][0] = seq_id
-                batch.logits[n] = all_outputs or pos == len(seq) - 1
+                batch.seq_id[n][0] = piece.slot
+                batch.logits[n] = all_outputs or (piece.last and offset == len(piece.tokens) - 1)
                 n += 1
-            last_positions.append(n - 1)
+            if piece.last:
+                finals.append(n - 1)
+        if n > self.n_batch:
+            raise EngineError(f"a decode of {n} tokens exceeds the context's batch of {self.n_batch}")
         batch.n_tokens = n
-        run = llama_cpp.llama_encode if self._encoder_only else llama_cpp.llama_decode
-        rc = run(self._ctx, batch)
-        if rc != 0:
-            raise EngineError(f"llama.cpp decode failed with code {rc}")
-        return last_positions
+        return finals
+
+    def _pooled_row(self, slot: int) -> npt.NDArray[np.float32]:
+        ptr = llama_cpp.llama_get_embeddings_seq(self._ctx, slot)
+        if not ptr:
+            raise EngineError("llama.cpp returned no pooled output")
+        return np.ctypeslib.as_array(ptr, shape=(self.n_embd,)).copy()
+
+    def _logits_row(self, position: int) -> npt.NDArray[np.float32]:
+        ptr = llama_cpp.llama_get_logits_ith(self._ctx, position)
+        if not ptr:
+            raise EngineError("llama.cpp returned no logits")
+        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+
+    @staticmethod
+    def _no_rows(width: int) -> npt.NDArray[np.float32]:
+        return np.empty((0, width), dtype=np.float32)

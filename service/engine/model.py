@@ -1,14 +1,16 @@
 """A loaded model: prompt rules + llama.cpp runtime + post-processing, behind one small API.
 
 The split between `prepare_*` (tokenise and template, can fail on user input) and
-`*_prepared` (run the network) lets the scheduler validate each request on its own
-and then batch many requests' token sequences into one decode.
+running the network lets the scheduler validate each request on its own and then feed
+many requests' token sequences to the model's one Stepper, which batches them into
+decodes; `embedding` and `score` turn a sequence's output row into what callers get.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 from pathlib import Path
 
 import llama_cpp
@@ -17,6 +19,7 @@ import numpy.typing as npt
 
 from service.engine.gguf_header import read_tensor
 from service.engine.llama_backend import LlamaRuntime
+from service.engine.stepper import Stepper
 from service.engine.metadata import describe_gguf
 from service.engine.postprocess import check_dimensions, finish
 from service.engine.prompts import EncoderTemplate, LastTokenTemplate, Qwen3RerankTemplate
@@ -28,6 +31,7 @@ from service.engine.types import (
     GgufDescription,
     PreparedInput,
     RerankScore,
+    step_tokens,
 )
 from service.errors import EngineError, InvalidArgumentError
 
@@ -40,7 +44,13 @@ _LEARNED_POSITIONS = frozenset({"bert"})
 
 class Model:
     def __init__(
-        self, description: GgufDescription, runtime: LlamaRuntime, rank_head: npt.NDArray[np.float32] | None = None
+        self,
+        description: GgufDescription,
+        runtime: LlamaRuntime,
+        step_tokens: int,
+        rank_head: npt.NDArray[np.float32] | None = None,
+        *,
+        urgent_alone: bool = True,
     ) -> None:
         self.description = description
         self._rt = runtime
@@ -48,12 +58,16 @@ class Model:
         self.n_ctx = runtime.n_ctx
         self._embed_template: LastTokenTemplate | EncoderTemplate | None = None
         self._rerank_template: Qwen3RerankTemplate | None = None
-        self._yes_no: tuple[int, int] | None = None
+        yes_no: tuple[int, ...] = ()
         if description.kind == "embedding":
             self._embed_template = self._choose_embed_template()
         else:
             self._rerank_template = Qwen3RerankTemplate()
-            self._yes_no = (self._single_token("yes"), self._single_token("no"))
+            yes_no = (self._single_token("yes"), self._single_token("no"))
+        self.stepper: Stepper[Any] = Stepper(
+            runtime, step_tokens, logit_ids=() if rank_head is not None else yes_no, urgent_alone=urgent_alone
+        )
+        """The model's one batcher: its KV cells are the context's. Owned by one thread at a time."""
 
     @property
     def uses_rank_head(self) -> bool:
@@ -73,17 +87,39 @@ class Model:
         check_dimensions(options.dimensions, self.description.hidden_size)
         return self._embed_template.prepare(self._rt, text, options, self.n_ctx, field)
 
+    def embedding(self, row: npt.NDArray[np.float32], item: PreparedInput, options: EmbedOptions) -> Embedding:
+        """The vector of one embedded sequence, from its output row (pooled or last hidden state)."""
+        vector = finish(row, options.dimensions, options.normalize)
+        return Embedding(vector=vector, n_tokens=len(item.tokens), truncated=item.truncated)
+
+    def score(self, row: npt.NDArray[np.float32]) -> float:
+        """p(yes): the reranker's probability that the document answers the query.
+
+        A rank-head file's row is the last hidden state and its cls.output rows are the LM
+        head's "yes" and "no" rows, so this is the same two-way softmax that rank pooling
+        computes inside llama.cpp; an LM reranker's row is already the yes/no logits.
+        """
+        logits = row @ self._rank_head.T if self._rank_head is not None else row
+        yes, no = (float(v) for v in logits.astype(np.float64))
+        return 1.0 / (1.0 + math.exp(no - yes))
+
+    def run(self, items: Sequence[PreparedInput]) -> list[npt.NDArray[np.float32]]:
+        """Every item's output row, stepping the model until all are done (no scheduler)."""
+        if self.stepper.busy:
+            raise EngineError("the model's stepper is in use by its scheduler")
+        for index, item in enumerate(items):
+            self.stepper.add(index, item.tokens)
+        rows: dict[Hashable, npt.NDArray[np.float32]] = {}
+        try:
+            while self.stepper.busy:
+                rows.update(self.stepper.step().finished)
+        except BaseException:
+            self.stepper.reset()
+            raise
+        return [rows[index] for index in range(len(items))]
+
     def embed_prepared(self, items: Sequence[PreparedInput], options: EmbedOptions) -> list[Embedding]:
-        seqs = [item.tokens for item in items]
-        pooled = self._rt.last_hidden(seqs) if self._rt.taps_hidden else self._rt.pooled(seqs)
-        return [
-            Embedding(
-                vector=finish(row, options.dimensions, options.normalize),
-                n_tokens=len(item.tokens),
-                truncated=item.truncated,
-            )
-            for row, item in zip(pooled, items)
-        ]
+        return [self.embedding(row, item, options) for row, item in zip(self.run(items), items, strict=True)]
 
     def embed(self, texts: Sequence[str], options: EmbedOptions) -> list[Embedding]:
         prepared = [self.prepare_embed(text, options, f"inputs[{i}]") for i, text in enumerate(texts)]
@@ -99,16 +135,7 @@ class Model:
         return self._rerank_template.prepare(self._rt, query, document, instruction, self.n_ctx, truncate, field)
 
     def score_prepared(self, items: Sequence[PreparedInput]) -> list[float]:
-        """p(yes) per item: the reranker's probability that the document answers the query."""
-        seqs = [item.tokens for item in items]
-        if self._rank_head is not None:
-            # The cls.output rows are the LM head's "yes" and "no" rows, so this is the same
-            # two-way softmax that rank pooling computes inside llama.cpp.
-            logits = (self._rt.last_hidden(seqs) @ self._rank_head.T).astype(np.float64)
-        else:
-            assert self._yes_no is not None
-            logits = self._rt.last_logits(seqs, self._yes_no).astype(np.float64)
-        return [1.0 / (1.0 + math.exp(float(no - yes))) for yes, no in logits]
+        return [self.score(row) for row in self.run(items)]
 
     def rerank(
         self, query: str, documents: Sequence[str], instruction: str | None = None, truncate: bool = False
@@ -145,9 +172,9 @@ def uses_rank_head(description: GgufDescription) -> bool:
 
 
 def context_size(description: GgufDescription, settings: EngineSettings) -> int:
-    """Tokens per decode: llama.cpp pads n_ctx up to a multiple of 256 but not n_batch/n_ubatch,
+    """Cells of the KV cache: llama.cpp pads n_ctx up to a multiple of 256 but not n_batch/n_ubatch,
     and a batch bigger than n_ubatch (or an n_ubatch that is not a multiple of 32) aborts the
-    process; so pad here and size all three alike. A learned position table (BERT) has no row
+    process; so pad here, and encoders, which see a sequence in one decode, size all three alike. A learned position table (BERT) has no row
     past the trained context, and a position beyond it aborts too."""
     n_ctx = settings.n_ctx or min(description.context_length or settings.max_ctx, settings.max_ctx)
     n_ctx = -(-n_ctx // _CTX_PAD) * _CTX_PAD
@@ -167,13 +194,13 @@ def load_model(path: Path, settings: EngineSettings | None = None) -> Model:
         if encoder
         else llama_cpp.LLAMA_POOLING_TYPE_NONE
     )
+    step = step_tokens(settings, n_ctx)
     runtime = LlamaRuntime(
         path,
         n_ctx=n_ctx,
         n_seq_max=settings.n_seq_max,
-        # Non-causal encoders must see a whole sequence in one micro-batch.
-        n_ubatch=n_ctx if encoder else min(settings.n_ubatch, n_ctx),
-        decode_tokens=settings.n_batch,
+        # Non-causal encoders must see a whole sequence in one decode.
+        n_batch=n_ctx if encoder else step,
         n_threads=settings.n_threads or available_cpus(),
         n_gpu_layers=settings.n_gpu_layers,
         pooling=pooling,
@@ -182,4 +209,4 @@ def load_model(path: Path, settings: EngineSettings | None = None) -> Model:
         flash_attn=settings.flash_attn,
     )
     rank_head = read_tensor(path, "cls.output.weight") if uses_rank_head(description) else None
-    return Model(description, runtime, rank_head)
+    return Model(description, runtime, step, rank_head, urgent_alone=settings.n_gpu_layers == 0)

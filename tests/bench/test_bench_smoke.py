@@ -56,7 +56,7 @@ def test_every_measurement_is_a_positive_number(quick_run: Run) -> None:
     _, results = quick_run
     (model,) = results["models"]
     engine, service = model["engine"], model["service"]
-    assert [(r["n_batch"], r["n_docs"]) for r in engine["grid"]][:3] == [(128, 8), (512, 8), (2048, 8)]
+    assert [(r["n_batch"], r["n_docs"]) for r in engine["grid"]][:3] == [(32, 8), (64, 8), (128, 8)]
     assert engine["full"]["n_docs"] == 40
     assert engine["full"]["n_tokens"] == 40 * 129
     assert [load["clients"] for load in service["loads"]] == [1, 4]

@@ -44,7 +44,7 @@ def test_settings_loaded_from_the_chart(tmp_path: Path) -> None:
     assert settings.max_connection_age_seconds == 300.0
     assert settings.pins == {"qwen3-embedding-0.6b": "Q8_0@cpu"}
     assert settings.ctx == 2048
-    assert (settings.max_batch_tokens, settings.max_queued_requests, settings.log_level) == (4096, 256, "INFO")
+    assert (settings.step_tokens, settings.max_queued_requests, settings.log_level) == (128, 256, "INFO")
     assert settings.api_keys_file == Path("/etc/embedroute/api-keys/api-keys")
     assert settings.tls_cert == Path("/etc/embedroute/tls/tls.crt")
     assert settings.tls_key == Path("/etc/embedroute/tls/tls.key")
@@ -65,7 +65,7 @@ def test_config_file_mounted_where_the_variable_points() -> None:
     assert volume["configMap"]["name"] == "er-embedroute-config"
     # A config change rolls the pods.
     checksum = rendered.deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
-    changed = render("cpu-values.yaml", sets={"server.config.max_batch_tokens": "2048"})
+    changed = render("cpu-values.yaml", sets={"server.config.step_tokens": "256"})
     assert changed.deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"] != checksum
 
 

@@ -67,22 +67,20 @@ def test_corrupt_gguf_health_tells_the_truth(synth_models: SynthModels, tmp_path
 
 
 class FailingOnce:
-    """The real model, except that one engine call raises: a fault injected around a real engine."""
+    """The model's real stepper, except that one decode raises: a fault injected around a real engine."""
 
-    def __init__(self, model: Any, error: Exception) -> None:
-        self._model = model
+    def __init__(self, stepper: Any, error: Exception) -> None:
+        self._stepper = stepper
         self._error: Exception | None = error
-        self.description = model.description
-        self.n_ctx = model.n_ctx
 
-    def embed_prepared(self, items: Any, options: Any) -> Any:
+    def step(self) -> Any:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-        return self._model.embed_prepared(items, options)
+        return self._stepper.step()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._model, name)
+        return getattr(self._stepper, name)
 
 
 @pytest.mark.parametrize(
@@ -97,15 +95,15 @@ def test_model_failing_mid_way(
 ) -> None:
     """The call whose batch failed gets INTERNAL; the worker, the model and the server carry on."""
     worker: ModelWorker = hardened.worker(EMBED_MODEL)
-    real = worker.model
-    worker.model = FailingOnce(real, error)  # type: ignore[assignment]
+    real = worker.model.stepper
+    worker.model.stepper = FailingOnce(real, error)
     stub = embed_pb2_grpc.EmbedServiceStub(hardened_channel)
     try:
         with pytest.raises(grpc.RpcError) as caught:
             stub.Embed(embed_pb2.EmbedRequest(inputs=["first"]), timeout=30)
         after = stub.Embed(embed_pb2.EmbedRequest(inputs=["second", "third"]), timeout=30)
     finally:
-        worker.model = real
+        worker.model.stepper = real
     code, status = rich_status(caught.value)
     assert code == grpc.StatusCode.INTERNAL
     assert details_of(status)["ErrorInfo"].reason == reason

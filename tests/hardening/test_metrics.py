@@ -93,18 +93,20 @@ def test_counters_move(hardened: RunningServer, hardened_channel: grpc.Channel) 
 
 
 def test_batches_of_a_stream(hardened: RunningServer, hardened_channel: grpc.Channel) -> None:
-    """Stream inputs queued together share engine calls: the batch-size histogram counts the inputs."""
+    """Stream inputs queued together share decode steps: the batch-size histogram counts the sequences
+    in each step (one cut at a step's end counts in both), the token counter every token decoded."""
     before = scrape(hardened)
     requests = (embed_pb2.EmbedStreamRequest(id=str(i), input=f"item {i}") for i in range(40))
-    assert len(list(embed_pb2_grpc.EmbedServiceStub(hardened_channel).EmbedStream(requests, timeout=60))) == 40
+    replies = list(embed_pb2_grpc.EmbedServiceStub(hardened_channel).EmbedStream(requests, timeout=60))
+    assert len(replies) == 40
     stream = {**EMBED, "grpc_type": "bidi_stream", "grpc_method": "EmbedStream", "grpc_code": "OK"}
     after = settled(hardened, before, "grpc_server_handled_total", 1, **stream)
     assert value(after, "grpc_server_handled_total", **stream) - value(before, "grpc_server_handled_total", **stream) == 1
-    batches = value(after, "embedroute_batch_size_count", model=EMBED_MODEL) - value(
-        before, "embedroute_batch_size_count", model=EMBED_MODEL
-    )
-    inputs = value(after, "embedroute_batch_size_sum", model=EMBED_MODEL) - value(
-        before, "embedroute_batch_size_sum", model=EMBED_MODEL
-    )
-    assert inputs == 40
+
+    def grown(name: str) -> float:
+        return value(after, name, model=EMBED_MODEL) - value(before, name, model=EMBED_MODEL)
+
+    batches, sequences = grown("embedroute_batch_size_count"), grown("embedroute_batch_size_sum")
     assert 1 <= batches <= 40
+    assert 40 <= sequences <= 40 + batches - 1
+    assert grown("embedroute_tokens_total") == sum(r.usage.prompt_tokens for r in replies)

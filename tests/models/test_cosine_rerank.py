@@ -31,16 +31,20 @@ def embed_only(models_dir: Path) -> Iterator[RunningServer]:
 
 @pytest.fixture(scope="module")
 def expected(embed_only: RunningServer) -> list[float]:
-    """The cosines computed straight from the engine, on the file the server loaded."""
+    """The cosines computed straight from the engine, on the file the server loaded.
+
+    The documents and the query go through one decode, as the server runs them: a quantised
+    encoder's vectors move by up to 3e-3 with the decode's company (llama.cpp's kernels)."""
     chosen = embed_only.server.registry.get(EMBED_MODEL).chosen
     assert chosen is not None
     model = load_model(chosen.description.path, EngineSettings(n_ctx=512, n_threads=1))
+    query_options, doc_options = EmbedOptions(input_type="query", instruction=INSTRUCTION), EmbedOptions()
     try:
-        query = model.embed([QUERY], EmbedOptions(input_type="query", instruction=INSTRUCTION))[0].vector
-        docs = model.embed(DOCS, EmbedOptions(input_type="document"))
+        items = [model.prepare_embed(doc, doc_options) for doc in DOCS] + [model.prepare_embed(QUERY, query_options)]
+        vectors = [model.embedding(row, item, doc_options).vector for row, item in zip(model.run(items), items)]
     finally:
         model.close()
-    return [float(np.dot(query, d.vector)) for d in docs]
+    return [float(np.dot(vectors[-1], doc)) for doc in vectors[:-1]]
 
 
 def test_rerank_scores_are_cosines(embed_only: RunningServer, expected: list[float]) -> None:
@@ -70,7 +74,8 @@ def test_stream_says_cosine_on_every_response(embed_only: RunningServer, expecte
     ]
     best = max(range(len(DOCS)), key=lambda i: expected[i])
     assert [r.index for r in replies[-1].results] == [best]
-    assert replies[-1].results[0].score == pytest.approx(expected[best], abs=1e-5)
+    # Chunks are decoded in other company than `expected`'s one decode (see there).
+    assert replies[-1].results[0].score == pytest.approx(expected[best], abs=3e-3)
 
 
 def test_model_service_marks_the_cosine_model(embed_only: RunningServer) -> None:

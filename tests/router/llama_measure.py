@@ -12,8 +12,8 @@ buffer sizes it reports: model (the weights), KV, compute, output). Then the two
 calls the engine can make are run, so the buffers that are only touched on first use
 have been touched:
 
-- one sequence of the whole context (the longest decode: n_ctx tokens, split into
-  n_ubatch micro-batches for causal models), and
+- one sequence of the whole context (n_ctx tokens; causal models split it over
+  decode steps, all of it held in the KV cache), and
 - n_seq_max short sequences in one decode (the most outputs one call can ask for).
 
 It prints JSON: the RSS growth after loading and after those batches, the logged

@@ -1,4 +1,4 @@
-"""The model worker's queue rules, on a fake model that records every engine call.
+"""The model worker's queue rules, on the real Stepper over a fake llama.cpp runtime that records every decode.
 
 Everything a user sees is also tested through the real server; here a fake makes the
 ordering observable: the worker is held on a gate while the queue fills, then released.
@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
+from service.engine.llama_backend import Piece
+from service.engine.stepper import Stepper
 from service.engine.types import EmbedOptions, Embedding, PreparedInput
 from service.errors import DeadlineExceededError, EngineError, ResourceExhaustedError
 from service.scheduler import EmbedWork, ModelWorker
@@ -28,100 +31,123 @@ class FakeDescription:
 
 
 @dataclass
-class FakeModel:
-    """Tokens = words; `gate` holds the worker inside the engine call whose first text is "hold"."""
+class FakeRuntime:
+    """Tokens = words, each word's token the text's number, so a decode can name its texts.
 
-    description: FakeDescription = field(default_factory=FakeDescription)
-    n_ctx: int = 512
+    `gate` holds the worker inside the first decode that has a piece of a text starting with "hold".
+    """
+
+    n_batch: int
+    texts: list[str] = field(default_factory=list)
     calls: list[list[str]] = field(default_factory=list)
     gate: threading.Event = field(default_factory=threading.Event)
     entered: threading.Event = field(default_factory=threading.Event)
     fail_on: str = ""
+    n_ctx: int = 512
+    n_seq_max: int = 16
+    splits_sequences: bool = True
 
-    def prepare_embed(self, text: str, options: EmbedOptions, field: str) -> PreparedInput:
-        """One token per word, each the text's number, so the engine call can name its texts."""
-        self.texts.append(text)
-        n_words = len(text.split())
-        return PreparedInput(tokens=[len(self.texts) - 1] * n_words, n_user_tokens=n_words, truncated=False)
-
-    def embed_prepared(self, items: Sequence[PreparedInput], options: EmbedOptions) -> list[Embedding]:
-        texts = [self.texts[item.tokens[0]] for item in items]
+    def decode(self, pieces: Sequence[Piece], logit_ids: Sequence[int] = ()) -> npt.NDArray[np.float32]:
+        texts = [self.texts[piece.tokens[0]] for piece in pieces]
         self.calls.append(texts)
-        if texts[0] == "hold":
+        if any(text.startswith("hold") for text in texts):
             self.entered.set()
             self.gate.wait(10)
         if self.fail_on in texts:
             raise EngineError("llama_decode failed")
-        return [Embedding(np.zeros(4, np.float32), len(item.tokens), False) for item in items]
+        return np.array([[piece.tokens[0]] * 8 for piece in pieces if piece.last], dtype=np.float32)
+
+    def release(self, slot: int) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+
+class FakeModel:
+    def __init__(self, step_tokens: int) -> None:
+        self.description = FakeDescription()
+        self.n_ctx = 512
+        self.runtime = FakeRuntime(step_tokens)
+        self.stepper: Stepper[Any] = Stepper(self.runtime, step_tokens)  # type: ignore[arg-type]
+
+    def prepare_embed(self, text: str, options: EmbedOptions, field: str) -> PreparedInput:
+        self.runtime.texts.append(text)
+        n_words = len(text.split())
+        return PreparedInput(tokens=[len(self.runtime.texts) - 1] * n_words, n_user_tokens=n_words, truncated=False)
+
+    def embedding(self, row: npt.NDArray[np.float32], item: PreparedInput, options: EmbedOptions) -> Embedding:
+        return Embedding(row[: options.dimensions], len(item.tokens), False)
 
     def close(self) -> None:
         pass
-
-    texts: list[str] = field(default_factory=list)
 
 
 def work(model: FakeModel, *texts: str, options: EmbedOptions | None = None) -> EmbedWork:
     return EmbedWork(list(texts), options or EmbedOptions(), [f"inputs[{i}]" for i in range(len(texts))])
 
 
-def run(test: Callable[[FakeModel, ModelWorker], Awaitable[T]], **limits: Any) -> tuple[FakeModel, T]:
-    model = FakeModel()
-    settings = {"max_queued": 100, "max_batch_tokens": 1000, "retry_after_s": 0.5, **limits}
+def run(test: Callable[[FakeModel, ModelWorker], Awaitable[T]], step_tokens: int = 64, **limits: Any) -> tuple[FakeRuntime, T]:
+    model = FakeModel(step_tokens)
+    settings = {"max_queued": 100, "retry_after_s": 0.5, **limits}
     worker = ModelWorker(model, **settings)  # type: ignore[arg-type]
 
     async def main() -> T:
         try:
             return await test(model, worker)
         finally:
-            model.gate.set()
+            model.runtime.gate.set()
             await asyncio.to_thread(worker.close, 5)
 
-    return model, asyncio.run(main())
+    return model.runtime, asyncio.run(main())
 
 
 async def hold(model: FakeModel, worker: ModelWorker) -> asyncio.Future[Any]:
-    """Parks the worker inside an engine call until `model.gate` is set."""
+    """Parks the worker inside a decode until `model.runtime.gate` is set."""
     held = worker.submit(work(model, "hold"), short=True, timeout_s=None)
-    await asyncio.to_thread(model.entered.wait, 5)
+    await asyncio.to_thread(model.runtime.entered.wait, 5)
     return held
 
 
-def test_equal_options_are_coalesced_into_one_call() -> None:
+def test_queued_requests_share_one_decode() -> None:
     async def scenario(model: FakeModel, worker: ModelWorker) -> None:
         held = await hold(model, worker)
         futures = [worker.submit(work(model, f"t{i}"), short=True, timeout_s=None) for i in range(5)]
-        model.gate.set()
+        model.runtime.gate.set()
         await asyncio.gather(held, *futures)
 
-    model, _ = run(scenario)
-    assert model.calls == [["hold"], ["t0", "t1", "t2", "t3", "t4"]]
+    runtime, _ = run(scenario)
+    assert runtime.calls == [["hold"], ["t0", "t1", "t2", "t3", "t4"]]
 
 
-def test_token_budget_splits_batches() -> None:
+def test_steps_are_filled_to_their_token_budget() -> None:
+    """4 tokens each, 10 per step: the third request is split over two decodes."""
+
     async def scenario(model: FakeModel, worker: ModelWorker) -> None:
         held = await hold(model, worker)
         futures = [worker.submit(work(model, f"a{i} b c d"), short=True, timeout_s=None) for i in range(5)]
-        model.gate.set()
+        model.runtime.gate.set()
         await asyncio.gather(held, *futures)
 
-    model, _ = run(scenario, max_batch_tokens=10)  # 4 tokens each: two fit, the third does not
-    assert [len(c) for c in model.calls] == [1, 2, 2, 1]
+    runtime, _ = run(scenario, step_tokens=10)
+    assert runtime.calls == [["hold"], ["a0 b c d", "a1 b c d", "a2 b c d"], ["a2 b c d", "a3 b c d", "a4 b c d"]]
 
 
-def test_different_options_are_not_mixed() -> None:
-    async def scenario(model: FakeModel, worker: ModelWorker) -> None:
+def test_different_options_share_a_decode_and_finish_their_own_way() -> None:
+    async def scenario(model: FakeModel, worker: ModelWorker) -> list[int]:
         held = await hold(model, worker)
-        short = EmbedOptions(dimensions=32)
+        cut = EmbedOptions(dimensions=4)
         futures = [
             worker.submit(work(model, "d1"), short=True, timeout_s=None),
-            worker.submit(work(model, "q1", options=short), short=True, timeout_s=None),
-            worker.submit(work(model, "q2", options=short), short=True, timeout_s=None),
+            worker.submit(work(model, "q1", options=cut), short=True, timeout_s=None),
         ]
-        model.gate.set()
-        await asyncio.gather(held, *futures)
+        model.runtime.gate.set()
+        await held
+        return [len(outcome.values[0].vector) for outcome in await asyncio.gather(*futures)]
 
-    model, _ = run(scenario)
-    assert model.calls == [["hold"], ["d1"], ["q1", "q2"]]
+    runtime, widths = run(scenario)
+    assert runtime.calls == [["hold"], ["d1", "q1"]]
+    assert widths == [8, 4]
 
 
 def test_cancelled_and_expired_work_never_reaches_the_engine() -> None:
@@ -132,26 +158,51 @@ def test_cancelled_and_expired_work_never_reaches_the_engine() -> None:
         kept = worker.submit(work(model, "kept"), short=True, timeout_s=None)
         cancelled.cancel()
         await asyncio.sleep(0.01)
-        model.gate.set()
+        model.runtime.gate.set()
         await asyncio.gather(held, kept)
         with pytest.raises(DeadlineExceededError):
             await expired
         assert worker.stats.skipped == 2
 
-    model, _ = run(scenario)
-    assert model.calls[1:] == [["kept"]]
+    runtime, _ = run(scenario)
+    assert runtime.calls[1:] == [["kept"]]
 
 
 def test_short_lane_goes_first() -> None:
-    async def scenario(model: FakeModel, worker: ModelWorker) -> None:
+    async def scenario(model: FakeModel, worker: ModelWorker) -> list[str]:
         held = await hold(model, worker)
-        long_job = worker.submit(work(model, "doc"), short=False, timeout_s=None)
-        short_job = worker.submit(work(model, "query"), short=True, timeout_s=None)
-        model.gate.set()
+        done: list[str] = []
+        long_job = worker.submit(work(model, "doc " * 5), short=False, timeout_s=None)
+        short_job = worker.submit(work(model, "query q q"), short=True, timeout_s=None)
+        for name, job in (("doc", long_job), ("query", short_job)):
+            job.add_done_callback(lambda _, name=name: done.append(name))
+        model.runtime.gate.set()
         await asyncio.gather(held, long_job, short_job)
+        return done
 
-    model, _ = run(scenario, max_batch_tokens=1)  # no coalescing: the order is the lane order
-    assert model.calls == [["hold"], ["query"], ["doc"]]
+    runtime, done = run(scenario, step_tokens=4)
+    assert runtime.calls == [["hold"], ["query q q"], ["doc " * 5], ["doc " * 5]]
+    assert done == ["query", "doc"]
+
+
+def test_a_query_overtakes_a_document_already_in_the_engine() -> None:
+    """The document is split over 4-token steps; the query arrives during the first and has the next to itself."""
+
+    async def scenario(model: FakeModel, worker: ModelWorker) -> list[str]:
+        done: list[str] = []
+        doc = worker.submit(work(model, "hold " + "x " * 11), short=False, timeout_s=None)
+        await asyncio.to_thread(model.runtime.entered.wait, 5)
+        query = worker.submit(work(model, "query q"), short=True, timeout_s=None)
+        for name, job in (("doc", doc), ("query", query)):
+            job.add_done_callback(lambda _, name=name: done.append(name))
+        model.runtime.gate.set()
+        await asyncio.gather(doc, query)
+        return done
+
+    runtime, done = run(scenario, step_tokens=4)
+    doc = "hold " + "x " * 11
+    assert runtime.calls == [[doc], ["query q"], [doc], [doc]]
+    assert done == ["query", "doc"]
 
 
 def test_full_queue_is_refused_at_once() -> None:
@@ -160,18 +211,18 @@ def test_full_queue_is_refused_at_once() -> None:
         queued = worker.submit(work(model, "one"), short=True, timeout_s=None)
         with pytest.raises(ResourceExhaustedError) as refused:
             worker.submit(work(model, "two"), short=True, timeout_s=None)
-        model.gate.set()
+        model.runtime.gate.set()
         await asyncio.gather(held, queued)
         return refused.value.retry_after_s
 
-    model, retry_after = run(scenario, max_queued=2)
+    runtime, retry_after = run(scenario, max_queued=2)
     assert retry_after == 0.5
-    assert model.calls == [["hold"], ["one"]]
+    assert runtime.calls == [["hold"], ["one"]]
 
 
 def test_engine_failure_fails_its_batch_and_the_worker_goes_on() -> None:
     async def scenario(model: FakeModel, worker: ModelWorker) -> None:
-        model.fail_on = "bad"
+        model.runtime.fail_on = "bad"
         with pytest.raises(EngineError):
             await worker.submit(work(model, "bad"), short=True, timeout_s=None)
         result = await worker.submit(work(model, "good"), short=True, timeout_s=None)

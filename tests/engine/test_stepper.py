@@ -1,0 +1,142 @@
+"""Continuous batching: short steps, long sequences split over them, queries first, KV cells never overbooked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from service.engine import EmbedOptions, EngineSettings, Model, load_model
+from service.engine.stepper import Step
+from tests.conftest import SynthModels
+
+LINES = [f"line {i}: the river bends past the mill and the old stone bridge." for i in range(12)]
+DOCUMENT = " ".join(LINES)
+QUERY = "Where is the old bridge?"
+OPTIONS = EmbedOptions()
+
+
+def loaded(path: Path, **settings: int) -> Iterator[Model]:
+    model = load_model(path, EngineSettings(**settings))
+    yield model
+    model.close()
+
+
+@pytest.fixture(scope="module")
+def small_steps(synth_models: SynthModels) -> Iterator[Model]:
+    """32-token steps, a 256-cell cache, two slots: every limit is reached by a few sentences."""
+    yield from loaded(synth_models.embedding["F32"], n_ctx=256, n_batch=32, n_seq_max=2)
+
+
+@pytest.fixture(scope="module")
+def one_decode(synth_models: SynthModels) -> Iterator[Model]:
+    yield from loaded(synth_models.embedding["F32"], n_ctx=512, n_batch=512)
+
+
+def tokens(model: Model, text: str) -> list[int]:
+    return model.prepare_embed(text, OPTIONS).tokens
+
+
+def drain(model: Model) -> Iterator[Step[str]]:
+    while model.stepper.busy:
+        yield model.stepper.step()
+
+
+def test_a_sequence_split_over_steps_equals_one_decode(small_steps: Model, one_decode: Model) -> None:
+    doc = tokens(small_steps, DOCUMENT)
+    assert len(doc) > 5 * 32
+    small_steps.stepper.add("doc", doc)
+    steps = list(drain(small_steps))
+    assert [s.n_tokens for s in steps[:-1]] == [32] * (len(steps) - 1)
+    assert steps[-1].n_tokens == len(doc) - 32 * (len(steps) - 1)
+    [(key, row)] = steps[-1].finished
+    whole = one_decode.embed([DOCUMENT], OPTIONS)[0].vector
+    got = small_steps.embedding(row, small_steps.prepare_embed(DOCUMENT, OPTIONS), OPTIONS).vector
+    np.testing.assert_allclose(got, whole, atol=2e-5)
+
+
+def test_rerankers_split_over_steps_score_the_same(synth_models: SynthModels) -> None:
+    query, documents = "Which bridge?", [DOCUMENT, "The stone bridge by the mill.", DOCUMENT[:200]]
+    for form in (synth_models.reranker_cls, synth_models.reranker_lm):
+        scores = []
+        for n_batch in (32, 512):
+            for model in loaded(form["F32"], n_ctx=512, n_batch=n_batch):
+                scores.append([s.score for s in model.rerank(query, documents)])
+        np.testing.assert_allclose(scores[0], scores[1], atol=1e-5)
+        assert len(set(np.round(scores[0], 6))) == 3
+
+
+def test_an_urgent_query_overtakes_a_document_in_flight(small_steps: Model, one_decode: Model) -> None:
+    stepper = small_steps.stepper
+    stepper.add("doc", tokens(small_steps, DOCUMENT))
+    first = stepper.step()
+    assert (first.keys, first.n_tokens, first.finished) == (["doc"], 32, [])
+    query = tokens(small_steps, QUERY)
+    stepper.add("query", query, urgent=True)
+    second = stepper.step()
+    assert (second.keys, second.n_tokens) == (["query"], len(query))  # on a CPU the query's step is its own
+    assert [key for key, _ in second.finished] == ["query"]
+    rows = dict(second.finished)
+    for step in drain(small_steps):
+        rows.update(step.finished)
+    for key, text in (("query", QUERY), ("doc", DOCUMENT)):
+        got = small_steps.embedding(rows[key], small_steps.prepare_embed(text, OPTIONS), OPTIONS).vector
+        np.testing.assert_allclose(got, one_decode.embed([text], OPTIONS)[0].vector, atol=2e-5)
+
+
+def test_slots_and_cells_are_never_overbooked(small_steps: Model, one_decode: Model) -> None:
+    """Six sequences of 60-200 tokens through two slots and 256 cells: each waits its turn and is exact."""
+    texts = [" ".join(LINES[:n]) for n in (4, 7, 12, 9, 5, 11)]
+    lengths = {f"t{i}": len(tokens(small_steps, t)) for i, t in enumerate(texts)}
+    assert max(lengths.values()) > 128 and sum(lengths.values()) > 3 * 256
+    for key, text in zip(lengths, texts):
+        small_steps.stepper.add(key, tokens(small_steps, text))
+    in_flight: set[str] = set()
+    rows = {}
+    for step in drain(small_steps):
+        in_flight |= set(step.keys)
+        assert len(in_flight) <= 2 and sum(lengths[k] for k in in_flight) <= 256, in_flight
+        assert step.n_tokens <= 32
+        for key, row in step.finished:
+            in_flight.discard(key)
+            rows[key] = row
+    assert sorted(rows) == sorted(lengths)
+    expected = one_decode.embed(texts, OPTIONS)
+    for key, text, want in zip(lengths, texts, expected):
+        got = small_steps.embedding(rows[key], small_steps.prepare_embed(text, OPTIONS), OPTIONS).vector
+        np.testing.assert_allclose(got, want.vector, atol=2e-5)
+
+
+def test_a_dropped_sequence_frees_its_cells(small_steps: Model, one_decode: Model) -> None:
+    stepper = small_steps.stepper
+    big = DOCUMENT
+    assert len(tokens(small_steps, big)) > 128  # two of them do not fit 256 cells
+    stepper.add("gone", tokens(small_steps, big))
+    stepper.add("next", tokens(small_steps, big))
+    assert stepper.step().keys == ["gone"]
+    assert stepper.step().keys == ["gone"]  # "next" waits for cells
+    stepper.drop(lambda key: key == "gone")
+    rows = {}
+    for step in drain(small_steps):
+        assert step.keys == ["next"]
+        rows.update(step.finished)
+    got = small_steps.embedding(rows["next"], small_steps.prepare_embed(big, OPTIONS), OPTIONS).vector
+    np.testing.assert_allclose(got, one_decode.embed([big], OPTIONS)[0].vector, atol=2e-5)
+
+
+def test_on_a_gpu_the_query_step_is_filled_with_documents(small_steps: Model) -> None:
+    stepper = small_steps.stepper
+    stepper.urgent_alone = False
+    try:
+        stepper.add("doc", tokens(small_steps, DOCUMENT))
+        stepper.step()
+        query = tokens(small_steps, QUERY)
+        stepper.add("query", query, urgent=True)
+        second = stepper.step()
+        assert (second.keys, second.n_tokens) == (["query", "doc"], 32)
+        assert [key for key, _ in second.finished] == ["query"]
+        list(drain(small_steps))
+    finally:
+        stepper.urgent_alone = True
