@@ -70,9 +70,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.layouts", description=__doc__)
     parser.add_argument("file", type=Path)
     parser.add_argument("--docs", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=available_cpus(), help="threads of the full-width rows")
     args = parser.parse_args()
     corpus = build_corpus(args.docs, 1)
-    rows = layouts(available_cpus())
+    rows = layouts(args.threads)
     results: dict[str, list[float]] = {row.name: [] for row in rows}
     load = [os.getloadavg()[0]]
     for _ in range(2):

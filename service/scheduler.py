@@ -277,8 +277,10 @@ class ModelWorker:
     # --- worker thread -------------------------------------------------------------
 
     def _loop(self) -> None:
-        while self._admit():
+        while True:
             try:
+                if not self._admit():
+                    return
                 self._step()
             except Exception as exc:  # a bug in one step must neither kill the worker nor strand its callers
                 log.exception("worker of %s failed a decode", self.description.model_id)
@@ -304,9 +306,14 @@ class ModelWorker:
             if job.n_sequences == 0:
                 self._complete(job)
                 continue
+            try:
+                for index, item in enumerate(job.prepared.items + job.prepared.extra):
+                    stepper.add((job, index), item.tokens, urgent=job.short)
+            except Exception as exc:  # a sequence the context cannot hold: this request fails, no other
+                self._drop(job)
+                self._fail(job, exc)
+                continue
             self._active.append(job)
-            for index, item in enumerate(job.prepared.items + job.prepared.extra):
-                stepper.add((job, index), item.tokens, urgent=job.short)
 
     def _step(self) -> None:
         stepper = self.model.stepper
@@ -335,6 +342,9 @@ class ModelWorker:
             if len(job.rows) == job.n_sequences:
                 self._active.remove(job)
                 self._complete(job)
+
+    def _drop(self, job: _Job) -> None:
+        self.model.stepper.drop(lambda key: bool(key[0] is job))
 
     def _abandon(self, exc: BaseException) -> None:
         """A failed decode leaves the KV cells unknown: fail every job in the stepper and start clean."""

@@ -230,3 +230,21 @@ def test_engine_failure_fails_its_batch_and_the_worker_goes_on() -> None:
         assert worker.stats.queued == 0
 
     run(scenario)
+
+
+def test_a_sequence_the_context_cannot_hold_fails_its_request_alone() -> None:
+    async def scenario(model: FakeModel, worker: ModelWorker) -> list[int]:
+        model.runtime.n_ctx = 8
+        held = await hold(model, worker)
+        too_long = worker.submit(work(model, "fits", "w " * 9), short=True, timeout_s=None)
+        kept = worker.submit(work(model, "kept"), short=True, timeout_s=None)
+        model.runtime.gate.set()
+        await held
+        with pytest.raises(EngineError, match="9 tokens does not fit a context of 8"):
+            await too_long
+        outcome = await kept
+        return [worker.stats.queued, len(outcome.values)]
+
+    runtime, counts = run(scenario)
+    assert runtime.calls == [["hold"], ["kept"]]  # the half-added request left nothing behind
+    assert counts == [0, 1]
