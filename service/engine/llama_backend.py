@@ -140,6 +140,10 @@ class LlamaRuntime:
         ensure_backend()
         mparams = llama_cpp.llama_model_default_params()
         mparams.n_gpu_layers = n_gpu_layers
+        # Read, not mmap: on x86 llama.cpp repacks K-quant weights into its own buffers at load,
+        # and a mapping it read them through stayed resident beside the copy (Q4_K_M 0.6B:
+        # 203 MiB more RSS, none of it used again).
+        mparams.load_mode = llama_cpp.LLAMA_LOAD_MODE_NONE
         self._model = llama_cpp.llama_model_load_from_file(str(path).encode(), mparams)
         if not self._model:
             raise ModelLoadError(f"llama.cpp could not load {path.name}")
