@@ -6,15 +6,19 @@ thing changed per row - tokens per decode step (one 512-token step packs four do
 smaller steps split them), flash attention, threads, and two contexts side by side with
 one thread each (ctypes lets go of the GIL inside llama_decode, so two Python threads run
 two decodes at once). Rows run twice, interleaved, because a shared machine drifts.
+`--busy` keeps one core busy with another process meanwhile, as co-located work would.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -51,15 +55,28 @@ def _run_all(models: Sequence[Model], items: Sequence[PreparedInput]) -> None:
         thread.join()
 
 
-def measure(path: Path, layout: Layout, texts: Sequence[str]) -> float:
+@contextmanager
+def busy_core(busy: bool) -> Iterator[None]:
+    """A spinning process beside the measurement, or nothing."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+    try:
+        yield
+    finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
+
+
+def measure(path: Path, layout: Layout, texts: Sequence[str], busy: bool = False) -> float:
     """Tokens per second of `layout` over `texts` (after one warm-up pass over two of them)."""
     models = [load_model(path, layout.settings) for _ in range(layout.contexts)]
     try:
         items = [models[0].prepare_embed(text, DOCUMENT) for text in texts]
         _run_all(models, items[: 2 * layout.contexts])
-        started = time.perf_counter()
-        _run_all(models, items)
-        seconds = time.perf_counter() - started
+        with busy_core(busy):
+            started = time.perf_counter()
+            _run_all(models, items)
+            seconds = time.perf_counter() - started
     finally:
         for model in models:
             model.close()
@@ -71,6 +88,7 @@ def main() -> None:
     parser.add_argument("file", type=Path)
     parser.add_argument("--docs", type=int, default=16)
     parser.add_argument("--threads", type=int, default=available_cpus(), help="threads of the full-width rows")
+    parser.add_argument("--busy", action="store_true", help="keep one core busy with another process")
     args = parser.parse_args()
     corpus = build_corpus(args.docs, 1)
     rows = layouts(args.threads)
@@ -78,10 +96,10 @@ def main() -> None:
     load = [os.getloadavg()[0]]
     for _ in range(2):
         for row in rows:
-            results[row.name].append(measure(args.file, row, corpus.documents))
+            results[row.name].append(measure(args.file, row, corpus.documents, args.busy))
     load.append(os.getloadavg()[0])
-    print(f"{args.file.name}, {args.docs} documents of {corpus.doc_tokens} tokens (+1 end token); "
-          f"load average {load[0]:.2f} at start, {load[1]:.2f} at end")
+    print(f"{args.file.name}, {args.docs} documents of {corpus.doc_tokens} tokens (+1 end token)"
+          f"{', one core busy' if args.busy else ''}; load average {load[0]:.2f} at start, {load[1]:.2f} at end")
     print("| layout | tok/s, run 1 | tok/s, run 2 |")
     print("| --- | ---: | ---: |")
     for name, speeds in results.items():

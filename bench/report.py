@@ -43,6 +43,8 @@ Written by `python -m bench` (see `python -m bench --help`); rerun it to refresh
   file sizes + router.estimate's KV, compute and output buffers + 300 MiB, for every model the server loaded.
 - PyTorch (bench/torch_ref.py): transformers Qwen3Model with the GGUF's dequantised weights, batch 8, fp32
   and bf16, same threads; only when torch and transformers are installed.
+- Engine tuning behind the defaults (decode steps, flash attention, threads, several contexts, build
+  options, memory): docs/engine-tuning.md; `python -m bench.layouts FILE` reruns the layout table.
 - Targets (from the issue): service >= 0.95x the raw engine at 4 and 16 clients; query p50 under load <= 3x
   idle; idle overhead <= 2 ms; peak RSS within the budget. Ratios carry over between machines, absolute
   times do not.

@@ -1,4 +1,4 @@
-"""`python -m bench.layouts` measures every engine layout of the tuning record, twice."""
+"""`python -m bench.layouts` measures every engine layout of the tuning record, twice, here beside a busy core."""
 
 from __future__ import annotations
 
@@ -24,11 +24,11 @@ LAYOUTS = [
 
 def test_every_layout_is_measured(synth_models: SynthModels) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.layouts", str(synth_models.embedding["Q8_0"]), "--docs", "4", "--threads", "2"],
+        [sys.executable, "-m", "bench.layouts", str(synth_models.embedding["Q8_0"]), "--docs", "4", "--threads", "2", "--busy"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = re.findall(r"^\| (.+?) \| ([\d.]+) \| ([\d.]+) \|$", proc.stdout, re.MULTILINE)
     assert [name for name, _, _ in rows] == LAYOUTS
     assert all(float(a) > 0 and float(b) > 0 for _, a, b in rows)
-    assert "4 documents of 128 tokens" in proc.stdout
+    assert "4 documents of 128 tokens (+1 end token), one core busy;" in proc.stdout
