@@ -73,6 +73,8 @@ class Stepper(Generic[K]):
     _running: list[_Sequence[K]] = field(default_factory=list)
     _free_slots: list[int] = field(default_factory=list)
     _free_cells: int = 0
+    _waiting_tokens: int = 0
+    """Kept as sequences come and go: the worker asks before every admission."""
     _order: count[int] = field(default_factory=count)
 
     def __post_init__(self) -> None:
@@ -87,7 +89,7 @@ class Stepper(Generic[K]):
     @property
     def waiting_tokens(self) -> int:
         """Tokens of sequences not started yet: what the next steps can draw on."""
-        return sum(len(seq.tokens) for seq in self._waiting)
+        return self._waiting_tokens
 
     def add(self, key: K, tokens: Sequence[int], *, urgent: bool = False) -> None:
         if not 0 < len(tokens) <= self.runtime.n_ctx:
@@ -95,16 +97,19 @@ class Stepper(Generic[K]):
         if not self.runtime.splits_sequences and len(tokens) > self.runtime.n_batch:
             raise EngineError(f"sequence of {len(tokens)} tokens does not fit a decode of {self.runtime.n_batch}")
         self._waiting.append(_Sequence(key, tokens, urgent, next(self._order)))
+        self._waiting_tokens += len(tokens)
 
     def drop(self, gone: Callable[[K], bool]) -> None:
         """Forgets the sequences whose caller has gone, started or not, freeing their cells."""
         self._waiting = [seq for seq in self._waiting if not gone(seq.key)]
+        self._waiting_tokens = sum(len(seq.tokens) for seq in self._waiting)
         for seq in [seq for seq in self._running if gone(seq.key)]:
             self._finish(seq)
 
     def reset(self) -> None:
         """Forgets everything, after a failed decode left the cells in an unknown state."""
         self._waiting.clear()
+        self._waiting_tokens = 0
         for seq in list(self._running):
             self._finish(seq)
         self.runtime.clear()
@@ -145,6 +150,7 @@ class Stepper(Generic[K]):
         if not self._free_slots or len(seq.tokens) > self._free_cells:
             return False
         self._waiting.remove(seq)
+        self._waiting_tokens -= len(seq.tokens)
         seq.slot = self._free_slots.pop()
         self._free_cells -= len(seq.tokens)
         self._running.append(seq)
