@@ -22,7 +22,7 @@ from bench.corpus import Corpus, build_corpus
 from bench.engine_loop import DOCUMENT, run_engine, thread_options
 from bench.rerank import engine_rerank, service_rerank
 from bench.timing import Latency
-from bench.service_load import ServerProcess, idle_latency, run_load
+from bench.service_load import ServerProcess, idle_latency, run_load, run_probed_load
 from router.estimate import estimate
 from service.engine import EngineSettings, load_model
 from service.engine.metadata import describe_gguf
@@ -41,6 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=50, help="idle latency samples")
     parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument("--probe-docs", type=int, default=0,
+                        help="documents in each latency-under-load pass (default: all of --docs)")
     parser.add_argument("--rerank-docs", type=int, default=100)
     parser.add_argument("--rerank-repeats", type=int, default=3)
     parser.add_argument("--sample", type=int, default=48, help="documents per setting of the engine grid")
@@ -55,7 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.shape, args.synth = "tiny", True
         args.models = args.models / "tiny"
         args.quants = QUICK_QUANTS if args.quants == parser.get_default("quants") else args.quants
-        args.docs, args.queries, args.clients = 40, 20, "1,4"
+        args.docs, args.queries, args.clients, args.probe_docs = 40, 20, "1,4", 20
         args.rerank_docs, args.rerank_repeats, args.sample = 20, 2, 8
         args.reduced = args.reduced or "--quick smoke run on tiny models; the figures say nothing about real models."
     return args
@@ -140,7 +142,11 @@ def bench_quant(args: argparse.Namespace, quant: str, corpus: Corpus, clients: l
         loads = []
         for n in clients:
             say(f"{quant}: service, {n} client(s)")
-            loads.append(run_load(server.target, model_id, corpus.documents, corpus.queries, n).to_dict())
+            load = run_load(server.target, model_id, corpus.documents, n)
+            say(f"{quant}: service, {n} client(s) with the latency probe")
+            probed = run_probed_load(server.target, model_id, corpus.documents[: args.probe_docs or None],
+                                     corpus.queries, n)
+            loads.append({**load.to_dict(), "probed": probed.to_dict()})
         if reranker is not None and rerank_engine is not None:
             rerank_service = service_rerank(server.target, descriptions[1].model_id, corpus.queries[0], rerank_docs,
                                             args.rerank_repeats)
@@ -188,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "command": shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)]),
         "machine": machine(), "load_start": load_average(), "gpu": args.gpu, "reduced": args.reduced,
-        "n_docs": args.docs, "clients": clients, "models": [],
+        "n_docs": args.docs, "probe_docs": min(args.probe_docs or args.docs, args.docs), "clients": clients,
+        "models": [],
     }
     corpus = build_corpus(args.docs, args.queries)
     results.update(doc_tokens=corpus.doc_tokens, query_tokens=corpus.query_tokens)

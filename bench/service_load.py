@@ -100,18 +100,54 @@ class ServerProcess:
             self.stop()
 
 
-def query_once(stub: embed_pb2_grpc.EmbedServiceStub, model: str, query: str) -> tuple[float, int]:
-    """(seconds, prompt tokens) of one Embed call."""
+@dataclass(frozen=True)
+class QueryTiming:
+    seconds: float
+    """As the client saw it: send to answer."""
+    tokens: int
+    engine_seconds: float
+    """What the server reports spending in the engine (tokenisation and decodes): the raw engine's share."""
+    server_seconds: float
+    """What the server reports from receiving the request to building the reply."""
+
+    @property
+    def overhead_seconds(self) -> float:
+        """What the service adds over the engine: gRPC both ways, validation, queueing hand-offs, replies."""
+        return self.seconds - self.engine_seconds
+
+
+def query_once(stub: embed_pb2_grpc.EmbedServiceStub, model: str, query: str) -> QueryTiming:
     started = time.perf_counter()
     reply = stub.Embed(embed_pb2.EmbedRequest(model=model, inputs=[query], options=QUERY), timeout=120)
-    return time.perf_counter() - started, reply.usage.prompt_tokens
+    seconds = time.perf_counter() - started
+    usage = reply.usage
+    engine_ns = usage.tokenization_time_ns + usage.inference_time_ns
+    return QueryTiming(seconds, usage.prompt_tokens, engine_ns / 1e9, usage.total_time_ns / 1e9)
 
 
-def idle_latency(target: str, model: str, queries: Sequence[str]) -> Latency:
+@dataclass(frozen=True)
+class IdleQueries:
+    latency: Latency
+    overhead: Latency
+    """Per query, client-side latency minus the server's engine time: measured on each query, so
+    it does not drown in the engine's own variation as a difference of two medians would."""
+    transport: Latency
+    """The overhead's part outside the handler: both gRPC stacks and loopback (client latency - server total)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.latency.to_dict(), "overhead": self.overhead.to_dict(), "transport": self.transport.to_dict()}
+
+
+def idle_latency(target: str, model: str, queries: Sequence[str]) -> IdleQueries:
     with grpc.insecure_channel(target) as channel:
         stub = embed_pb2_grpc.EmbedServiceStub(channel)
         query_once(stub, model, queries[0])
-        return Latency.of([query_once(stub, model, q)[0] for q in queries])
+        timings = [query_once(stub, model, q) for q in queries]
+    return IdleQueries(
+        Latency.of([t.seconds for t in timings]),
+        Latency.of([t.overhead_seconds for t in timings]),
+        Latency.of([t.seconds - t.server_seconds for t in timings]),
+    )
 
 
 class Probe:
@@ -137,38 +173,41 @@ class Probe:
             stub = embed_pb2_grpc.EmbedServiceStub(channel)
             i = 0
             while not self._stop.is_set():
-                seconds, tokens = query_once(stub, self._model, self._queries[i % len(self._queries)])
-                self.seconds.append(seconds)
-                self.tokens += tokens
+                timing = query_once(stub, self._model, self._queries[i % len(self._queries)])
+                self.seconds.append(timing.seconds)
+                self.tokens += timing.tokens
                 i += 1
                 self._stop.wait(PROBE_GAP_S)
 
 
 @dataclass(frozen=True)
 class LoadResult:
+    """One pass of N clients streaming documents: with the probe it times queries, without it throughput."""
+
     clients: int
     n_docs: int
     n_tokens: int
     """Prompt tokens of the documents."""
-    probe_tokens: int
-    """Prompt tokens of the probe's queries answered during the load."""
     seconds: float
-    query_under_load: Latency
+    probe_tokens: int = 0
+    """Prompt tokens of the probe's queries answered during the load."""
+    query_under_load: Latency | None = None
 
     @property
     def tok_per_s(self) -> float:
         return (self.n_tokens + self.probe_tokens) / self.seconds
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        result: dict[str, Any] = {
             "clients": self.clients,
             "n_docs": self.n_docs,
             "n_tokens": self.n_tokens,
-            "probe_tokens": self.probe_tokens,
             "seconds": self.seconds,
             "tok_per_s": self.tok_per_s,
-            "query_under_load": self.query_under_load.to_dict(),
         }
+        if self.query_under_load is not None:
+            result.update(probe_tokens=self.probe_tokens, query_under_load=self.query_under_load.to_dict())
+        return result
 
 
 async def _stream_client(target: str, model: str, docs: Sequence[str], tag: int) -> int:
@@ -196,8 +235,21 @@ async def _load(target: str, model: str, docs: Sequence[str], clients: int) -> t
     return sum(counts), time.perf_counter() - started
 
 
-def run_load(target: str, model: str, docs: Sequence[str], queries: Sequence[str], clients: int) -> LoadResult:
+def run_load(target: str, model: str, docs: Sequence[str], clients: int) -> LoadResult:
+    """Throughput: the documents alone."""
+    tokens, seconds = asyncio.run(_load(target, model, docs, clients))
+    return LoadResult(clients, len(docs), tokens, seconds)
+
+
+def run_probed_load(target: str, model: str, docs: Sequence[str], queries: Sequence[str], clients: int) -> LoadResult:
+    """Latency under load: the same documents again, with the probe's queries among them.
+
+    A separate pass from the throughput one: on a CPU each query gets a decode of its own
+    (service/engine/stepper.py), which keeps its latency low and costs the documents that
+    time, and its calls share the two cores; measured together, the throughput would depend
+    on how many queries the probe sends.
+    """
     with Probe(target, model, queries) as probe:
         tokens, seconds = asyncio.run(_load(target, model, docs, clients))
         probe_tokens = probe.tokens  # read before the probe stops: queries answered after the load do not count
-    return LoadResult(clients, len(docs), tokens, probe_tokens, seconds, Latency.of(probe.seconds))
+    return LoadResult(clients, len(docs), tokens, seconds, probe_tokens, Latency.of(probe.seconds))
