@@ -55,6 +55,10 @@ class ServerProcess:
             "--host", "127.0.0.1", "--port", str(self.port), "--models", str(models_dir),
             "--metrics-port", "0", "--log-format", "text", "--threads", str(threads),
             "--drain-grace-seconds", "1",
+            # A client streams its share of 1,000 documents for longer than the default connection age
+            # (300 s + 30 s grace), after which the server ends the connection (load spreading behind
+            # L4 balancers) and the stream with it; the benchmark wants one uninterrupted stream.
+            "--max-connection-age-seconds", "0",
         ]
         for pin in pins:
             args += ["--pin", pin]
