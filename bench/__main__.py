@@ -60,6 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.docs, args.queries, args.clients, args.probe_docs = 40, 20, "1,4", 20
         args.rerank_docs, args.rerank_repeats, args.sample = 20, 2, 8
         args.reduced = args.reduced or "--quick smoke run on tiny models; the figures say nothing about real models."
+    args.probe_docs = min(args.probe_docs or args.docs, args.docs)
     return args
 
 
@@ -144,7 +145,7 @@ def bench_quant(args: argparse.Namespace, quant: str, corpus: Corpus, clients: l
             say(f"{quant}: service, {n} client(s)")
             load = run_load(server.target, model_id, corpus.documents, n)
             say(f"{quant}: service, {n} client(s) with the latency probe")
-            probed = run_probed_load(server.target, model_id, corpus.documents[: args.probe_docs or None],
+            probed = run_probed_load(server.target, model_id, corpus.documents[: args.probe_docs],
                                      corpus.queries, n)
             loads.append({**load.to_dict(), "probed": probed.to_dict()})
         if reranker is not None and rerank_engine is not None:
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "command": shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)]),
         "machine": machine(), "load_start": load_average(), "gpu": args.gpu, "reduced": args.reduced,
-        "n_docs": args.docs, "probe_docs": min(args.probe_docs or args.docs, args.docs), "clients": clients,
+        "n_docs": args.docs, "probe_docs": args.probe_docs, "clients": clients,
         "models": [],
     }
     corpus = build_corpus(args.docs, args.queries)

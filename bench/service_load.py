@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,11 @@ class QueryTiming:
         """What the service adds over the engine: gRPC both ways, validation, queueing hand-offs, replies."""
         return self.seconds - self.engine_seconds
 
+    @property
+    def transport_seconds(self) -> float:
+        """The overhead's part outside the handler: both gRPC stacks and loopback."""
+        return self.seconds - self.server_seconds
+
 
 def query_once(stub: embed_pb2_grpc.EmbedServiceStub, model: str, query: str) -> QueryTiming:
     started = time.perf_counter()
@@ -150,7 +155,7 @@ def idle_latency(target: str, model: str, queries: Sequence[str]) -> IdleQueries
     return IdleQueries(
         Latency.of([t.seconds for t in timings]),
         Latency.of([t.overhead_seconds for t in timings]),
-        Latency.of([t.seconds - t.server_seconds for t in timings]),
+        Latency.of([t.transport_seconds for t in timings]),
     )
 
 
@@ -254,6 +259,6 @@ def run_probed_load(target: str, model: str, docs: Sequence[str], queries: Seque
     on how many queries the probe sends.
     """
     with Probe(target, model, queries) as probe:
-        tokens, seconds = asyncio.run(_load(target, model, docs, clients))
+        load = run_load(target, model, docs, clients)
         probe_tokens = probe.tokens  # read before the probe stops: queries answered after the load do not count
-    return LoadResult(clients, len(docs), tokens, seconds, probe_tokens, Latency.of(probe.seconds))
+    return replace(load, probe_tokens=probe_tokens, query_under_load=Latency.of(probe.seconds))
