@@ -153,8 +153,9 @@ class Settings:
     step_tokens: int = _setting(
         0,
         "Tokens per engine step (one llama_decode, a multiple of 32): sequences of all calls share it and "
-        "longer documents are split over steps, so a query waits at most one step. 0 = 64 on CPU (fastest "
-        "measured there), 512 with layers on a GPU.",
+        "longer documents are split over steps, so a query waits at most one step. 0 = 128 on CPU (fastest "
+        "measured there), 512 with layers on a GPU. On a CPU, steps are at most 64 tokens for 5 s after a "
+        "short request, so that queries do not wait for long steps.",
         int,
     )
     short_request_chars: int = _setting(

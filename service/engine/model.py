@@ -29,8 +29,10 @@ from service.engine.types import (
     Embedding,
     EngineSettings,
     GgufDescription,
+    QUERY_WINDOW_S,
     PreparedInput,
     RerankScore,
+    query_step_tokens,
     step_tokens,
 )
 from service.errors import EngineError, InvalidArgumentError
@@ -51,6 +53,7 @@ class Model:
         rank_head: npt.NDArray[np.float32] | None = None,
         *,
         urgent_alone: bool = True,
+        query_step_tokens: int = 0,
     ) -> None:
         self.description = description
         self._rt = runtime
@@ -65,7 +68,12 @@ class Model:
             self._rerank_template = Qwen3RerankTemplate()
             yes_no = (self._single_token("yes"), self._single_token("no"))
         self.stepper: Stepper[Any] = Stepper(
-            runtime, step_tokens, logit_ids=() if rank_head is not None else yes_no, urgent_alone=urgent_alone
+            runtime,
+            step_tokens,
+            logit_ids=() if rank_head is not None else yes_no,
+            urgent_alone=urgent_alone,
+            query_step_tokens=query_step_tokens,
+            query_window_s=QUERY_WINDOW_S,
         )
         """The model's one batcher: its KV cells are the context's. Owned by one thread at a time."""
 
@@ -209,4 +217,11 @@ def load_model(path: Path, settings: EngineSettings | None = None) -> Model:
         flash_attn=settings.flash_attn,
     )
     rank_head = read_tensor(path, "cls.output.weight") if uses_rank_head(description) else None
-    return Model(description, runtime, step, rank_head, urgent_alone=settings.n_gpu_layers == 0)
+    return Model(
+        description,
+        runtime,
+        step,
+        rank_head,
+        urgent_alone=settings.n_gpu_layers == 0,
+        query_step_tokens=query_step_tokens(settings, step),
+    )

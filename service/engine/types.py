@@ -79,9 +79,14 @@ class RerankScore:
 
 
 _STEP_ALIGN = 32
-CPU_STEP_TOKENS = 64
-"""Measured on the 0.6B shape (2 cores, Q4_K_M): steps of 32-128 tokens ran at 190-230 tok/s,
-one 512-token decode at 157-174; a 64-token step takes about 0.3 s."""
+CPU_STEP_TOKENS = 128
+"""Measured on the 0.6B shape (2 cores, docs/engine-tuning.md): 128-token steps ran 5-25 % faster
+than 64 for BF16, Q8_0 and IQ3_M and level for Q4_K_M; one 512-token decode was slower."""
+CPU_QUERY_STEP_TOKENS = 64
+"""The step on a CPU while queries are about (QUERY_WINDOW_S): a query that arrives mid-step waits
+for the rest of it, and 64 tokens take about 0.3 s on the 0.6B shape where 128 take 0.6 s."""
+QUERY_WINDOW_S = 5.0
+"""How long after a query steps stay query-sized: the next query is likely to come soon."""
 GPU_STEP_TOKENS = 512
 """A GPU needs long decodes to fill its cores; each step is milliseconds there."""
 
@@ -96,7 +101,8 @@ class EngineSettings:
     n_batch: int = 0
     """Tokens per llama_decode, one step of the Stepper (service/engine/stepper.py); 0 = by
     placement, `CPU_STEP_TOKENS` or, with layers on a GPU, `GPU_STEP_TOKENS`. Long documents
-    are split over steps, so a step's length bounds how long a query waits behind them."""
+    are split over steps, so a step's length bounds how long a query waits behind them: on a
+    CPU, steps shrink to `query_step_tokens` while queries are about."""
     n_seq_max: int = 16
     n_threads: int = 0
     """0 means the CPU quota the process really has."""
@@ -111,3 +117,9 @@ def step_tokens(settings: EngineSettings, n_ctx: int) -> int:
     llama.cpp), at most the context. The router's estimate sizes buffers from the same number."""
     wanted = settings.n_batch or (GPU_STEP_TOKENS if settings.n_gpu_layers > 0 else CPU_STEP_TOKENS)
     return min(-(-wanted // _STEP_ALIGN) * _STEP_ALIGN, n_ctx)
+
+
+def query_step_tokens(settings: EngineSettings, step: int) -> int:
+    """Tokens per decode while queries are about: on a GPU the step itself (milliseconds long),
+    on a CPU at most `CPU_QUERY_STEP_TOKENS`, since each step is what the next query may wait for."""
+    return step if settings.n_gpu_layers > 0 else min(step, CPU_QUERY_STEP_TOKENS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from service.engine import EmbedOptions, EngineSettings, Model, load_model
 from service.engine.stepper import Step
+from service.engine.types import QUERY_WINDOW_S
 from tests.conftest import SynthModels
 
 LINES = [f"line {i}: the river bends past the mill and the old stone bridge." for i in range(12)]
@@ -28,6 +30,12 @@ def loaded(path: Path, **settings: int) -> Iterator[Model]:
 def small_steps(synth_models: SynthModels) -> Iterator[Model]:
     """32-token steps, a 256-cell cache, two slots: every limit is reached by a few sentences."""
     yield from loaded(synth_models.embedding["F32"], n_ctx=256, n_batch=32, n_seq_max=2)
+
+
+@pytest.fixture(scope="module")
+def long_steps(synth_models: SynthModels) -> Iterator[Model]:
+    """128-token steps on a CPU: 64-token ones while queries come."""
+    yield from loaded(synth_models.embedding["F32"], n_ctx=512, n_batch=128)
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +92,34 @@ def test_an_urgent_query_overtakes_a_document_in_flight(small_steps: Model, one_
     for key, text in (("query", QUERY), ("doc", DOCUMENT)):
         got = small_steps.embedding(rows[key], small_steps.prepare_embed(text, OPTIONS), OPTIONS).vector
         np.testing.assert_allclose(got, one_decode.embed([text], OPTIONS)[0].vector, atol=2e-5)
+
+
+def test_steps_shrink_while_queries_come(long_steps: Model, one_decode: Model) -> None:
+    stepper = long_steps.stepper
+    now = [100.0]
+    stepper.clock = lambda: now[0]
+    try:
+        assert (stepper.step_tokens, stepper.query_step_tokens) == (128, 64)
+        for key in ("doc1", "doc2"):
+            stepper.add(key, tokens(long_steps, DOCUMENT))
+        steps = [stepper.step()]
+        stepper.add("query", tokens(long_steps, QUERY), urgent=True)
+        steps.append(stepper.step())
+        now[0] += QUERY_WINDOW_S - 0.1
+        steps.append(stepper.step())
+        now[0] += 0.1
+        steps += drain(long_steps)
+        # Documents alone: long steps; the query's own step; query-sized steps for QUERY_WINDOW_S
+        # (the next query would wait for half as long); then long steps again.
+        assert [s.n_tokens for s in steps[:4]] == [128, len(tokens(long_steps, QUERY)), 64, 128]
+        rows = {key: row for step in steps for key, row in step.finished if key != "query"}
+        assert sorted(rows) == ["doc1", "doc2"]
+        want = one_decode.embed([DOCUMENT], OPTIONS)[0].vector
+        for row in rows.values():
+            got = long_steps.embedding(row, long_steps.prepare_embed(DOCUMENT, OPTIONS), OPTIONS).vector
+            np.testing.assert_allclose(got, want, atol=2e-5)
+    finally:
+        stepper.clock = time.monotonic
 
 
 def test_slots_and_cells_are_never_overbooked(small_steps: Model, one_decode: Model) -> None:

@@ -67,13 +67,13 @@ def test_estimate_within_15_percent_of_llama_cpp(synth_models: SynthModels, ladd
 def test_shape_follows_the_engine(synth_models: SynthModels) -> None:
     d = describe_gguf(synth_models.embedding["Q8_0"])
     shape = engine_shape(d, RouterPrefs(n_ctx=1000))
-    # Last-token models: one 64-token step per decode on a CPU, 512 on a GPU, and no
+    # Last-token models: one 128-token step per decode on a CPU, 512 on a GPU, and no
     # embedding context (hidden-state tap).
-    assert (shape.kv_cells, shape.n_ubatch, shape.n_batch) == (1024, 64, 64)
+    assert (shape.kv_cells, shape.n_ubatch, shape.n_batch) == (1024, 128, 128)
     assert not shape.embeddings
     on_gpu = engine_shape(d, RouterPrefs(n_ctx=1000), n_gpu_layers=3)
     assert (on_gpu.n_ubatch, on_gpu.n_batch) == (512, 512)
-    assert engine_shape(d, RouterPrefs(n_ctx=1000, n_batch=100)).n_ubatch == 128  # a multiple of 32
+    assert engine_shape(d, RouterPrefs(n_ctx=1000, n_batch=70)).n_ubatch == 96  # a multiple of 32
     lm = describe_gguf(synth_models.reranker_lm["Q8_0"])
     assert not engine_shape(lm, RouterPrefs()).embeddings
     cls = describe_gguf(synth_models.reranker_cls["F16"])
