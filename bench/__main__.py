@@ -19,7 +19,7 @@ import llama_cpp
 import router
 from bench import report, torch_ref
 from bench.corpus import Corpus, build_corpus
-from bench.engine_loop import DOCUMENT, run_engine, thread_options
+from bench.engine_loop import DOCUMENT, run_engine, thread_options, time_embed
 from bench.rerank import engine_rerank, service_rerank
 from bench.timing import Latency
 from bench.service_load import ServerProcess, idle_latency, run_load, run_probed_load
@@ -157,6 +157,9 @@ def bench_quant(args: argparse.Namespace, quant: str, corpus: Corpus, clients: l
             result["rerank_skipped"] = f"no {quant} reranker file in {args.models}"
         startup_s = server.startup_s
         peak = server.stop()
+    say(f"{quant}: raw engine again")
+    best = replace(base, n_batch=engine.best.n_batch, n_threads=threads)
+    result["engine"]["full_after"] = time_embed(embedding, best, corpus.documents).to_dict()
     result["service"] = {"startup_s": startup_s, "idle_query": idle.to_dict(), "loads": loads,
                          "peak_rss_bytes": peak, **rss_budget(descriptions, gpu_layers)}
     result["targets"] = report.check_targets(result)

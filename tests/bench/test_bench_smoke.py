@@ -57,14 +57,14 @@ def test_every_measurement_is_a_positive_number(quick_run: Run) -> None:
     (model,) = results["models"]
     engine, service = model["engine"], model["service"]
     assert [(r["n_batch"], r["n_docs"]) for r in engine["grid"]][:3] == [(32, 8), (64, 8), (128, 8)]
-    assert engine["full"]["n_docs"] == 40
-    assert engine["full"]["n_tokens"] == 40 * 129
+    assert [(engine[run]["n_docs"], engine[run]["n_tokens"]) for run in ("full", "full_after")] == [(40, 40 * 129)] * 2
     assert [load["clients"] for load in service["loads"]] == [1, 4]
     assert [load["n_tokens"] for load in service["loads"]] == [40 * 129, 40 * 129]
     assert [load["probed"]["n_tokens"] for load in service["loads"]] == [20 * 129, 20 * 129]
     assert all("query_under_load" not in load for load in service["loads"])
     figures = [
         engine["full"]["tok_per_s"],
+        engine["full_after"]["tok_per_s"],
         engine["idle_query"]["p50_ms"],
         service["idle_query"]["p50_ms"],
         service["idle_query"]["p99_ms"],
@@ -96,3 +96,13 @@ def test_targets_are_checked_and_printed(quick_run: Run) -> None:
     ]
     rows = re.findall(r"^\| (throughput|query p50|idle query|server peak RSS).*\| (yes|\*\*no\*\*) \|$", markdown, re.M)
     assert len(rows) == 5
+
+
+def test_the_service_is_compared_with_the_raw_runs_on_either_side(quick_run: Run) -> None:
+    _, results = quick_run
+    (model,) = results["models"]
+    engine = model["engine"]
+    mean = (engine["full"]["tok_per_s"] + engine["full_after"]["tok_per_s"]) / 2
+    load = next(load for load in model["service"]["loads"] if load["clients"] == 4)
+    (check,) = [c for c in model["targets"] if c["target"].startswith("throughput at 4 clients")]
+    assert check["value"] == f"{load['tok_per_s'] / mean:.2f}x"
