@@ -158,8 +158,7 @@ def bench_quant(args: argparse.Namespace, quant: str, corpus: Corpus, clients: l
         startup_s = server.startup_s
         peak = server.stop()
     say(f"{quant}: raw engine again")
-    best = replace(base, n_batch=engine.best.n_batch, n_threads=threads)
-    result["engine"]["full_after"] = time_embed(embedding, best, corpus.documents).to_dict()
+    result["engine"]["full_after"] = time_embed(embedding, engine.settings, corpus.documents).to_dict()
     result["service"] = {"startup_s": startup_s, "idle_query": idle.to_dict(), "loads": loads,
                          "peak_rss_bytes": peak, **rss_budget(descriptions, gpu_layers)}
     result["targets"] = report.check_targets(result)

@@ -90,6 +90,8 @@ def query_latency(model: Model, queries: Sequence[str]) -> Latency:
 class EngineResult:
     grid: list[EngineRun]
     best: EngineRun
+    settings: EngineSettings
+    """The best grid point's settings: every full run uses them."""
     full: EngineRun
     idle_query: Latency
 
@@ -112,4 +114,4 @@ def run_engine(path: Path, base: EngineSettings, corpus: Corpus, *, sample: int,
         idle = query_latency(model, corpus.queries)
     finally:
         model.close()
-    return EngineResult(runs, best, full, idle)
+    return EngineResult(runs, best, settings, full, idle)
