@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
+from service.calls import CallRecorder
 from service.config import Settings
 from service.errors import UnauthenticatedError
 from service.status import abort
@@ -47,8 +48,12 @@ def _digest(token: str) -> bytes:
 
 
 class ApiKeyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no types
-    def __init__(self, keys: frozenset[str]) -> None:
+    """Lets a call with a known key through to its (registered) handler; a refused call gets a handler
+    that fails, with the recorder's bookkeeping so that it is counted and logged like any other."""
+
+    def __init__(self, keys: frozenset[str], recorder: CallRecorder) -> None:
         self._digests = [_digest(key) for key in keys]
+        self._recorder = recorder
 
     async def intercept_service(
         self,
@@ -59,7 +64,7 @@ class ApiKeyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # gr
         method: str = handler_call_details.method
         if handler is None or method.startswith(OPEN_PREFIXES) or self._allowed(handler_call_details):
             return handler
-        return _refusing(handler)
+        return self._recorder.wrap(method, _refusing(handler))
 
     def _allowed(self, details: grpc.HandlerCallDetails) -> bool:
         metadata = dict(details.invocation_metadata or ())

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import grpc.aio
 from google.protobuf import descriptor_pool
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha._async import ReflectionServicer
+
+from service.calls import Registrar
 
 SERVICE_NAME = "grpc.reflection.v1alpha.ServerReflection"
 
@@ -36,7 +37,7 @@ class MethodAwareReflection(ReflectionServicer):  # type: ignore[misc]  # grpc s
         return resolved
 
 
-def enable(service_names: Iterable[str], server: grpc.aio.Server) -> None:
+def enable(service_names: Iterable[str], server: Registrar) -> None:
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
         MethodAwareReflection([*service_names, SERVICE_NAME]), server
     )

@@ -34,7 +34,7 @@ from service.api.embedroute.v1 import (
 )
 from service import reflection
 from service.auth import ApiKeyInterceptor, api_keys
-from service.calls import CallInterceptor
+from service.calls import CallRecorder
 from service.config import Settings
 from service.metrics import Metrics, MetricsEndpoint
 from service.registry import Registry, ServedModel
@@ -83,21 +83,20 @@ class EmbedrouteServer:
         self.metrics = Metrics() if settings.metrics_port else None
         self._metrics_endpoint: MetricsEndpoint | None = None
         self.metrics_port = 0
-        interceptors: list[grpc.aio.ServerInterceptor] = [CallInterceptor(self.metrics, Tracer(settings.otel_tracing))]
+        recorder = CallRecorder(self.metrics, Tracer(settings.otel_tracing))
         keys = api_keys(settings)
-        if keys is not None:
-            interceptors.append(ApiKeyInterceptor(keys))
         self._server = grpc.aio.server(
             options=server_options(settings),
             maximum_concurrent_rpcs=settings.max_concurrent_rpcs or None,
-            interceptors=interceptors,
+            interceptors=[ApiKeyInterceptor(keys, recorder)] if keys is not None else [],
         )
-        embed_pb2_grpc.add_EmbedServiceServicer_to_server(EmbedServicer(self.services), self._server)
-        rerank_pb2_grpc.add_RerankServiceServicer_to_server(RerankServicer(self.services), self._server)
-        tokenize_pb2_grpc.add_TokenizeServiceServicer_to_server(TokenizeServicer(self.services), self._server)
-        model_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(self.services), self._server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
-        reflection.enable((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), self._server)
+        registrar = recorder.registrar(self._server)
+        embed_pb2_grpc.add_EmbedServiceServicer_to_server(EmbedServicer(self.services), registrar)
+        rerank_pb2_grpc.add_RerankServiceServicer_to_server(RerankServicer(self.services), registrar)
+        tokenize_pb2_grpc.add_TokenizeServiceServicer_to_server(TokenizeServicer(self.services), registrar)
+        model_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(self.services), registrar)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, registrar)
+        reflection.enable((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), registrar)
         self.port = 0
         self._settled_at = 0.0
 
