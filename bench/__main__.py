@@ -24,10 +24,11 @@ from bench.rerank import engine_rerank, service_rerank
 from bench.timing import Latency
 from bench.service_load import ServerProcess, idle_latency, run_load, run_probed_load
 from router.estimate import estimate
-from service.engine import EngineSettings, load_model
-from service.engine.metadata import describe_gguf
-from service.engine.resources import available_cpus
-from service.synth.qwen3 import SHAPES, SynthKind, model_name
+from service.core.types import EngineSettings
+from service.engine import load_model
+from service.core.metadata import describe_gguf
+from service.core.resources import available_cpus
+from service.prepare.synth.qwen3 import SHAPES, SynthKind, model_name
 
 ALL_LAYERS = 999
 QUICK_QUANTS = "Q8_0"

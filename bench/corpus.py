@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.synth.vocab import load_qwen_ranks
+from service.prepare.synth.vocab import load_qwen_ranks
 
 DOC_TOKENS = 128
 QUERY_TOKENS = 10

@@ -15,7 +15,8 @@ from typing import Any
 
 from bench.corpus import Corpus
 from bench.timing import Latency
-from service.engine import EmbedOptions, EngineSettings, Model, load_model
+from service.core.types import EmbedOptions, EngineSettings
+from service.engine import Model, load_model
 
 N_BATCHES = (32, 64, 128, 512)
 """Tokens per decode step (EngineSettings.n_batch); the service's CPU default is 64."""

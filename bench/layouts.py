@@ -24,8 +24,9 @@ from pathlib import Path
 
 from bench.corpus import build_corpus
 from bench.engine_loop import DOCUMENT
-from service.engine import EngineSettings, Model, PreparedInput, load_model
-from service.engine.resources import available_cpus
+from service.core.types import EngineSettings, PreparedInput
+from service.engine import Model, load_model
+from service.core.resources import available_cpus
 
 
 @dataclass(frozen=True)

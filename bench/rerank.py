@@ -9,8 +9,9 @@ from pathlib import Path
 import grpc
 
 from bench.timing import Latency
-from service.api.embedroute.v1 import rerank_pb2, rerank_pb2_grpc
-from service.engine import EngineSettings, Model, load_model
+from service.rpc.generated.embedroute.v1 import rerank_pb2, rerank_pb2_grpc
+from service.core.types import EngineSettings
+from service.engine import Model, load_model
 
 
 def engine_rerank(path: Path, settings: EngineSettings, query: str, documents: Sequence[str], repeats: int) -> Latency:

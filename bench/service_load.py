@@ -25,7 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.rss import PeakRss
 from bench.timing import Latency
-from service.api.embedroute.v1 import common_pb2, embed_pb2, embed_pb2_grpc
+from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, embed_pb2_grpc
 
 START_TIMEOUT_S = 300.0
 PROBE_GAP_S = 0.5

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from router.catalog import Catalog, build_catalog
+from router.errors import RouterConfigError
 from router.hardware import CpuInfo, GpuInfo, Hardware, load_profile, save_profile
 from router.plan import Budget, Candidate, Device, MemoryEstimate, ModelPlan, Pin, RouterPrefs, UnreadableFile
 from router.policy import plan
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 def plan_models(models_dirs: Sequence[Path], prefs: RouterPrefs, hardware: Hardware | None = None) -> list[ModelPlan]:
     """Plan every model found under `models_dirs` for `hardware` (probed when None).
 
-    Raises service.errors.InvalidArgumentError when a pin names an unknown model, a
+    Raises RouterConfigError when a pin names an unknown model, a
     quant the model has no file for, or a GPU the machine cannot use.
     """
     hw = hardware if hardware is not None else probe_hardware()
@@ -50,6 +51,7 @@ __all__ = [
     "MemoryEstimate",
     "ModelPlan",
     "Pin",
+    "RouterConfigError",
     "RouterPrefs",
     "UnreadableFile",
     "build_catalog",

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from router.plan import UnreadableFile
-from service.engine.metadata import describe_gguf
-from service.engine.types import GgufDescription
+from service.core.metadata import describe_gguf
+from service.core.types import GgufDescription
 
 log = logging.getLogger(__name__)
 

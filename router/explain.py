@@ -25,7 +25,6 @@ from router.hardware import Hardware, format_bytes, load_profile, save_profile
 from router.plan import Budget, ModelPlan, Pin, RouterPrefs
 from router.policy import make_budget, plan
 from router.probe import probe_hardware
-from service.errors import InvalidArgumentError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -152,16 +151,17 @@ def main(argv: list[str], out: TextIO | None = None) -> int:
             print(f"recorded the hardware to {args.record}", file=sys.stderr)
         catalog = build_catalog(args.models or [Path("models")])
         plans = plan(catalog, hw, prefs)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        print(f"embedroute route: {exc}", file=sys.stderr)
-        return 2
-    except InvalidArgumentError as exc:
-        print(f"embedroute route: {exc.message}", file=sys.stderr)
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # RouterConfigError is a ValueError
+        print(f"embedroute route: {_one_line(exc)}", file=sys.stderr)
         return 2
     budget = make_budget(hw, prefs)
     text = render_json(hw, budget, plans, catalog) if args.json else render_text(hw, budget, plans, catalog, prefs)
     stdout.write(text)
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from router.errors import RouterConfigError
 from router.hardware import GpuInfo, Hardware, format_bytes
-from service.engine.types import EngineSettings, GgufDescription
+from service.core.types import EngineSettings, GgufDescription
 
 Device = Literal["cpu", "gpu"]
 
@@ -34,9 +35,9 @@ class Pin:
         quant, _, device = text.strip().partition("@")
         device = device.strip().lower()
         if device not in ("", "cpu", "gpu"):
-            raise ValueError(f"pin {text!r}: device must be cpu or gpu, not {device!r}")
+            raise RouterConfigError("pins", f"pin {text!r}: device must be cpu or gpu, not {device!r}")
         if not quant.strip() and not device:
-            raise ValueError(f"pin {text!r}: expected QUANT[@DEVICE] or @DEVICE")
+            raise RouterConfigError("pins", f"pin {text!r}: expected QUANT[@DEVICE] or @DEVICE")
         return cls(
             quant=quant.strip().upper() or None,
             device="gpu" if device == "gpu" else "cpu" if device == "cpu" else None,
@@ -69,6 +70,13 @@ class RouterPrefs:
     pins: Mapping[str, Pin] = field(default_factory=dict)
     max_threads: int = 0
     """0 = what the CPU quota allows; otherwise at most this many threads per model."""
+
+    def __post_init__(self) -> None:
+        for name, value in (("ctx", self.n_ctx), ("threads", self.max_threads), ("step_tokens", self.n_batch)):
+            if value < 0:
+                raise RouterConfigError(name, f"must be at least 0, got {value}")
+        if not 0 <= self.headroom_fraction < 1:
+            raise RouterConfigError("headroom", f"must be in [0, 1), got {self.headroom_fraction}")
 
     def headroom(self, capacity: int) -> int:
         return max(int(self.headroom_fraction * capacity), self.headroom_bytes)

@@ -28,11 +28,11 @@ from dataclasses import dataclass, replace
 
 from router import quants
 from router.catalog import Catalog, ModelGroup
+from router.errors import RouterConfigError
 from router.estimate import estimate
 from router.hardware import GpuInfo, Hardware, format_bytes
 from router.plan import Budget, Candidate, Device, MemoryEstimate, ModelPlan, Pin, RouterPrefs
-from service.engine.types import GgufDescription
-from service.errors import InvalidArgumentError
+from service.core.types import GgufDescription
 
 Q8_INDEX = next(i for i, r in enumerate(quants.LADDER) if r.family == "Q8_0")
 
@@ -180,13 +180,11 @@ def _matches(pin_quant: str, d: GgufDescription) -> bool:
 def _check_pin(group: ModelGroup, pin: Pin, budget: Budget) -> None:
     if pin.quant is not None and not any(_matches(pin.quant, d) for d in group.variants):
         have = ", ".join(sorted({d.quant for d in group.variants}))
-        raise InvalidArgumentError.for_field(
+        raise RouterConfigError(
             f"pins.{group.model_id}", f"pin {pin}: {group.model_id} has no {pin.quant} file (it has {have})"
         )
     if pin.device == "gpu" and budget.gpu is None:
-        raise InvalidArgumentError.for_field(
-            f"pins.{group.model_id}", f"pin {pin}: no GPU that this llama.cpp build can use"
-        )
+        raise RouterConfigError(f"pins.{group.model_id}", f"pin {pin}: no GPU that this llama.cpp build can use")
 
 
 @dataclass
@@ -340,9 +338,7 @@ def plan(catalog: Catalog, hardware: Hardware, prefs: RouterPrefs) -> list[Model
     unknown = set(prefs.pins) - {g.model_id for g in catalog.models}
     if unknown:
         have = ", ".join(g.model_id for g in catalog.models) or "none"
-        raise InvalidArgumentError.for_field(
-            "pins", f"pins name unknown models: {', '.join(sorted(unknown))} (models found: {have})"
-        )
+        raise RouterConfigError("pins", f"pins name unknown models: {', '.join(sorted(unknown))} (models found: {have})")
     drafts = [_draft(g, hardware, prefs, budget) for g in catalog.models]
     shared_ok = share(drafts, budget)
     plans = []

@@ -24,8 +24,8 @@ fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 bash "$root/scripts/gen-protos.sh" "$tmp"
-if ! diff -r -x __pycache__ "$tmp" "$root/service/api"; then
-  echo "service/api is stale: run scripts/gen-protos.sh and commit the result" >&2
+if ! diff -r -x __pycache__ "$tmp" "$root/service/rpc/generated"; then
+  echo "service/rpc/generated is stale: run scripts/gen-protos.sh and commit the result" >&2
   exit 1
 fi
 echo "generated code: up to date"

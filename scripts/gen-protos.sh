@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Regenerates the Python code for protos/ into service/api/ (or into $1, for check-protos.sh).
+# Regenerates the Python code for protos/ into service/rpc/generated/ (or into $1, for check-protos.sh).
 # Needs grpcio-tools==1.85.1 (pinned: another version writes different code and the
 # staleness check in CI would fail). The generated imports `from embedroute.v1 import x_pb2`
-# are rewritten to relative ones so that service.api is an ordinary package.
+# are rewritten to relative ones so that service.rpc.generated is an ordinary package.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-$root/.venv/bin/python}"
 [ -x "$python" ] || python="$(command -v python3)"
-out="${1:-$root/service/api}"
+out="${1:-$root/service/rpc/generated}"
 pkg="$out/embedroute/v1"
 
 rm -rf "$pkg"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the pinned grpcurl (tests/service/test_grpcurl.py drives the server with it)
+# Installs the pinned grpcurl (tests/rpc/test_grpcurl.py drives the server with it)
 # into $(go env GOPATH)/bin, from the Go module proxy; a no-op when that version is there.
 set -euo pipefail
 version="v1.9.3"

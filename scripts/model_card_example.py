@@ -8,7 +8,7 @@ import sys
 import grpc
 import numpy as np
 
-from service.api.embedroute.v1 import common_pb2, embed_pb2, embed_pb2_grpc, rerank_pb2, rerank_pb2_grpc
+from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, embed_pb2_grpc, rerank_pb2, rerank_pb2_grpc
 
 QUERIES = ["What is the capital of China?", "Explain gravity"]
 DOCUMENTS = [

@@ -20,6 +20,9 @@ bash scripts/check-protos.sh
 step "types: mypy --strict"
 "$py" -m mypy service router
 
+step "architecture: the import contract (pyproject.toml [tool.importlinter])"
+"$root/.venv/bin/lint-imports" --no-cache --no-logo
+
 step "deployment: helm lint, templates, schemas, Dockerfiles"
 bash scripts/check-deploy.sh
 

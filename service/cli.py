@@ -1,7 +1,7 @@
 """`embedroute`: run the server, or talk to a running one from the shell.
 
 `serve` takes every setting as a flag, an EMBEDROUTE_* variable or a YAML key
-(see service.config). `embed`, `rerank`, `tokenize` and `models` are one-shot
+(see service.core.config). `embed`, `rerank`, `tokenize` and `models` are one-shot
 clients that print the response as JSON; `synth` and `route` belong to the test
 model generator and the router.
 """
@@ -22,7 +22,7 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from service.api.embedroute.v1 import (
+from service.rpc.generated.embedroute.v1 import (
     common_pb2,
     embed_pb2,
     embed_pb2_grpc,
@@ -33,7 +33,8 @@ from service.api.embedroute.v1 import (
     tokenize_pb2,
     tokenize_pb2_grpc,
 )
-from service.config import add_arguments, load_settings
+from service.core.config import add_arguments, load_settings
+from service.core.errors import ConfigError
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 _ENCODINGS = {
@@ -46,15 +47,15 @@ _ENCODINGS = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "synth":
-        from service.synth.cli import main as synth_main
+        from service.prepare.synth.cli import main as synth_main
 
         return int(synth_main(args[1:]) or 0)
     if args and args[0] == "ladder":
-        from service.ladder_cli import main as ladder_main
+        from service.prepare.ladder import main as ladder_main
 
         return int(ladder_main(args[1:]) or 0)
     if args and args[0] == "pull":
-        from service.pull.cli import main as pull_main
+        from service.prepare.pull.cli import main as pull_main
 
         return int(pull_main(args[1:]) or 0)
     if args and args[0] == "route":
@@ -117,15 +118,25 @@ def _client(commands: Any, name: str, help: str, run: Callable[[argparse.Namespa
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from service import logs, server
+    """A setting that cannot work is one line on stderr and exit 2, before the server starts: the
+    settings are checked when they are read, and the router's choices (pins) against the model
+    files before logging starts, so no log line comes before the error."""
+    from service import serve
+    from service.core import logs
+    from service.prepare.pull.startup import has_models
 
     try:
         settings = load_settings(vars(args), os.environ)
-    except ValueError as exc:
+        plans = serve.plan(settings) if has_models(settings.models) else None
+    except ConfigError as exc:
         print(f"embedroute serve: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.log_format, settings.log_level)
-    asyncio.run(server.serve(settings))
+    try:
+        asyncio.run(serve.serve(settings, plans))
+    except ConfigError as exc:  # found only after the default model was prepared
+        print(f"embedroute serve: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

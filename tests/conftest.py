@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from service.synth.ladder import synth_ladder
+from service.prepare.synth.ladder import synth_ladder
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "test-models" / "v1"

@@ -31,7 +31,7 @@ import llama_cpp
 import numpy as np
 import numpy.typing as npt
 
-from service.errors import EngineError
+from service.core.errors import EngineError
 
 _init_lock = threading.Lock()
 _initialised = False

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 import numpy as np
 import numpy.typing as npt
 
-from service.engine.gguf_header import read_tensor
-from service.engine.llama_backend import LlamaRuntime
-from service.engine.stepper import Stepper
-from service.engine.metadata import describe_gguf
-from service.engine.postprocess import check_dimensions, finish
-from service.engine.prompts import EncoderTemplate, LastTokenTemplate, Qwen3RerankTemplate
-from service.engine.resources import available_cpus
-from service.engine.types import (
+from service.core.errors import EngineError
+from service.core.gguf_header import read_tensor
+from service.core.metadata import describe_gguf
+from service.core.resources import available_cpus
+from service.core.types import (
     EmbedOptions,
     Embedding,
     EngineSettings,
@@ -35,7 +32,10 @@ from service.engine.types import (
     query_step_tokens,
     step_tokens,
 )
-from service.errors import EngineError, InvalidArgumentError
+from service.engine.llama_backend import LlamaRuntime
+from service.engine.postprocess import finish
+from service.engine.prompts import EncoderTemplate, LastTokenTemplate, Qwen3RerankTemplate
+from service.engine.stepper import Stepper
 
 _ENCODER_POOLING = {"mean": llama_cpp.LLAMA_POOLING_TYPE_MEAN, "cls": llama_cpp.LLAMA_POOLING_TYPE_CLS}
 """Pooling llama.cpp does for encoders; one that names none is mean-pooled, as sentence-transformers defaults."""
@@ -87,13 +87,12 @@ class Model:
     def detokenize(self, tokens: Sequence[int]) -> str:
         return self._rt.detokenize(tokens)
 
-    def prepare_embed(self, text: str, options: EmbedOptions, field: str = "inputs[0]") -> PreparedInput:
+    def prepare_embed(self, text: str, options: EmbedOptions) -> PreparedInput:
+        """The text's tokens in the model's template; raises InputTooLongError past the context
+        without truncate. Options are the application's to validate (service.app.validation)."""
         if self._embed_template is None:
-            raise InvalidArgumentError.for_field(
-                "model", f"{self.description.model_id} is a reranker; it does not embed", reason="WRONG_MODEL_KIND"
-            )
-        check_dimensions(options.dimensions, self.description.hidden_size)
-        return self._embed_template.prepare(self._rt, text, options, self.n_ctx, field)
+            raise EngineError(f"{self.description.model_id} is a reranker; it does not embed")
+        return self._embed_template.prepare(self._rt, text, options, self.n_ctx)
 
     def embedding(self, row: npt.NDArray[np.float32], item: PreparedInput, options: EmbedOptions) -> Embedding:
         """The vector of one embedded sequence, from its output row (pooled or last hidden state)."""
@@ -130,17 +129,13 @@ class Model:
         return [self.embedding(row, item, options) for row, item in zip(self.run(items), items, strict=True)]
 
     def embed(self, texts: Sequence[str], options: EmbedOptions) -> list[Embedding]:
-        prepared = [self.prepare_embed(text, options, f"inputs[{i}]") for i, text in enumerate(texts)]
+        prepared = [self.prepare_embed(text, options) for text in texts]
         return self.embed_prepared(prepared, options)
 
-    def prepare_rerank(
-        self, query: str, document: str, instruction: str | None, truncate: bool, field: str = "documents[0]"
-    ) -> PreparedInput:
+    def prepare_rerank(self, query: str, document: str, instruction: str | None, truncate: bool) -> PreparedInput:
         if self._rerank_template is None:
-            raise InvalidArgumentError.for_field(
-                "model", f"{self.description.model_id} is an embedding model; it does not rerank", reason="WRONG_MODEL_KIND"
-            )
-        return self._rerank_template.prepare(self._rt, query, document, instruction, self.n_ctx, truncate, field)
+            raise EngineError(f"{self.description.model_id} is an embedding model; it does not rerank")
+        return self._rerank_template.prepare(self._rt, query, document, instruction, self.n_ctx, truncate)
 
     def score_prepared(self, items: Sequence[PreparedInput]) -> list[float]:
         return [self.score(row) for row in self.run(items)]
@@ -148,9 +143,7 @@ class Model:
     def rerank(
         self, query: str, documents: Sequence[str], instruction: str | None = None, truncate: bool = False
     ) -> list[RerankScore]:
-        prepared = [
-            self.prepare_rerank(query, doc, instruction, truncate, f"documents[{i}]") for i, doc in enumerate(documents)
-        ]
+        prepared = [self.prepare_rerank(query, doc, instruction, truncate) for doc in documents]
         scores = self.score_prepared(prepared)
         return [
             RerankScore(index=i, score=score, n_tokens=len(item.tokens), truncated=item.truncated)

@@ -1,26 +1,11 @@
-"""Matryoshka truncation and normalisation of finished vectors."""
+"""Matryoshka truncation and normalisation of finished vectors (the cut is validated by the application)."""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
 
-from service.engine.types import Vector
-from service.errors import InvalidArgumentError
-
-MIN_DIMENSIONS = 32
-
-
-def check_dimensions(dimensions: int | None, hidden_size: int, field: str = "dimensions") -> None:
-    """Qwen3-Embedding is trained for Matryoshka cuts from 32 up to its hidden size."""
-    if dimensions is None:
-        return
-    upper = hidden_size
-    if not MIN_DIMENSIONS <= dimensions <= upper:
-        lower = min(MIN_DIMENSIONS, upper)
-        raise InvalidArgumentError.for_field(
-            field, f"dimensions must be between {lower} and {upper} for this model, got {dimensions}"
-        )
+from service.core.types import Vector
 
 
 def finish(vector: npt.NDArray[np.float32], dimensions: int | None, normalize: bool) -> Vector:

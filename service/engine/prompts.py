@@ -18,8 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
 
-from service.engine.types import EmbedOptions, PreparedInput
-from service.errors import InputTooLongError
+from service.core.types import EmbedOptions, PreparedInput
+from service.core.errors import InputTooLongError
 
 DEFAULT_TASK = "Given a web search query, retrieve relevant passages that answer the query"
 
@@ -49,11 +49,11 @@ class LastTokenTemplate:
 
     eos_id: int
 
-    def prepare(self, tok: Tokenizer, text: str, options: EmbedOptions, n_ctx: int, field: str) -> PreparedInput:
+    def prepare(self, tok: Tokenizer, text: str, options: EmbedOptions, n_ctx: int) -> PreparedInput:
         body = format_query(options.instruction, text) if options.input_type == "query" else text
         tokens = tok.tokenize(unicodedata.normalize("NFC", body), special=False)
         # The template comes first, so cutting the end only ever cuts user text.
-        return _fit(tokens, [], [self.eos_id], n_ctx, options.truncate, field, n_user=len(tokens))
+        return _fit(tokens, [], [self.eos_id], n_ctx, options.truncate, n_user=len(tokens))
 
 
 @dataclass(frozen=True)
@@ -62,32 +62,32 @@ class EncoderTemplate:
     instructions (all-MiniLM-L6-v2 declares no prompts), and prefixing one only moves
     the query away from its documents, so queries and documents are encoded alike."""
 
-    def prepare(self, tok: Tokenizer, text: str, options: EmbedOptions, n_ctx: int, field: str) -> PreparedInput:
+    def prepare(self, tok: Tokenizer, text: str, options: EmbedOptions, n_ctx: int) -> PreparedInput:
         tokens = tok.tokenize(text, special=False, add_special=True)
         if len(tokens) >= 2:
-            return _fit(tokens[1:-1], tokens[:1], tokens[-1:], n_ctx, options.truncate, field, n_user=len(tokens) - 2)
-        return _fit(tokens, [], [], n_ctx, options.truncate, field, n_user=len(tokens))
+            return _fit(tokens[1:-1], tokens[:1], tokens[-1:], n_ctx, options.truncate, n_user=len(tokens) - 2)
+        return _fit(tokens, [], [], n_ctx, options.truncate, n_user=len(tokens))
 
 
 @dataclass(frozen=True)
 class Qwen3RerankTemplate:
     def prepare(
-        self, tok: Tokenizer, query: str, document: str, instruction: str | None, n_ctx: int, truncate: bool, field: str
+        self, tok: Tokenizer, query: str, document: str, instruction: str | None, n_ctx: int, truncate: bool
     ) -> PreparedInput:
         prefix = tok.tokenize(RERANK_PREFIX, special=True)
         suffix = tok.tokenize(RERANK_SUFFIX, special=True)
         pair = format_rerank_pair(instruction, query, document)
         body = tok.tokenize(unicodedata.normalize("NFC", pair), special=False)
-        return _fit(body, prefix, suffix, n_ctx, truncate, field, n_user=len(body))
+        return _fit(body, prefix, suffix, n_ctx, truncate, n_user=len(body))
 
 
 def _fit(
-    body: list[int], head: list[int], tail: list[int], n_ctx: int, truncate: bool, field: str, n_user: int
+    body: list[int], head: list[int], tail: list[int], n_ctx: int, truncate: bool, n_user: int
 ) -> PreparedInput:
     total = len(head) + len(body) + len(tail)
     if total <= n_ctx:
-        return PreparedInput(tokens=head + body + tail, n_user_tokens=n_user, truncated=False)
+        return PreparedInput(tokens=head + body + tail, n_user_tokens=n_user, truncated=False, full_length=total)
     room = n_ctx - len(head) - len(tail)
     if not truncate or room <= 0:
-        raise InputTooLongError(field, total, n_ctx)
-    return PreparedInput(tokens=head + body[:room] + tail, n_user_tokens=n_user, truncated=True)
+        raise InputTooLongError(total, n_ctx)
+    return PreparedInput(tokens=head + body[:room] + tail, n_user_tokens=n_user, truncated=True, full_length=total)

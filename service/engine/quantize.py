@@ -8,7 +8,7 @@ from pathlib import Path
 import llama_cpp
 
 from service.engine.llama_backend import ensure_backend
-from service.errors import InvalidArgumentError
+from service.core.errors import InvalidArgumentError
 
 # Types that llama.cpp quantises without an importance matrix (IQ3_XS and below need one).
 QUANT_TYPES: dict[str, int] = {

@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service.engine.llama_backend import LlamaRuntime, Piece
-from service.errors import EngineError
+from service.core.errors import EngineError
 
 K = TypeVar("K", bound=Hashable)
 

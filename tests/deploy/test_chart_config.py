@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.config import Settings, env_name, load_settings
+from service.core.config import Settings, env_name, load_settings
 from tests.deploy.chart import CHART, CI_VALUES, render
 
 ALL_FEATURES = ("cpu-values.yaml", "secure-values.yaml")

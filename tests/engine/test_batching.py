@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.engine import EmbedOptions, Model
+from service.core.types import EmbedOptions
+from service.engine import Model
 
 SHORT = ["hi", "a", "What is the capital of China?"]
 LONG = " ".join(f"word{i} follows word{i - 1} in a long and winding sentence." for i in range(1, 25))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.engine.encoding import encode
+from service.core.encoding import encode
 
 
 def test_float32_is_little_endian_bytes() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.engine import EmbedOptions, load_model
+from service.core.types import EmbedOptions
+from service.engine import load_model
 from tests.conftest import SynthModels
 from tests.engine.conftest import SETTINGS
 from tests.reference.qwen3_numpy import Qwen3Reference

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.engine import Model
-from service.synth.vocab import qwen3_vocabulary
+from service.prepare.synth.vocab import qwen3_vocabulary
 from tests.reference.qwen3_numpy import F64, Qwen3Reference
 
 QUERY = "What is the capital of China?"

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.engine import EmbedOptions, EngineSettings, Model, load_model
+from service.core.types import EmbedOptions, EngineSettings
+from service.engine import Model, load_model
 from service.engine.stepper import Step
-from service.engine.types import QUERY_WINDOW_S
+from service.core.types import QUERY_WINDOW_S
 from tests.conftest import SynthModels
 
 LINES = [f"line {i}: the river bends past the mill and the old stone bridge." for i in range(12)]

@@ -14,8 +14,8 @@ import grpc
 import pytest
 
 from router import ModelPlan
-from service.server import plan
-from tests.service.harness import RunningServer, server_settings
+from service.serve import plan
+from tests.rpc.harness import RunningServer, server_settings
 
 MAX_INPUTS = 8
 MAX_CHARS = 4000

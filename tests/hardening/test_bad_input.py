@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 import pytest
 
-from service.api.embedroute.v1 import (
+from service.rpc.generated.embedroute.v1 import (
     embed_pb2,
     embed_pb2_grpc,
     rerank_pb2,
@@ -17,8 +17,8 @@ from service.api.embedroute.v1 import (
     tokenize_pb2_grpc,
 )
 from tests.hardening.conftest import MAX_CHARS, MAX_INPUTS, MAX_MESSAGE_BYTES
-from tests.service.conftest import EMBED_MODEL, RERANK_MODEL
-from tests.service.harness import RunningServer, details_of, rich_status
+from tests.rpc.conftest import EMBED_MODEL, RERANK_MODEL
+from tests.rpc.harness import RunningServer, details_of, rich_status
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 Opts = embed_pb2.EmbedOptions

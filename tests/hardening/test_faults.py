@@ -1,6 +1,6 @@
 """Faults: a broken GGUF, a model that fails mid-way, a caller that goes away, a deadline that passes.
 
-(SIGTERM with streams open is proven on a real process by tests/service/test_sigterm.py.)
+(SIGTERM with streams open is proven on a real process by tests/rpc/test_sigterm.py.)
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from service.api.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2, rerank_pb2_grpc
-from service.errors import EngineError
-from service.scheduler import CallWork, ModelWorker
-from service.server import plan
+from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2, rerank_pb2_grpc
+from service.core.errors import EngineError
+from service.scheduler.worker import CallWork, ModelWorker
+from service.serve import plan
 from tests.conftest import SynthModels
-from tests.service.conftest import EMBED_MODEL, RERANK_MODEL
-from tests.service.harness import RunningServer, details_of, rich_status, server_settings
+from tests.rpc.conftest import EMBED_MODEL, RERANK_MODEL
+from tests.rpc.harness import RunningServer, details_of, rich_status, server_settings
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

@@ -14,7 +14,7 @@ import grpc
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from service.api.embedroute.v1 import (
+from service.rpc.generated.embedroute.v1 import (
     embed_pb2,
     embed_pb2_grpc,
     rerank_pb2,
@@ -23,8 +23,8 @@ from service.api.embedroute.v1 import (
     tokenize_pb2_grpc,
 )
 from tests.hardening.conftest import MAX_CHARS, MAX_INPUTS
-from tests.service.conftest import EMBED_MODEL, RERANK_MODEL
-from tests.service.harness import RunningServer, details_of, rich_status
+from tests.rpc.conftest import EMBED_MODEL, RERANK_MODEL
+from tests.rpc.harness import RunningServer, details_of, rich_status
 
 BUDGET_S = 35.0
 CALL_TIMEOUT_S = 30.0

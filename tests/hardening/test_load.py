@@ -23,9 +23,9 @@ import psutil
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from service.api.embedroute.v1 import embed_pb2, embed_pb2_grpc, rerank_pb2, rerank_pb2_grpc
+from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc, rerank_pb2, rerank_pb2_grpc
 from tests.conftest import REPO
-from tests.service.harness import details_of, rich_status
+from tests.rpc.harness import details_of, rich_status
 
 EMBEDROUTE = Path(sys.executable).with_name("embedroute")
 CLIENTS, DURATION_S, WARM_UP_S = 50, 60.0, 15.0

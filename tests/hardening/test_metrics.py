@@ -9,9 +9,9 @@ import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.api.embedroute.v1 import embed_pb2, embed_pb2_grpc
-from tests.service.conftest import EMBED_MODEL
-from tests.service.harness import RunningServer
+from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc
+from tests.rpc.conftest import EMBED_MODEL
+from tests.rpc.harness import RunningServer
 
 EMBED = {"grpc_type": "unary", "grpc_service": "embedroute.v1.EmbedService", "grpc_method": "Embed"}
 

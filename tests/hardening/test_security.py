@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from router import ModelPlan
-from service.api.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc
-from service.config import load_settings
-from service.logs import JsonFormatter, RequestIdFilter
-from tests.service.harness import RunningServer, server_settings
+from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc
+from service.core.config import load_settings
+from service.core.logs import JsonFormatter, RequestIdFilter
+from tests.rpc.harness import RunningServer, server_settings
 
 Pem = tuple[bytes, bytes]
 

@@ -12,8 +12,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from router import ModelPlan
-from service.api.embedroute.v1 import embed_pb2, embed_pb2_grpc
-from tests.service.harness import RunningServer, server_settings
+from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc
+from tests.rpc.harness import RunningServer, server_settings
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"

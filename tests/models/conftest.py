@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from service.engine import EngineSettings, Model, load_model
-from service.hf2gguf.default_model import default_checkpoint, prepare_default_model
+from service.core.types import EngineSettings
+from service.engine import Model, load_model
+from service.prepare.hf2gguf.default_model import default_checkpoint, prepare_default_model
 from tests.models.bert_numpy import BertReference
 
 REPO = Path(__file__).resolve().parents[2]

@@ -18,8 +18,9 @@ from tests.models.conftest import REPO
 _CHILD = """
 import sys
 from pathlib import Path
-from service.engine import EmbedOptions, EngineSettings, load_model
-from service.hf2gguf.evaluate import load_set
+from service.core.types import EmbedOptions, EngineSettings
+from service.engine import load_model
+from service.prepare.hf2gguf.evaluate import load_set
 model = load_model(Path(sys.argv[1]), EngineSettings(n_ctx=int(sys.argv[2]), n_threads=1))
 texts = load_set().passages[:16] + ["word " * 700]
 vectors = model.embed(texts, EmbedOptions(truncate=True))

@@ -11,8 +11,8 @@ import gguf
 import pytest
 from safetensors.numpy import load_file
 
-from service.engine.metadata import describe_gguf
-from service.hf2gguf.bert import NORMALIZE_KEY, UnsupportedCheckpointError, convert_bert
+from service.core.metadata import describe_gguf
+from service.prepare.hf2gguf.bert import NORMALIZE_KEY, UnsupportedCheckpointError, convert_bert
 
 N_TENSORS = 5 + 16 * 6
 

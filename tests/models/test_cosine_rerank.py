@@ -9,10 +9,11 @@ import grpc
 import numpy as np
 import pytest
 
-from service.api.embedroute.v1 import model_pb2, model_pb2_grpc, rerank_pb2, rerank_pb2_grpc
-from service.engine import EmbedOptions, EngineSettings, load_model
-from service.server import plan
-from tests.service.harness import RunningServer, server_settings
+from service.rpc.generated.embedroute.v1 import model_pb2, model_pb2_grpc, rerank_pb2, rerank_pb2_grpc
+from service.core.types import EmbedOptions, EngineSettings
+from service.engine import load_model
+from service.serve import plan
+from tests.rpc.harness import RunningServer, server_settings
 
 EMBED_MODEL = "qwen3-embedding-tiny"
 RERANK_MODEL = "qwen3-reranker-tiny"

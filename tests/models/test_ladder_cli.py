@@ -8,8 +8,8 @@ from pathlib import Path
 import gguf
 import pytest
 
-from service.engine.metadata import describe_gguf
-from service.ladder_cli import main
+from service.core.metadata import describe_gguf
+from service.prepare.ladder import main
 from tests.models.hybrid import write_hybrid
 
 

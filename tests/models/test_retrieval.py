@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from service.hf2gguf.evaluate import evaluate, load_set, markdown_table, ndcg
+from service.prepare.hf2gguf.evaluate import evaluate, load_set, markdown_table, ndcg
 
 
 def test_set_is_consistent() -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from service.engine import EmbedOptions, Model
-from service.hf2gguf.evaluate import load_set
+from service.core.types import EmbedOptions
+from service.engine import Model
+from service.prepare.hf2gguf.evaluate import load_set
 
 TRICKY = [
     "Don't stop-believing!!",

@@ -8,7 +8,7 @@ import functools
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
-from service.synth.vocab import QWEN2_PRE_TOKENIZER_REGEX, QWEN3_SPECIAL_TOKENS, qwen3_vocabulary
+from service.prepare.synth.vocab import QWEN2_PRE_TOKENIZER_REGEX, QWEN3_SPECIAL_TOKENS, qwen3_vocabulary
 
 
 @functools.cache

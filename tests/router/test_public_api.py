@@ -19,6 +19,7 @@ def test_public_names() -> None:
         "MemoryEstimate",
         "ModelPlan",
         "Pin",
+        "RouterConfigError",
         "RouterPrefs",
         "UnreadableFile",
         "build_catalog",

@@ -1,0 +1,199 @@
+"""The application: the one request path every front calls, whatever its transport.
+
+Each capability runs the same named steps - check open -> pick the model ->
+validate -> submit to the model's worker -> build the result - and every stream
+reuses its unary twin's inner step, so both behave the same. Fronts translate their
+wire format into `service.core.requests`, call one method here, and translate the
+`service.core.results` (or the domain error) back; they hold no logic of their own.
+
+Deadlines are absolute `time.monotonic()` instants (None: no deadline), so a stream's
+later items get what is left of the call's time, not a fresh timeout each.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from service.app.cosine_rerank import CosineRerankWork, scoring
+from service.app.ranking import TopN, ranked
+from service.app.registry import Registry, ServedModel
+from service.app.streams import map_unordered
+from service.app.validation import Limits, validate_embed, validate_rerank, validate_tokenize, validate_top_n
+from service.app.work import EmbedWork, RerankWork, TokenizeWork
+from service.core.config import Settings
+from service.core.errors import InvalidArgumentError, UnavailableError
+from service.core.requests import EmbedCall, EmbedStreamItem, RerankCall, TokenizeCall
+from service.core.results import (
+    EmbedResult,
+    EmbedStreamResult,
+    RerankChunkResult,
+    RerankResult,
+    RerankStreamSummary,
+    TokenizeResult,
+    Usage,
+)
+from service.core.types import EmbedOptions
+from service.scheduler import CallWork, ModelWorker, Outcome, Work
+
+T = TypeVar("T")
+
+
+def _timeout(deadline: float | None) -> float | None:
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def _usage(outcome: Outcome[Any], started_ns: int) -> Usage:
+    return Usage(outcome.prompt_tokens, outcome.timing, time.monotonic_ns() - started_ns)
+
+
+@dataclass
+class Application:
+    """The models, the settings' limits, and whether the server is draining."""
+
+    registry: Registry
+    settings: Settings
+    draining: bool = False
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(max_inputs=self.settings.max_inputs_per_request, max_chars=self.settings.max_input_chars)
+
+    # --- embed ---------------------------------------------------------------------
+
+    async def embed(self, call: EmbedCall, *, deadline: float | None = None) -> EmbedResult:
+        self._check_open()
+        return await self._embed(call, deadline)
+
+    async def embed_stream(
+        self, items: AsyncIterable[EmbedStreamItem], *, deadline: float | None = None
+    ) -> AsyncIterator[EmbedStreamResult]:
+        """Results as they are computed, not in input order; the first failure ends the stream,
+        with the failing item's id in the error's metadata."""
+        self._check_open()  # a stream already open when draining starts may finish within the grace
+
+        async def one(item: EmbedStreamItem) -> EmbedStreamResult:
+            try:
+                return EmbedStreamResult(item, await self._embed(item.call, deadline))
+            except InvalidArgumentError as exc:
+                exc.metadata["id"] = item.id
+                raise
+
+        async for result in map_unordered(items, one, self.settings.stream_window):
+            yield result
+
+    async def _embed(self, call: EmbedCall, deadline: float | None) -> EmbedResult:
+        started = time.monotonic_ns()
+        worker = self.registry.worker_for(call.model, "embedding")
+        validate_embed(call, self.limits, worker.description)
+        outcome = await self._submit(worker, EmbedWork(call.inputs, call.options), call.inputs, deadline)
+        return EmbedResult(worker.description.model_id, outcome.values, _usage(outcome, started))
+
+    # --- rerank --------------------------------------------------------------------
+
+    async def rerank(self, call: RerankCall, *, deadline: float | None = None) -> RerankResult:
+        self._check_open()
+        worker = self.registry.rerank_worker(call.model)
+        validate_rerank(call, self.limits)
+        validate_top_n(call)
+        result = await self._rerank(worker, call, 0, deadline)
+        return replace(result, results=result.results[: call.top_n]) if call.top_n else result
+
+    async def rerank_stream(
+        self, messages: AsyncIterable[RerankCall], *, deadline: float | None = None
+    ) -> AsyncIterator[RerankChunkResult | RerankStreamSummary]:
+        """Each message's documents scored as one chunk (message 0 carries the options), then a
+        summary with the top_n best over all chunks. Later messages' documents are scored with
+        the first message's query and options; their indices continue the first's."""
+        self._check_open()
+        header: list[RerankCall] = []
+        worker: list[ModelWorker] = []
+
+        async def chunks() -> AsyncIterator[tuple[int, int, RerankCall]]:
+            offset = 0
+            n = 0
+            async for message in messages:
+                if n == 0:
+                    worker.append(self.registry.rerank_worker(message.model))
+                    validate_rerank(message, self.limits, header=True)
+                    header.append(message)
+                call = replace(header[0], documents=message.documents)
+                if call.documents:
+                    if n > 0:
+                        validate_rerank(call, self.limits, index_offset=offset)
+                    yield n, offset, call
+                    offset += len(call.documents)
+                n += 1
+
+        async def score(chunk: tuple[int, int, RerankCall]) -> RerankChunkResult:
+            n, offset, call = chunk
+            return RerankChunkResult(n, await self._rerank(worker[0], call, offset, deadline))
+
+        total = Usage()
+        best: TopN | None = None
+        async for part in map_unordered(chunks(), score, self.settings.stream_window):
+            best = best or TopN(header[0].top_n)
+            total += part.result.usage
+            best.add(part.result.results)
+            yield part
+        if not header:
+            raise InvalidArgumentError.for_field("query", "the stream carried no message")
+        description = worker[0].description
+        yield RerankStreamSummary(
+            RerankResult(description.model_id, best.best() if best else [], total, scoring(description))
+        )
+
+    async def _rerank(self, worker: ModelWorker, call: RerankCall, offset: int, deadline: float | None) -> RerankResult:
+        started = time.monotonic_ns()
+        description = worker.description
+        work_type = RerankWork if description.kind == "reranker" else CosineRerankWork
+        work = work_type(call.query, call.documents, call.instruction, call.truncate, offset)
+        outcome = await self._submit(worker, work, call.documents, deadline)
+        results = ranked(call, outcome.values, outcome.items, offset)
+        return RerankResult(description.model_id, results, _usage(outcome, started), scoring(description))
+
+    # --- tokenize ------------------------------------------------------------------
+
+    async def tokenize(self, call: TokenizeCall, *, deadline: float | None = None) -> TokenizeResult:
+        self._check_open()
+        started = time.monotonic_ns()
+        worker = self.registry.worker_for(call.model, None)
+        validate_tokenize(call, self.limits, worker.description)
+        is_reranker = worker.description.kind == "reranker"
+        count = TokenizeWork(
+            call.inputs,
+            EmbedOptions(input_type=call.input_type, instruction=call.instruction),
+            call.query if is_reranker else None,
+            call.return_tokens,
+        )
+        outcome = await self._submit(worker, CallWork(count), call.inputs, deadline)
+        prompt_tokens = sum(r.prompt_tokens for r in outcome.values)
+        usage = Usage(prompt_tokens, outcome.timing, time.monotonic_ns() - started)
+        return TokenizeResult(worker.description.model_id, worker.n_ctx, outcome.values, usage)
+
+    # --- models --------------------------------------------------------------------
+
+    def models(self) -> list[ServedModel]:
+        return self.registry.models()
+
+    def model(self, model_id: str) -> ServedModel:
+        if not model_id:
+            raise InvalidArgumentError.for_field("model", "name the model (ListModels shows them)")
+        return self.registry.get(model_id)
+
+    def serves_rerank_by_cosine(self, served: ServedModel) -> bool:
+        return self.registry.serves_rerank_by_cosine(served)
+
+    # --- shared steps --------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self.draining:
+            raise UnavailableError("the server is shutting down", reason="DRAINING")
+
+    async def _submit(
+        self, worker: ModelWorker, work: Work[T] | CallWork[T], texts: list[str], deadline: float | None
+    ) -> Outcome[T]:
+        short = sum(len(t) for t in texts) <= self.settings.short_request_chars
+        return await worker.submit(work, short=short, timeout_s=_timeout(deadline))

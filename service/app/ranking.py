@@ -1,0 +1,46 @@
+"""Rerank results: sorted best first, and the top_n best kept across a stream's chunks."""
+
+from __future__ import annotations
+
+import heapq
+
+from service.core.requests import RerankCall
+from service.core.results import RankedDocument
+from service.core.types import PreparedInput
+
+
+def ranked(
+    call: RerankCall, scores: list[float], items: list[PreparedInput], index_offset: int = 0
+) -> list[RankedDocument]:
+    """One result per document, best first; equal scores keep the documents' order."""
+    results = [
+        RankedDocument(
+            index=index_offset + i,
+            score=score,
+            prompt_tokens=len(item.tokens),
+            truncated=item.truncated,
+            document=call.documents[i] if call.return_documents else None,
+        )
+        for i, (score, item) in enumerate(zip(scores, items, strict=True))
+    ]
+    results.sort(key=lambda r: (-r.score, r.index))
+    return results
+
+
+class TopN:
+    """The `n` best results seen so far, in bounded memory however many chunks a stream has."""
+
+    def __init__(self, n: int) -> None:
+        self._n = n
+        self._heap: list[tuple[float, int, RankedDocument]] = []
+
+    def add(self, results: list[RankedDocument]) -> None:
+        for result in results if self._n else ():
+            entry = (result.score, -result.index, result)
+            if len(self._heap) < self._n:
+                heapq.heappush(self._heap, entry)
+            else:
+                heapq.heappushpop(self._heap, entry)
+
+    def best(self) -> list[RankedDocument]:
+        return [entry[2] for entry in sorted(self._heap, key=lambda e: (-e[0], -e[1]))]

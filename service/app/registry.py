@@ -1,0 +1,147 @@
+"""The models this server serves: the router's plans, their load state and their workers.
+
+Loading follows the router's order: the best candidate first, the next one when a
+file fails to load (corrupt, out of memory), and the failure is kept for
+ModelService to report. State changes happen on the event loop only; the blocking
+`load_model` runs in a thread so health checks keep answering while big files load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from service.engine import load_model
+from service.core.types import ModelKind
+from service.core.errors import InvalidArgumentError, NotFoundError, UnavailableError
+from service.scheduler import ModelWorker
+
+if TYPE_CHECKING:
+    from router import Candidate, ModelPlan
+    from service.core.config import Settings
+
+log = logging.getLogger(__name__)
+
+LoadState = Literal["loading", "ready", "failed"]
+
+
+@dataclass
+class ServedModel:
+    plan: ModelPlan
+    state: LoadState = "loading"
+    chosen: Candidate | None = None
+    worker: ModelWorker | None = None
+    errors: list[str] = field(default_factory=list)
+    """One line per candidate that failed to load, in the order tried."""
+
+    @property
+    def model_id(self) -> str:
+        return self.plan.model_id
+
+    @property
+    def kind(self) -> ModelKind:
+        return "reranker" if self.plan.kind == "reranker" else "embedding"
+
+
+class Registry:
+    def __init__(self, plans: list[ModelPlan]) -> None:
+        self._models = {plan.model_id: ServedModel(plan) for plan in plans}
+
+    def models(self) -> list[ServedModel]:
+        return list(self._models.values())
+
+    def get(self, model_id: str) -> ServedModel:
+        try:
+            return self._models[model_id]
+        except KeyError:
+            known = ", ".join(sorted(self._models)) or "none"
+            raise NotFoundError(f"model {model_id!r} is not served here; served: {known}") from None
+
+    def worker_for(self, model_id: str, kind: ModelKind | None, field: str = "model") -> ModelWorker:
+        """The worker of the named model, or of the only model of `kind` when the name is empty."""
+        served = self.get(model_id) if model_id else self._only(kind, field)
+        if kind is not None and served.kind != kind:
+            raise InvalidArgumentError.for_field(
+                field,
+                f"model {served.model_id!r} is a {served.kind} model, not a {kind} model",
+                reason="WRONG_MODEL_KIND",
+            )
+        if served.worker is None:
+            if served.state == "failed":
+                raise UnavailableError(
+                    f"model {served.model_id!r} failed to load: {'; '.join(served.errors)}",
+                    reason="MODEL_FAILED",
+                    retry_after_s=60.0,
+                )
+            raise UnavailableError(f"model {served.model_id!r} is still loading", reason="MODEL_LOADING")
+        return served.worker
+
+    @property
+    def reranks_by_cosine(self) -> bool:
+        """No reranker is planned: RerankService scores by cosine similarity over an embedding model."""
+        kinds = {m.kind for m in self._models.values()}
+        return "reranker" not in kinds and "embedding" in kinds
+
+    def rerank_worker(self, model_id: str) -> ModelWorker:
+        """The reranker to score with, or with none planned the embedding model (see service.app.cosine_rerank)."""
+        return self.worker_for(model_id, "embedding" if self.reranks_by_cosine else "reranker")
+
+    def serves_rerank_by_cosine(self, served: ServedModel) -> bool:
+        """Whether RerankService falls back to this embedding model (ModelService marks it)."""
+        return self.reranks_by_cosine and served.kind == "embedding"
+
+    def _only(self, kind: ModelKind | None, field: str) -> ServedModel:
+        matching = [m for m in self._models.values() if kind is None or m.kind == kind]
+        if len(matching) == 1:
+            return matching[0]
+        what = f"{kind} models" if kind else "models"
+        if not matching:
+            raise UnavailableError(f"this server has no {what}", reason="NO_MODEL", retry_after_s=60.0)
+        names = ", ".join(sorted(m.model_id for m in matching))
+        raise InvalidArgumentError.for_field(
+            field, f"several {what} are served ({names}); name one", reason="MODEL_REQUIRED"
+        )
+
+    async def load_all(self, settings: Settings, on_change: Callable[[ServedModel], Awaitable[None]]) -> None:
+        """Loads each model in turn; `on_change` is awaited after each one is settled."""
+        for served in self._models.values():
+            for candidate in served.plan.load_order:
+                try:
+                    worker = await asyncio.to_thread(_load, candidate, settings)
+                except Exception as exc:  # any load failure moves on to the next candidate
+                    message = f"{candidate.description.path.name}: {exc}"
+                    log.warning("could not load %s", message, extra={"model": served.model_id})
+                    served.errors.append(message)
+                    continue
+                served.worker, served.chosen, served.state = worker, candidate, "ready"
+                log.info(
+                    "loaded %s from %s (%s, %s)",
+                    served.model_id,
+                    candidate.description.path.name,
+                    candidate.description.quant,
+                    candidate.reason,
+                )
+                break
+            else:
+                served.state = "failed"
+                log.error("model %s: no candidate could be loaded", served.model_id)
+            await on_change(served)
+
+    def close(self, timeout_s: float) -> None:
+        """Stops every worker (failing queued work) and frees the models; call off the loop."""
+        for served in self._models.values():
+            if served.worker is not None:
+                served.worker.close(timeout_s)
+                served.worker = None
+
+
+def _load(candidate: Candidate, settings: Settings) -> ModelWorker:
+    model = load_model(candidate.description.path, candidate.settings)
+    return ModelWorker(
+        model,
+        max_queued=settings.max_queued_requests,
+        retry_after_s=settings.retry_after_seconds,
+    )

@@ -1,0 +1,94 @@
+"""Every check of a request, in one place, before anything is queued.
+
+Every violation in a request is reported at once (one error with all field
+violations), named by the core's field names (`inputs[3]`, `dimensions`), which each
+front maps to its own paths, so a client fixes its request in one round trip. The one
+check that needs the tokenizer (too many tokens) happens on the model's worker, where
+the text is tokenised anyway; the engine raises it with the numbers and the
+application's work names the input (service.app.work).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.core.errors import FieldViolation, InvalidArgumentError
+from service.core.requests import EmbedCall, RerankCall, TokenizeCall
+from service.core.types import MIN_DIMENSIONS, GgufDescription
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_inputs: int
+    max_chars: int
+    """Characters per text (input, query or document)."""
+
+
+def validate_embed(call: EmbedCall, limits: Limits, description: GgufDescription) -> None:
+    violations = _texts("inputs", call.inputs, limits)
+    dims = call.options.dimensions
+    if dims is not None and dims > description.hidden_size:
+        violations.append(
+            FieldViolation(
+                "dimensions", f"{dims} is more than the {description.hidden_size} dimensions of {description.model_id}"
+            )
+        )
+    elif dims is not None and dims < MIN_DIMENSIONS:
+        violations.append(
+            FieldViolation(
+                "dimensions", f"{dims} is fewer than {MIN_DIMENSIONS}, the smallest Matryoshka cut; 0 means all dimensions"
+            )
+        )
+    _raise_if_any(violations)
+
+
+def validate_rerank(call: RerankCall, limits: Limits, *, index_offset: int = 0, header: bool = False) -> None:
+    """`index_offset`: the index of documents[0] in the whole request (a stream's later chunks);
+    `header`: the first message of a stream, which may carry no documents."""
+    violations = []
+    if not call.query.strip():
+        violations.append(FieldViolation("query", "the query is empty"))
+    elif len(call.query) > limits.max_chars:
+        violations.append(FieldViolation("query", _too_many_chars(len(call.query), limits)))
+    if call.documents or not header:
+        violations += _texts("documents", call.documents, limits, index_offset)
+    _raise_if_any(violations)
+
+
+def validate_top_n(call: RerankCall) -> None:
+    """A unary Rerank's top_n beyond its documents is a client bug (a stream's top_n spans all chunks)."""
+    if call.top_n > len(call.documents):
+        raise InvalidArgumentError.for_field(
+            "top_n", f"top_n is {call.top_n} but there are {len(call.documents)} documents; 0 returns all"
+        )
+
+
+def validate_tokenize(call: TokenizeCall, limits: Limits, description: GgufDescription) -> None:
+    violations = _texts("inputs", call.inputs, limits)
+    if description.kind == "reranker" and not call.query.strip():
+        violations.append(FieldViolation("query", "a reranker counts query+document pairs: set query"))
+    _raise_if_any(violations)
+
+
+def _texts(name: str, texts: list[str], limits: Limits, offset: int = 0) -> list[FieldViolation]:
+    if not texts:
+        return [FieldViolation(name, f"at least one entry is required in {name}")]
+    if len(texts) > limits.max_inputs:
+        return [FieldViolation(name, f"{len(texts)} entries; at most {limits.max_inputs} per message")]
+    violations = []
+    for i, text in enumerate(texts, start=offset):
+        if not text.strip():
+            violations.append(FieldViolation(f"{name}[{i}]", "empty text"))
+        elif len(text) > limits.max_chars:
+            violations.append(FieldViolation(f"{name}[{i}]", _too_many_chars(len(text), limits)))
+    return violations
+
+
+def _too_many_chars(n: int, limits: Limits) -> str:
+    return f"{n} characters; at most {limits.max_chars} per text"
+
+
+def _raise_if_any(violations: list[FieldViolation]) -> None:
+    if violations:
+        summary = violations[0].description if len(violations) == 1 else f"{len(violations)} invalid fields"
+        raise InvalidArgumentError(summary, violations)

@@ -1,0 +1,107 @@
+"""The application's engine work: what each capability asks of a model, run on the model's worker.
+
+Each class is a `service.scheduler.Work` (token sequences in, values out) or a
+`CallWork` (anything else that must touch the model between two decodes). The engine
+raises its errors with numbers only; here each one is tied to the request field it is
+about (`inputs[3]`, `documents[7]`), in the core's names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from service.core.errors import InputTooLongError
+from service.core.results import TokenCount
+from service.core.types import EmbedOptions, Embedding, PreparedInput
+from service.scheduler import Prepared, Row
+
+if TYPE_CHECKING:
+    from service.engine import Model
+
+
+def located(field: str, prepare: Callable[..., PreparedInput], *args: Any) -> PreparedInput:
+    """`prepare(*args)`, with a too-long input named by its field."""
+    try:
+        return prepare(*args)
+    except InputTooLongError as exc:
+        raise exc.at(field) from None
+
+
+@dataclass(frozen=True)
+class EmbedWork:
+    texts: list[str]
+    options: EmbedOptions
+
+    def prepare(self, model: Model) -> Prepared:
+        return Prepared(
+            [located(f"inputs[{i}]", model.prepare_embed, t, self.options) for i, t in enumerate(self.texts)]
+        )
+
+    def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[Embedding]:
+        return [model.embedding(row, item, self.options) for row, item in zip(rows, prepared.items, strict=True)]
+
+
+@dataclass(frozen=True)
+class RerankWork:
+    query: str
+    documents: list[str]
+    instruction: str | None
+    truncate: bool
+    index_offset: int = 0
+    """Index of documents[0] in the whole request, for error fields (a stream's later chunks)."""
+
+    def prepare(self, model: Model) -> Prepared:
+        return Prepared(
+            [
+                located(
+                    f"documents[{self.index_offset + i}]",
+                    model.prepare_rerank,
+                    self.query,
+                    d,
+                    self.instruction,
+                    self.truncate,
+                )
+                for i, d in enumerate(self.documents)
+            ]
+        )
+
+    def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[float]:
+        return [model.score(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class TokenizeWork:
+    """Counts each input's prompt as the model would see it, and what truncation would keep."""
+
+    inputs: list[str]
+    options: EmbedOptions
+    """The embedding template's options (input type, instruction); rerankers use `query`."""
+    query: str | None
+    """Set for a reranker: the inputs are documents paired with this query."""
+    return_tokens: bool
+
+    def __call__(self, model: Model) -> list[TokenCount]:
+        return [self._count(model, i, text) for i, text in enumerate(self.inputs)]
+
+    def _prepare(self, model: Model, text: str, truncate: bool) -> PreparedInput:
+        if self.query is not None:
+            return model.prepare_rerank(self.query, text, self.options.instruction, truncate)
+        options = EmbedOptions(input_type=self.options.input_type, instruction=self.options.instruction, truncate=truncate)
+        return model.prepare_embed(text, options)
+
+    def _count(self, model: Model, index: int, text: str) -> TokenCount:
+        ids = model.tokenize(text)
+        prompt = located(f"inputs[{index}]", self._prepare, model, text, True)
+        kept = max(0, len(ids) - (prompt.full_length - len(prompt.tokens)))
+        return TokenCount(
+            index=index,
+            input_tokens=len(ids),
+            prompt_tokens=prompt.full_length,
+            kept_input_tokens=kept,
+            kept_text=model.detokenize(ids[:kept]) if prompt.truncated else text,
+            would_truncate=prompt.truncated,
+            token_ids=list(ids) if self.return_tokens else [],
+            pieces=[model.detokenize([t]) for t in ids] if self.return_tokens else [],
+        )

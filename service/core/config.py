@@ -1,0 +1,379 @@
+"""The server's one settings object: flags > environment > YAML file > defaults.
+
+Every limit and default of the service lives here, documented next to its field,
+so that operators read one table (README "Configuration") and nothing deep in the
+code reads `os.environ`. Each field is at once a flag (`--drain-grace-seconds`), an
+environment variable (`EMBEDROUTE_DRAIN_GRACE_SECONDS`) and a YAML key
+(`drain_grace_seconds`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from service.core.errors import ConfigError
+
+LogFormat = Literal["json", "text"]
+
+ENV_PREFIX = "EMBEDROUTE_"
+
+
+def _paths(value: str) -> list[Path]:
+    return [Path(p) for p in value.split(os.pathsep) if p]
+
+
+def _optional_path(value: str) -> Path | None:
+    return Path(value) if value else None
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _log_format(value: str) -> LogFormat:
+    if value == "json":
+        return "json"
+    if value == "text":
+        return "text"
+    raise ValueError(f"log format must be json or text, not {value!r}")
+
+
+def _pins(value: str) -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        model, sep, choice = item.partition("=")
+        if not sep or not model.strip() or not choice.strip():
+            raise ValueError(f"pin must be MODEL=QUANT[@DEVICE], not {item!r}")
+        pins[model.strip()] = choice.strip()
+    return pins
+
+
+def _keys(value: str) -> list[str]:
+    return [key.strip() for key in value.split(",") if key.strip()]
+
+
+def _setting(
+    default: Any,
+    doc: str,
+    parse: Callable[[str], Any],
+    *,
+    repeat: bool = False,
+    secret: bool = False,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> Any:
+    """A field that is also a flag and an environment variable; `doc` says the trade-off.
+
+    A `secret` field is left out of the settings' repr, so that logging the settings
+    never logs it. `minimum` and `maximum` bound a number; they are checked when the
+    settings are made, so a value that cannot work stops the server at start-up.
+    """
+    metadata = {"help": doc, "parse": parse, "repeat": repeat, "minimum": minimum, "maximum": maximum}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=metadata, repr=not secret)
+    return field(default=default, metadata=metadata, repr=not secret)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = _setting("0.0.0.0", "Address to listen on; 127.0.0.1 keeps the server local.", str)
+    port: int = _setting(50051, "gRPC port; 0 picks a free one (logged at start-up).", int, minimum=0, maximum=65535)
+    models: list[Path] = _setting(
+        [Path("./models")],
+        "Folders scanned for GGUF files (repeat the flag; os.pathsep-separated in the environment). "
+        "Every file is identified by its own metadata; the router picks one file per model.",
+        _paths,
+        repeat=True,
+    )
+    config: Path | None = _setting(None, "YAML file with any of these settings (snake_case keys).", _optional_path)
+    pins: dict[str, str] = _setting(
+        {},
+        "Operator overrides of the router, MODEL=QUANT[@DEVICE] (e.g. qwen3-embedding-0.6b=Q8_0@cpu); "
+        "comma-separated in the environment, a mapping in YAML.",
+        _pins,
+        repeat=True,
+    )
+    ctx: int = _setting(
+        0, "Tokens per sequence to load each model with; 0 = the file's trained context capped at 8192.", int,
+        minimum=0, maximum=1 << 20,
+    )
+    threads: int = _setting(
+        0, "llama.cpp CPU threads per model; 0 = the CPU quota the process really has.", int, minimum=0, maximum=1024
+    )
+    metrics_port: int = _setting(
+        9090,
+        "Prometheus metrics port (HTTP, path /metrics), on its own port so that it can stay inside the "
+        "cluster while gRPC is exposed; 0 = off.",
+        int,
+        minimum=0, maximum=65535,
+    )
+    drain_grace_seconds: float = _setting(
+        20.0,
+        "On SIGTERM: health turns NOT_SERVING, new calls get UNAVAILABLE and calls in flight get this long "
+        "to finish. Keep it below the pod's terminationGracePeriodSeconds minus any preStop sleep.",
+        float,
+        minimum=0,
+    )
+    max_connection_age_seconds: float = _setting(
+        300.0,
+        "Connections are closed (GOAWAY) after this age, so clients behind an L4 balancer reconnect and "
+        "load spreads over new pods; 0 = never.",
+        float,
+        minimum=0,
+    )
+    max_connection_age_grace_seconds: float = _setting(
+        30.0, "Time a connection past its max age gets to finish its calls.", float,
+        minimum=0,
+    )
+    keepalive_time_seconds: float = _setting(
+        60.0, "Server pings an idle connection this often to detect dead peers (and keep NAT entries).", float,
+        minimum=1,
+    )
+    keepalive_timeout_seconds: float = _setting(20.0, "A ping unanswered this long closes the connection.", float, minimum=1)
+    max_message_bytes: int = _setting(
+        64 * 1024 * 1024,
+        "Largest request or response message. 1,000 float32 vectors of 4,096 dims are about 16 MiB.",
+        int,
+        minimum=4096, maximum=2**31 - 1,
+    )
+    max_concurrent_rpcs: int = _setting(
+        1024, "Calls served at once; more get RESOURCE_EXHAUSTED from gRPC itself. 0 = unbounded.", int,
+        minimum=0,
+    )
+    max_inputs_per_request: int = _setting(
+        2048, "Inputs (Embed, Tokenize) or documents (Rerank, per stream chunk) in one message.", int,
+        minimum=1,
+    )
+    max_input_chars: int = _setting(
+        200_000,
+        "Characters in one input (or query, or document). Longer texts are refused before they are "
+        "tokenised: tokenising megabytes to keep a few thousand tokens would stall the model's worker.",
+        int,
+        minimum=1,
+    )
+    max_queued_requests: int = _setting(
+        512,
+        "Requests waiting per model; beyond it calls fail fast with RESOURCE_EXHAUSTED and a RetryInfo "
+        "instead of waiting in an ever longer queue.",
+        int,
+        minimum=1,
+    )
+    step_tokens: int = _setting(
+        0,
+        "Tokens per engine step (one llama_decode, a multiple of 32): sequences of all calls share it and "
+        "longer documents are split over steps, so a query waits at most one step. 0 = 128 on CPU (fastest "
+        "measured there), 512 with layers on a GPU. On a CPU, steps are at most 64 tokens for 5 s after a "
+        "short request, so that queries do not wait for long steps.",
+        int,
+        minimum=0, maximum=1 << 16,
+    )
+    short_request_chars: int = _setting(
+        256,
+        "Requests whose texts add up to at most this many characters (about 50 English words) go to the "
+        "short lane: admitted at once, their tokens go first in the next step (with one long request let "
+        "in every few short ones).",
+        int,
+        minimum=0,
+    )
+    stream_window: int = _setting(
+        64,
+        "Inputs (or rerank chunks) one stream may have in flight; the server stops reading the stream "
+        "beyond it, so a fast client is slowed by HTTP/2 flow control instead of filling server memory.",
+        int,
+        minimum=1, maximum=4096,
+    )
+    retry_after_seconds: float = _setting(0.5, "RetryInfo delay suggested with RESOURCE_EXHAUSTED.", float, minimum=0)
+    api_keys_file: Path | None = _setting(
+        None, "File with one API key per line; when set, calls need `authorization: Bearer KEY`.", _optional_path
+    )
+    api_keys: list[str] = _setting(
+        [],
+        "API keys given directly, comma-separated; meant for the environment (a flag would show the keys "
+        "in `ps`). Used together with api_keys_file when both are set.",
+        _keys,
+        repeat=True,
+        secret=True,
+    )
+    tls_cert: Path | None = _setting(None, "PEM server certificate; with tls_key it turns TLS on.", _optional_path)
+    tls_key: Path | None = _setting(None, "PEM private key of tls_cert.", _optional_path)
+    tls_client_ca: Path | None = _setting(
+        None, "PEM CA bundle; when set, clients must present a certificate it signed (mTLS).", _optional_path
+    )
+    log_format: LogFormat = _setting("json", "json (one object per line, for log shippers) or text.", _log_format)
+    log_level: str = _setting("INFO", "Python logging level name.", str)
+    otel_tracing: bool = _setting(
+        False,
+        "One OpenTelemetry span per call, joined to the caller's trace (W3C traceparent). Needs the "
+        "opentelemetry-api package; spans go to the OTLP exporter when opentelemetry-exporter-otlp is "
+        "installed (configured by the standard OTEL_* variables), else to the process's global provider.",
+        _bool,
+    )
+
+    def __post_init__(self) -> None:
+        for name, f in _FIELDS.items():
+            _check_range(name, getattr(self, name), f.metadata["minimum"], f.metadata["maximum"])
+        if self.step_tokens % STEP_ALIGN:
+            raise ConfigError(_where("step_tokens"), f"must be a multiple of {STEP_ALIGN} (or 0), got {self.step_tokens}")
+        if self.log_level.upper() not in _LOG_LEVELS:
+            raise ConfigError(_where("log_level"), f"{self.log_level!r} is not one of {', '.join(_LOG_LEVELS)}")
+
+
+STEP_ALIGN = 32
+"""llama.cpp aborts on a micro-batch that is not a multiple of 32 tokens."""
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _check_range(name: str, value: Any, minimum: float | None, maximum: float | None) -> None:
+    if minimum is not None and value < minimum:
+        raise ConfigError(_where(name), f"must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(_where(name), f"must be at most {maximum}, got {value}")
+
+
+def _where(name: str) -> str:
+    """How an operator may have set it: the flag, the variable or the YAML key."""
+    return f"{name} ({flag_name(name)}, {env_name(name)})"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+_FLAG_NAMES = {"pins": "--pin"}
+"""Flags named in the singular because each use adds one item."""
+
+
+def flag_name(name: str) -> str:
+    return _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds one flag per field; unset flags stay absent so that env and file can apply."""
+    for name, f in _FIELDS.items():
+        parse = f.metadata["parse"]
+        kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": f.metadata["help"]}
+        if f.metadata["repeat"]:
+            kwargs.update(action="append", type=str)
+        else:
+            kwargs.update(type=parse, metavar=name.upper())
+        parser.add_argument(flag_name(name), **kwargs)
+
+
+def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
+    """Flags (as parsed by `add_arguments`) > environment > YAML file > defaults."""
+    config_path = flags.get("config") or _optional_path(environ.get(env_name("config"), ""))
+    values: dict[str, Any] = {}
+    if config_path is not None:
+        values.update(_from_file(config_path))
+    values.update(_from_env(environ))
+    values.update(_from_flags(flags))
+    values["config"] = config_path
+    return Settings(**values)
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, f in _FIELDS.items():
+        raw = environ.get(env_name(name))
+        if raw is not None:
+            values[name] = _parse(name, f.metadata["parse"], raw, env_name(name))
+    return values
+
+
+def _from_flags(flags: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, f in _FIELDS.items():
+        if name not in flags:
+            continue
+        if f.metadata["repeat"]:
+            values[name] = _merge_repeated(name, [_parse(name, f.metadata["parse"], v, flag_name(name)) for v in flags[name]])
+        else:
+            values[name] = flags[name]
+    return values
+
+
+def _merge_repeated(name: str, parts: Sequence[Any]) -> Any:
+    if name == "pins":
+        merged: dict[str, str] = {}
+        for part in parts:
+            merged.update(part)
+        return merged
+    return [item for part in parts for item in part]
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"config file {path}", " ".join(str(exc).split())) from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {path}", "expected a mapping of settings")
+    values: dict[str, Any] = {}
+    for key, raw in loaded.items():
+        name = str(key).replace("-", "_")
+        if name not in _FIELDS or name == "config":
+            raise ConfigError(f"config file {path}", f"unknown setting {key!r}; known: {', '.join(sorted(_FIELDS))}")
+        values[name] = _from_yaml_value(name, raw, path)
+    return values
+
+
+def _from_yaml_value(name: str, raw: Any, path: Path) -> Any:
+    if name == "models":
+        items = raw if isinstance(raw, list) else [raw]
+        return [Path(str(item)) for item in items]
+    if name == "api_keys":
+        return [str(item) for item in raw] if isinstance(raw, list) else _keys(str(raw))
+    if name == "pins":
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config file {path}", "pins must be a mapping MODEL: QUANT[@DEVICE]")
+        return {str(k): str(v) for k, v in raw.items()}
+    text = "" if raw is None else str(raw).lower() if isinstance(raw, bool) else str(raw)
+    return _parse(name, _FIELDS[name].metadata["parse"], text, f"{path}: {name}")
+
+
+def _parse(name: str, parse: Callable[[str], Any], raw: str, where: str) -> Any:
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise ConfigError(where, str(exc)) from exc
+
+
+def markdown_table() -> str:
+    """The README's configuration table, generated so that it cannot drift from the code."""
+    rows = ["| flag | environment | YAML key | default | meaning |", "|---|---|---|---|---|"]
+    for name, f in _FIELDS.items():
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        rows.append(
+            f"| `{flag_name(name)}` | `{env_name(name)}` | `{name}` | {_show(default)} | {f.metadata['help']} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _show(default: Any) -> str:
+    if default is None or default == {} or default == []:
+        return "-"
+    if isinstance(default, list):
+        return ", ".join(f"`{item}`" for item in default)
+    return f"`{default}`"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

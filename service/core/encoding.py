@@ -1,0 +1,32 @@
+"""Output encodings of finished vectors, like sentence-transformers' `quantize_embeddings`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from service.core.types import Vector
+
+Encoding = Literal["float32", "int8", "ubinary"]
+
+
+@dataclass(frozen=True)
+class EncodedVector:
+    """Bytes for int8/ubinary; `scale` turns int8 back into floats (value = int8 * scale)."""
+
+    data: bytes
+    scale: float
+
+
+def encode(vector: Vector, encoding: Encoding) -> EncodedVector:
+    """int8 is symmetric per vector, so dequantised cosines are exact up to rounding;
+    ubinary packs the sign bits like sentence-transformers' `quantize_embeddings`."""
+    if encoding == "int8":
+        peak = float(np.max(np.abs(vector))) if vector.size else 0.0
+        scale = peak / 127.0 if peak > 0.0 else 1.0
+        return EncodedVector(np.clip(np.rint(vector / scale), -127, 127).astype(np.int8).tobytes(), scale)
+    if encoding == "ubinary":
+        return EncodedVector(np.packbits(vector > 0).tobytes(), 1.0)
+    return EncodedVector(vector.astype("<f4").tobytes(), 1.0)

@@ -1,0 +1,99 @@
+"""Describe a GGUF file from its own metadata, without loading it into llama.cpp.
+
+The router reads every candidate file at start-up, so this must be cheap: only the
+header and tensor table are parsed (see gguf_header.py).
+File names are never trusted; hubs name files inconsistently.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import gguf
+
+from service.core.gguf_header import GgufFormatError, SkippedArray, read_header
+from service.core.types import GgufDescription, ModelKind, Pooling
+
+_POOLING_BY_ID: dict[int, Pooling] = {0: "none", 1: "mean", 2: "cls", 3: "last", 4: "rank"}
+
+
+class UnreadableGgufError(ValueError):
+    """The file is not a GGUF we can describe (truncated, corrupt, or missing keys)."""
+
+
+def describe_gguf(path: Path) -> GgufDescription:
+    try:
+        header = read_header(path)
+    except (OSError, GgufFormatError) as exc:
+        raise UnreadableGgufError(f"{path.name}: not a readable GGUF ({exc})") from exc
+    fields = header.fields
+    arch = str(fields.get("general.architecture", ""))
+    if not arch:
+        raise UnreadableGgufError(f"{path.name}: no general.architecture")
+    try:
+        hidden = int(fields[f"{arch}.embedding_length"])
+        layers = int(fields[f"{arch}.block_count"])
+    except KeyError as exc:
+        raise UnreadableGgufError(f"{path.name}: missing {exc.args[0]}") from exc
+    file_size = path.stat().st_size
+    if header.data_end > file_size:
+        raise UnreadableGgufError(f"{path.name}: truncated ({file_size} of {header.data_end} bytes)")
+    heads = int(fields.get(f"{arch}.attention.head_count", 1))
+    tensor_names = {t.name for t in header.tensors}
+    n_params = sum(t.n_elements for t in header.tensors)
+    n_bytes = sum(t.n_bytes for t in header.tensors)
+    name = str(fields.get("general.name", "")) or str(fields.get("general.basename", "")) or arch
+    has_cls = "cls.output.weight" in tensor_names or "cls.weight" in tensor_names
+    pooling = _POOLING_BY_ID.get(int(fields.get(f"{arch}.pooling_type", 0)), "none")
+    kind = _kind(name, pooling, has_cls)
+    file_type = int(fields.get("general.file_type", -1))
+    return GgufDescription(
+        path=path,
+        architecture=arch,
+        name=name,
+        kind=kind,
+        hidden_size=hidden,
+        n_layers=layers,
+        n_heads=heads,
+        n_kv_heads=int(fields.get(f"{arch}.attention.head_count_kv", heads)),
+        head_dim=int(fields.get(f"{arch}.attention.key_length", hidden // max(heads, 1))),
+        ffn_size=int(fields.get(f"{arch}.feed_forward_length", 0)),
+        vocab_size=_length(fields.get("tokenizer.ggml.tokens")),
+        context_length=int(fields.get(f"{arch}.context_length", 0)),
+        pooling=pooling,
+        file_type=file_type,
+        quant=quant_name(file_type),
+        has_cls_output=has_cls,
+        file_size=file_size,
+        n_params=n_params,
+        bits_per_weight=8.0 * n_bytes / max(n_params, 1),
+        identity=f"{arch}:{name}:{hidden}x{layers}:{_length(fields.get('tokenizer.ggml.tokens'))}:{kind}",
+        model_id=slug(name),
+    )
+
+
+def quant_name(file_type: int) -> str:
+    """`general.file_type` as the quant names users know (Q4_K_M, IQ3_M, BF16...)."""
+    try:
+        member = gguf.LlamaFileType(file_type)
+    except ValueError:
+        return "unknown"
+    return re.sub(r"^(MOSTLY_|ALL_)", "", member.name)
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-")
+
+
+def _kind(name: str, pooling: Pooling, has_cls: bool) -> ModelKind:
+    if pooling == "rank" or has_cls or "rerank" in name.lower():
+        return "reranker"
+    return "embedding"
+
+
+def _length(value: Any) -> int:
+    if isinstance(value, SkippedArray):
+        return value.length
+    return len(value) if isinstance(value, list) else 0

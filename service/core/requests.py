@@ -1,0 +1,58 @@
+"""The requests every front translates into: one shape per capability, in the core's own field names.
+
+A front fills these from its wire format and nothing else; validation
+(`service.app.validation`) checks them once, and its violations name these fields
+(`inputs[3]`, `dimensions`, `documents[0]`), which each front maps back to its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from service.core.types import EmbedOptions, InputType
+
+OutputEncoding = Literal["float32", "int8", "ubinary"]
+
+
+@dataclass(frozen=True)
+class EmbedCall:
+    model: str
+    """Empty: the only embedding model served."""
+    inputs: list[str]
+    options: EmbedOptions
+    encoding: OutputEncoding = "float32"
+
+
+@dataclass(frozen=True)
+class EmbedStreamItem:
+    """One input of an embedding stream; `id` is the caller's, returned with its result."""
+
+    id: str
+    call: EmbedCall
+
+
+@dataclass(frozen=True)
+class RerankCall:
+    model: str
+    query: str
+    documents: list[str]
+    top_n: int = 0
+    """0: every document."""
+    instruction: str | None = None
+    return_documents: bool = False
+    truncate: bool = False
+
+
+@dataclass(frozen=True)
+class TokenizeCall:
+    model: str
+    inputs: list[str]
+    input_type: InputType = "document"
+    instruction: str | None = None
+    query: str = ""
+    """Rerankers count query-document pairs."""
+    return_tokens: bool = False
+
+
+__all__ = ["EmbedCall", "EmbedStreamItem", "OutputEncoding", "RerankCall", "TokenizeCall"]

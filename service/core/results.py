@@ -1,0 +1,122 @@
+"""What the application answers, before any front turns it into its wire format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from service.core.requests import EmbedStreamItem
+from service.core.types import Embedding
+
+Scoring = Literal["reranker", "cosine"]
+"""What rerank scores mean: a reranker's p(yes), or the cosine fallback with no reranker served."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    queue_ns: int = 0
+    tokenization_ns: int = 0
+    inference_ns: int = 0
+    """Time of the decodes this request had tokens in (shared with whatever else was in them)."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    timing: Timing = field(default_factory=Timing)
+    total_ns: int = 0
+    """From the application receiving the call to its answer."""
+
+    def __add__(self, other: Usage) -> Usage:
+        t, o = self.timing, other.timing
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            Timing(t.queue_ns + o.queue_ns, t.tokenization_ns + o.tokenization_ns, t.inference_ns + o.inference_ns),
+            self.total_ns + other.total_ns,
+        )
+
+
+@dataclass(frozen=True)
+class EmbedResult:
+    model_id: str
+    embeddings: list[Embedding]
+    """In input order."""
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class EmbedStreamResult:
+    item: EmbedStreamItem
+    """The input it answers (its id, and the encoding asked for)."""
+    result: EmbedResult
+
+
+@dataclass(frozen=True)
+class RankedDocument:
+    index: int
+    """Position in the whole request (across a stream's chunks)."""
+    score: float
+    prompt_tokens: int
+    truncated: bool
+    document: str | None = None
+    """Set when the caller asked for return_documents."""
+
+
+@dataclass(frozen=True)
+class RerankResult:
+    model_id: str
+    results: list[RankedDocument]
+    """Best first; ties by index."""
+    usage: Usage
+    scoring: Scoring
+
+
+@dataclass(frozen=True)
+class RerankChunkResult:
+    """One chunk of a rerank stream, scored: `chunk` is the number of the message it came in."""
+
+    chunk: int
+    result: RerankResult
+
+
+@dataclass(frozen=True)
+class RerankStreamSummary:
+    """The stream's last answer: the top_n best over every chunk, and the usage of all of them."""
+
+    result: RerankResult
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    index: int
+    input_tokens: int
+    prompt_tokens: int
+    """The whole prompt (template included), as the model would see it without truncation."""
+    kept_input_tokens: int
+    kept_text: str
+    would_truncate: bool
+    token_ids: list[int] = field(default_factory=list)
+    pieces: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TokenizeResult:
+    model_id: str
+    context_length: int
+    results: list[TokenCount]
+    usage: Usage
+
+
+__all__ = [
+    "EmbedResult",
+    "EmbedStreamResult",
+    "RankedDocument",
+    "RerankChunkResult",
+    "RerankResult",
+    "RerankStreamSummary",
+    "Scoring",
+    "Timing",
+    "TokenCount",
+    "TokenizeResult",
+    "Usage",
+]

@@ -1,0 +1,130 @@
+"""Value types shared by the engine and its callers (application, scheduler, fronts, router)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+ModelKind = Literal["embedding", "reranker"]
+Pooling = Literal["none", "mean", "cls", "last", "rank"]
+InputType = Literal["query", "document"]
+
+Vector = npt.NDArray[np.float32]
+
+MIN_DIMENSIONS = 32
+"""The smallest Matryoshka cut: Qwen3-Embedding is trained for cuts from 32 up to its hidden size."""
+
+
+@dataclass(frozen=True)
+class GgufDescription:
+    """What a GGUF file is, read from its own metadata (never from its file name)."""
+
+    path: Path
+    architecture: str
+    name: str
+    kind: ModelKind
+    hidden_size: int
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    ffn_size: int
+    vocab_size: int
+    context_length: int
+    pooling: Pooling
+    file_type: int
+    quant: str
+    has_cls_output: bool
+    file_size: int
+    n_params: int
+    bits_per_weight: float
+    identity: str
+    """Groups the quantisations of one model: same weights' shapes and name."""
+    model_id: str
+    """The catalog id clients pass as `model` (a slug of the model name, never a path)."""
+
+
+@dataclass(frozen=True)
+class PreparedInput:
+    """Tokens ready for the engine, plus what the caller needs to report."""
+
+    tokens: list[int]
+    n_user_tokens: int
+    truncated: bool
+    full_length: int = 0
+    """The prompt's length before any truncation (template included); what Tokenize reports."""
+
+
+@dataclass(frozen=True)
+class EmbedOptions:
+    input_type: InputType = "document"
+    instruction: str | None = None
+    dimensions: int | None = None
+    normalize: bool = True
+    truncate: bool = False
+
+
+@dataclass(frozen=True)
+class Embedding:
+    vector: Vector
+    n_tokens: int
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class RerankScore:
+    index: int
+    score: float
+    n_tokens: int
+    truncated: bool
+
+
+_STEP_ALIGN = 32
+CPU_STEP_TOKENS = 128
+"""Measured on the 0.6B shape (2 cores, docs/engine-tuning.md): 128-token steps ran 5-25 % faster
+than 64 for BF16, Q8_0 and IQ3_M and level for Q4_K_M; one 512-token decode was slower."""
+CPU_QUERY_STEP_TOKENS = 64
+"""The step on a CPU while queries are about (QUERY_WINDOW_S): a query that arrives mid-step waits
+for the rest of it, and 64 tokens take about 0.3 s on the 0.6B shape where 128 take 0.6 s."""
+QUERY_WINDOW_S = 5.0
+"""How long after a query steps stay query-sized: the next query is likely to come soon."""
+GPU_STEP_TOKENS = 512
+"""A GPU needs long decodes to fill its cores; each step is milliseconds there."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How one model is loaded; the router fills these from the hardware it saw."""
+
+    n_ctx: int = 0
+    """0 means the model's own context length, capped by `max_ctx`."""
+    max_ctx: int = 8192
+    n_batch: int = 0
+    """Tokens per llama_decode, one step of the Stepper (service/engine/stepper.py); 0 = by
+    placement, `CPU_STEP_TOKENS` or, with layers on a GPU, `GPU_STEP_TOKENS`. Long documents
+    are split over steps, so a step's length bounds how long a query waits behind them: on a
+    CPU, steps shrink to `query_step_tokens` while queries are about."""
+    n_seq_max: int = 16
+    n_threads: int = 0
+    """0 means the CPU quota the process really has."""
+    n_gpu_layers: int = 0
+    flash_attn: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+
+def step_tokens(settings: EngineSettings, n_ctx: int) -> int:
+    """Tokens per decode of a causal model: a multiple of 32 (another micro-batch size aborts
+    llama.cpp), at most the context. The router's estimate sizes buffers from the same number."""
+    wanted = settings.n_batch or (GPU_STEP_TOKENS if settings.n_gpu_layers > 0 else CPU_STEP_TOKENS)
+    return min(-(-wanted // _STEP_ALIGN) * _STEP_ALIGN, n_ctx)
+
+
+def query_step_tokens(settings: EngineSettings, step: int) -> int:
+    """Tokens per decode while queries are about: on a GPU the step itself (milliseconds long),
+    on a CPU at most `CPU_QUERY_STEP_TOKENS`, since each step is what the next query may wait for."""
+    return step if settings.n_gpu_layers > 0 else min(step, CPU_QUERY_STEP_TOKENS)

@@ -1,0 +1,134 @@
+"""The gRPC front: one grpc.aio server with the embedroute.v1 services, health, reflection and auth.
+
+The port opens before the models load, so that Kubernetes' startup probe and
+grpcurl can see the server come up and watch each service turn SERVING as its
+model is ready (`models_changed`). On shutdown health goes NOT_SERVING first, then
+calls in flight get the grace to finish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+from typing import Any
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+
+from service.app import Application
+from service.app.metrics import Metrics
+from service.app.tracing import Tracer
+from service.core.config import Settings
+from service.rpc import reflection
+from service.rpc.auth import ApiKeyInterceptor, api_keys
+from service.rpc.calls import CallRecorder
+from service.rpc.embed import EmbedServicer
+from service.rpc.generated.embedroute.v1 import (
+    embed_pb2,
+    embed_pb2_grpc,
+    model_pb2,
+    model_pb2_grpc,
+    rerank_pb2,
+    rerank_pb2_grpc,
+    tokenize_pb2,
+    tokenize_pb2_grpc,
+)
+from service.rpc.models import ModelServicer
+from service.rpc.rerank import RerankServicer
+from service.rpc.tokenize import TokenizeServicer
+
+EMBED = embed_pb2.DESCRIPTOR.services_by_name["EmbedService"].full_name
+RERANK = rerank_pb2.DESCRIPTOR.services_by_name["RerankService"].full_name
+TOKENIZE = tokenize_pb2.DESCRIPTOR.services_by_name["TokenizeService"].full_name
+MODELS = model_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name
+SERVICE_NAMES = (EMBED, RERANK, TOKENIZE, MODELS)
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def server_options(settings: Settings) -> list[tuple[str, Any]]:
+    options: list[tuple[str, Any]] = [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.keepalive_time_ms", int(settings.keepalive_time_seconds * 1000)),
+        ("grpc.keepalive_timeout_ms", int(settings.keepalive_timeout_seconds * 1000)),
+        ("grpc.keepalive_permit_without_calls", 1),
+        # Clients may ping every 10 s (their keepalive) without being sent GOAWAY(too_many_pings).
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_ping_strikes", 2),
+        # A second server on the same port must fail loudly, not share it.
+        ("grpc.so_reuseport", 0),
+    ]
+    if settings.max_connection_age_seconds > 0:
+        options += [
+            ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
+            ("grpc.max_connection_age_grace_ms", int(settings.max_connection_age_grace_seconds * 1000)),
+        ]
+    return options
+
+
+class RpcFront:
+    """The gRPC server over one Application; create it on the event loop that will run it."""
+
+    def __init__(self, app: Application, settings: Settings, metrics: Metrics | None) -> None:
+        self.settings = settings
+        self.health = HealthServicer()
+        recorder = CallRecorder(metrics, Tracer(settings.otel_tracing))
+        keys = api_keys(settings)
+        self._server = grpc.aio.server(
+            options=server_options(settings),
+            maximum_concurrent_rpcs=settings.max_concurrent_rpcs or None,
+            interceptors=[ApiKeyInterceptor(keys, recorder)] if keys is not None else [],
+        )
+        registrar = recorder.registrar(self._server)
+        embed_pb2_grpc.add_EmbedServiceServicer_to_server(EmbedServicer(app), registrar)
+        rerank_pb2_grpc.add_RerankServiceServicer_to_server(RerankServicer(app), registrar)
+        tokenize_pb2_grpc.add_TokenizeServiceServicer_to_server(TokenizeServicer(app), registrar)
+        model_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(app), registrar)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, registrar)
+        reflection.enable((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), registrar)
+        self.port = 0
+
+    async def start(self) -> int:
+        """Opens the port with every model service NOT_SERVING; returns the bound port."""
+        for name in ("", EMBED, RERANK, TOKENIZE):
+            await self.health.set(name, NOT_SERVING)
+        await self.health.set(MODELS, SERVING)
+        address = f"{self.settings.host}:{self.settings.port}"
+        credentials = _tls_credentials(self.settings)
+        if credentials is None:
+            self.port = self._server.add_insecure_port(address)
+        else:
+            self.port = self._server.add_secure_port(address, credentials)
+        await self._server.start()
+        return self.port
+
+    async def models_changed(self, ready: AbstractSet[str], reranks_by_cosine: bool, settled: bool) -> None:
+        """Each service turns SERVING once a model of its kind is ready; the server's overall
+        status once every model has settled with at least one ready."""
+        if "embedding" in ready:
+            await self.health.set(EMBED, SERVING)
+        if "reranker" in ready or ("embedding" in ready and reranks_by_cosine):
+            await self.health.set(RERANK, SERVING)
+        if ready:
+            await self.health.set(TOKENIZE, SERVING)
+        if settled:
+            await self.health.set("", SERVING if ready else NOT_SERVING)
+
+    async def stop(self, grace_s: float) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self._server.stop(grace_s)
+
+
+def _tls_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    if settings.tls_cert is None and settings.tls_key is None:
+        return None
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise ValueError("TLS needs both tls_cert and tls_key")
+    client_ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
+    return grpc.ssl_server_credentials(
+        [(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )

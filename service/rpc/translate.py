@@ -1,0 +1,225 @@
+"""Proto <-> core translation, and nothing else (no decisions, no I/O).
+
+Requests become `service.core.requests`, results become response messages. Field
+names in errors raised here are the core's, like validation's; service.rpc.fields
+maps them to proto paths.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from service.core.encoding import encode
+from service.core.errors import FieldViolation, InvalidArgumentError
+from service.core.requests import EmbedCall, EmbedStreamItem, OutputEncoding, RerankCall, TokenizeCall
+from service.core.results import RankedDocument, RerankResult, Scoring, TokenCount, Usage
+from service.core.types import EmbedOptions, Embedding, InputType
+from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, model_pb2, rerank_pb2, tokenize_pb2
+
+if TYPE_CHECKING:
+    from router import Candidate
+    from service.app import ServedModel
+
+_INPUT_TYPES: dict[int, InputType] = {
+    common_pb2.INPUT_TYPE_UNSPECIFIED: "document",
+    common_pb2.INPUT_TYPE_DOCUMENT: "document",
+    common_pb2.INPUT_TYPE_QUERY: "query",
+}
+_ENCODINGS: dict[int, OutputEncoding] = {
+    embed_pb2.ENCODING_UNSPECIFIED: "float32",
+    embed_pb2.ENCODING_FLOAT32: "float32",
+    embed_pb2.ENCODING_INT8: "int8",
+    embed_pb2.ENCODING_UBINARY: "ubinary",
+}
+_SCORING = {"reranker": rerank_pb2.SCORING_RERANKER, "cosine": rerank_pb2.SCORING_COSINE}
+
+
+def input_type(value: int) -> InputType:
+    # Unknown enum numbers (a newer client) are read as the default, as proto3 intends.
+    return _INPUT_TYPES.get(value, "document")
+
+
+def embed_options(options: embed_pb2.EmbedOptions) -> tuple[EmbedOptions, OutputEncoding]:
+    domain = EmbedOptions(
+        input_type=input_type(options.input_type),
+        instruction=options.instruction or None,
+        dimensions=options.dimensions or None,
+        normalize=options.normalize if options.HasField("normalize") else True,
+        truncate=options.truncate,
+    )
+    if options.encoding not in _ENCODINGS:
+        # Unlike input_type, guessing here would hand back vectors in a layout the caller cannot read.
+        raise InvalidArgumentError.for_field(
+            "encoding", f"unknown encoding {options.encoding}; use FLOAT32, INT8 or UBINARY"
+        )
+    return domain, _ENCODINGS[options.encoding]
+
+
+def embed_call(request: embed_pb2.EmbedRequest) -> EmbedCall:
+    options, encoding = embed_options(request.options)
+    return EmbedCall(request.model, list(request.inputs), options, encoding)
+
+
+def embed_stream_item(request: embed_pb2.EmbedStreamRequest) -> EmbedStreamItem:
+    try:
+        options, encoding = embed_options(request.options)
+    except InvalidArgumentError as exc:
+        exc.metadata["id"] = request.id
+        raise
+    return EmbedStreamItem(request.id, EmbedCall(request.model, [request.input], options, encoding))
+
+
+def rerank_call(request: rerank_pb2.RerankRequest | rerank_pb2.RerankStreamRequest) -> RerankCall:
+    return RerankCall(
+        model=request.model,
+        query=request.query,
+        documents=list(request.documents),
+        top_n=request.top_n,
+        instruction=request.instruction or None,
+        return_documents=request.return_documents,
+        truncate=request.truncate,
+    )
+
+
+def rerank_stream_call(request: rerank_pb2.RerankStreamRequest, n: int) -> RerankCall:
+    """Message `n` of a rerank stream; only the first may set anything besides documents."""
+    set_fields = [f.name for f, _ in request.ListFields() if f.name != "documents"]
+    if n > 0 and set_fields:
+        # A later message that sets options is a client bug worth reporting, not a value to ignore.
+        raise InvalidArgumentError(
+            f"message {n} sets {', '.join(set_fields)}; only the first message may",
+            [FieldViolation(name, "only allowed in the stream's first message") for name in set_fields],
+        )
+    return rerank_call(request)
+
+
+def tokenize_call(request: tokenize_pb2.TokenizeRequest) -> TokenizeCall:
+    return TokenizeCall(
+        model=request.model,
+        inputs=list(request.inputs),
+        input_type=input_type(request.input_type),
+        instruction=request.instruction or None,
+        query=request.query,
+        return_tokens=request.return_tokens,
+    )
+
+
+def usage(u: Usage) -> common_pb2.Usage:
+    return common_pb2.Usage(
+        prompt_tokens=u.prompt_tokens,
+        queue_time_ns=u.timing.queue_ns,
+        tokenization_time_ns=u.timing.tokenization_ns,
+        inference_time_ns=u.timing.inference_ns,
+        total_time_ns=u.total_ns,
+    )
+
+
+def embedding(index: int, e: Embedding, encoding: OutputEncoding) -> embed_pb2.Embedding:
+    proto = embed_pb2.Embedding(
+        index=index, dimensions=int(e.vector.shape[0]), prompt_tokens=e.n_tokens, truncated=e.truncated
+    )
+    if encoding == "float32":
+        proto.float_values.extend(e.vector.tolist())
+    else:
+        encoded = encode(e.vector, encoding)
+        if encoding == "int8":
+            proto.int8_values, proto.int8_scale = encoded.data, encoded.scale
+        else:
+            proto.binary_values = encoded.data
+    return proto
+
+
+def embeddings(values: list[Embedding], encoding: OutputEncoding) -> list[embed_pb2.Embedding]:
+    return [embedding(i, e, encoding) for i, e in enumerate(values)]
+
+
+def rerank_result(r: RankedDocument) -> rerank_pb2.RerankResult:
+    return rerank_pb2.RerankResult(
+        index=r.index, score=r.score, document=r.document or "", prompt_tokens=r.prompt_tokens, truncated=r.truncated
+    )
+
+
+def rerank_results(result: RerankResult) -> list[rerank_pb2.RerankResult]:
+    return [rerank_result(r) for r in result.results]
+
+
+def scoring(value: Scoring) -> rerank_pb2.Scoring:
+    return _SCORING[value]
+
+
+def token_count(c: TokenCount) -> tokenize_pb2.TokenizedInput:
+    return tokenize_pb2.TokenizedInput(
+        index=c.index,
+        input_tokens=c.input_tokens,
+        prompt_tokens=c.prompt_tokens,
+        kept_input_tokens=c.kept_input_tokens,
+        kept_text=c.kept_text,
+        would_truncate=c.would_truncate,
+        token_ids=c.token_ids,
+        pieces=c.pieces,
+    )
+
+
+_KINDS = {"embedding": model_pb2.MODEL_KIND_EMBEDDING, "reranker": model_pb2.MODEL_KIND_RERANKER}
+_STATES = {
+    "loading": model_pb2.MODEL_STATE_LOADING,
+    "ready": model_pb2.MODEL_STATE_READY,
+    "failed": model_pb2.MODEL_STATE_FAILED,
+}
+
+
+def model(served: ServedModel, *, serves_rerank_by_cosine: bool) -> model_pb2.Model:
+    plan = served.plan
+    shown = served.chosen or plan.candidates[0]
+    d = shown.description
+    proto = model_pb2.Model(
+        id=served.model_id,
+        kind=_KINDS[served.kind],
+        state=_STATES[served.state],
+        dimensions=d.hidden_size,
+        context_length=served.worker.n_ctx if served.worker else 0,
+        trained_context_length=d.context_length,
+        pooling=d.pooling,
+        architecture=d.architecture,
+        reason=shown.reason if served.chosen else plan.reason,
+        candidates=[candidate(c, chosen=c is served.chosen) for c in plan.candidates],
+        degraded=plan.degraded,
+        error="; ".join(served.errors),
+        hardware=plan.hardware_summary,
+        serves_rerank_by_cosine=serves_rerank_by_cosine,
+    )
+    if served.chosen is not None:
+        proto.file.CopyFrom(gguf_file(served.chosen))
+        proto.placement.CopyFrom(placement(served.chosen))
+    return proto
+
+
+def gguf_file(c: Candidate) -> model_pb2.GgufFile:
+    d = c.description
+    return model_pb2.GgufFile(
+        file_name=d.path.name,
+        quant=d.quant,
+        size_bytes=d.file_size,
+        bits_per_weight=d.bits_per_weight,
+        parameters=d.n_params,
+    )
+
+
+def placement(c: Candidate) -> model_pb2.Placement:
+    return model_pb2.Placement(
+        device=model_pb2.DEVICE_GPU if c.device == "gpu" else model_pb2.DEVICE_CPU,
+        gpu_layers=c.n_gpu_layers,
+        total_layers=c.description.n_layers,
+        threads=c.n_threads,
+    )
+
+
+def candidate(c: Candidate, *, chosen: bool) -> model_pb2.Candidate:
+    return model_pb2.Candidate(
+        file=gguf_file(c),
+        placement=placement(c),
+        estimated_bytes=c.estimated_bytes,
+        fits=c.fits,
+        reason=c.reason,
+        chosen=chosen,
+    )
