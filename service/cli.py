@@ -16,7 +16,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import grpc
+# gRPC core writes its own plain-text lines to stderr (a failed TLS handshake, a bad peer), which
+# would break the one-JSON-object-per-line log; it reads this once, when grpc is first imported.
+# What it would report reaches the server as statuses and errors anyway. An operator's value wins.
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
+import grpc  # noqa: E402
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
@@ -127,6 +132,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         settings = load_settings(vars(args), os.environ)
+        serve.preflight(settings)
         plans = serve.plan(settings) if has_models(settings.models) else None
     except ConfigError as exc:
         print(f"embedroute serve: {exc}", file=sys.stderr)

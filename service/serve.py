@@ -11,18 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
+import ssl
 import time
 from pathlib import Path
 
 import router
+from router.hardware import format_bytes
 from service.app import Application, Registry, ServedModel
 from service.app.metrics import Metrics, MetricsEndpoint
 from service.core.config import Settings
+from service.core.errors import ConfigError
 from service.prepare.pull.startup import prepare_models
 from service.rpc.server import RpcFront
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MODELS = Settings().models
 
 
 class EmbedrouteServer:
@@ -44,9 +51,10 @@ class EmbedrouteServer:
         self.port = await self.rpc.start()
         log.info("listening on %s:%d", self.settings.host, self.port, extra={"port": self.port})
         if self.metrics is not None:
-            self._metrics_endpoint = MetricsEndpoint(self.metrics, self.settings.host, self.settings.metrics_port)
+            host = self.settings.metrics_host or self.settings.host
+            self._metrics_endpoint = MetricsEndpoint(self.metrics, host, self.settings.metrics_port)
             self.metrics_port = self._metrics_endpoint.port
-            log.info("metrics on %s:%d", self.settings.host, self.metrics_port, extra={"metrics_port": self.metrics_port})
+            log.info("metrics on %s:%d", host, self.metrics_port, extra={"metrics_port": self.metrics_port})
         return self.port
 
     async def load_models(self) -> None:
@@ -77,19 +85,89 @@ class EmbedrouteServer:
         log.info("stopped")
 
 
+def preflight(settings: Settings) -> None:
+    """What would fail only once the server starts, checked before anything starts: the ports are
+    free, and the TLS files exist, are readable and belong together."""
+    check_models_folders(settings)
+    for name, host, port in (
+        ("port", settings.host, settings.port),
+        ("metrics_port", settings.metrics_host or settings.host, settings.metrics_port),
+    ):
+        if port:
+            _check_port_free(name, host, port)
+    check_tls_files(settings)
+
+
+def _check_port_free(name: str, host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds: TIME_WAIT is no conflict
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise ConfigError(name, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def check_tls_files(settings: Settings) -> None:
+    if settings.tls_cert is None and settings.tls_key is None:
+        return
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise ConfigError("tls_cert" if settings.tls_cert is None else "tls_key", "TLS needs both tls_cert and tls_key")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    files = {"tls_cert": settings.tls_cert, "tls_key": settings.tls_key, "tls_client_ca": settings.tls_client_ca}
+    for name, path in files.items():
+        if path is not None and not os.access(path, os.R_OK):
+            raise ConfigError(name, f"{path} does not exist or cannot be read")
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except ssl.SSLError as exc:
+        raise ConfigError("tls_key", f"{settings.tls_key} is not the key of {settings.tls_cert} ({exc.reason})") from exc
+    if settings.tls_client_ca is not None:
+        try:
+            context.load_verify_locations(settings.tls_client_ca)
+        except ssl.SSLError as exc:
+            raise ConfigError("tls_client_ca", f"{settings.tls_client_ca} holds no PEM certificate ({exc.reason})") from exc
+
+
+def check_models_folders(settings: Settings) -> None:
+    """A models folder the operator named must exist: only the default location (created on
+    first start) or an empty folder that exists gets the default model. Filling a mistyped path
+    with a 384-dimension MiniLM would serve vectors of a model nobody asked for."""
+    if settings.models == DEFAULT_MODELS:
+        return
+    missing = [str(p) for p in settings.models if not p.is_dir()]
+    if missing:
+        raise ConfigError(
+            "models",
+            f"folder {', '.join(missing)} does not exist; fix the path, or create it empty to get the default model",
+        )
+
+
 def plan(settings: Settings) -> list[router.ModelPlan]:
-    """The router's choice for every model found in the configured folders."""
+    """The router's choice for every model found in the configured folders.
+
+    A context the operator set that leaves a model no file that fits is a setting that
+    cannot work: refused here, instead of loading and running out of memory."""
     pins = {model_id: router.Pin.parse(choice) for model_id, choice in settings.pins.items()}
     prefs = router.RouterPrefs(
         n_ctx=settings.ctx, n_batch=settings.step_tokens, pins=pins, max_threads=settings.threads
     )
-    return router.plan_models(list(settings.models), prefs)
+    plans = router.plan_models(list(settings.models), prefs)
+    for p in plans:
+        if settings.ctx and not any(c.fits for c in p.candidates):
+            raise ConfigError(
+                "ctx",
+                f"{p.model_id} needs {format_bytes(p.chosen.estimated_bytes)} at {settings.ctx} tokens per sequence, "
+                f"more than the {format_bytes(p.budget.ram_bytes + p.budget.gpu_bytes)} available; lower ctx",
+            )
+    return plans
 
 
 async def serve(settings: Settings, plans: list[router.ModelPlan] | None = None) -> None:
     """Runs until SIGTERM or SIGINT, then drains; `plans` None: prepare the default model if
     needed, then plan."""
     if plans is None:
+        preflight(settings)
         prefs = router.RouterPrefs(n_ctx=settings.ctx, n_batch=settings.step_tokens, max_threads=settings.threads)
         await asyncio.to_thread(prepare_models, list(settings.models), prefs)  # no model configured: the default
         missing = [str(p) for p in settings.models if not Path(p).is_dir()]

@@ -12,6 +12,7 @@ later items get what is left of the call's time, not a fresh timeout each.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, replace
@@ -22,9 +23,9 @@ from service.app.ranking import TopN, ranked
 from service.app.registry import Registry, ServedModel
 from service.app.streams import map_unordered
 from service.app.validation import Limits, validate_embed, validate_rerank, validate_tokenize, validate_top_n
-from service.app.work import EmbedWork, RerankWork, TokenizeWork
+from service.app.work import EmbedWork, Ready, RerankWork, TokenizeWork
 from service.core.config import Settings
-from service.core.errors import InvalidArgumentError, UnavailableError
+from service.core.errors import DeadlineExceededError, InvalidArgumentError, UnavailableError
 from service.core.requests import EmbedCall, EmbedStreamItem, RerankCall, TokenizeCall
 from service.core.results import (
     EmbedResult,
@@ -32,11 +33,12 @@ from service.core.results import (
     RerankChunkResult,
     RerankResult,
     RerankStreamSummary,
+    Timing,
     TokenizeResult,
     Usage,
 )
 from service.core.types import EmbedOptions
-from service.scheduler import CallWork, ModelWorker, Outcome, Work
+from service.scheduler import ModelWorker, Outcome, Work
 
 T = TypeVar("T")
 
@@ -59,7 +61,12 @@ class Application:
 
     @property
     def limits(self) -> Limits:
-        return Limits(max_inputs=self.settings.max_inputs_per_request, max_chars=self.settings.max_input_chars)
+        return Limits(
+            max_inputs=self.settings.max_inputs_per_request,
+            max_chars=self.settings.max_input_chars,
+            max_request_chars=self.settings.max_request_chars,
+            max_response_bytes=self.settings.max_message_bytes,
+        )
 
     # --- embed ---------------------------------------------------------------------
 
@@ -157,6 +164,9 @@ class Application:
     # --- tokenize ------------------------------------------------------------------
 
     async def tokenize(self, call: TokenizeCall, *, deadline: float | None = None) -> TokenizeResult:
+        """Counted on a pool thread, not the model's worker: tokenising needs only the vocabulary,
+        which llama.cpp reads without locks while the worker decodes, and a long Tokenize call
+        (2 M characters with their pieces take seconds) would otherwise hold every Embed behind it."""
         self._check_open()
         started = time.monotonic_ns()
         worker = self.registry.worker_for(call.model, None)
@@ -168,10 +178,13 @@ class Application:
             call.query if is_reranker else None,
             call.return_tokens,
         )
-        outcome = await self._submit(worker, CallWork(count), call.inputs, deadline)
-        prompt_tokens = sum(r.prompt_tokens for r in outcome.values)
-        usage = Usage(prompt_tokens, outcome.timing, time.monotonic_ns() - started)
-        return TokenizeResult(worker.description.model_id, worker.n_ctx, outcome.values, usage)
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceededError("the deadline passed before the request was tokenised")
+        values = await asyncio.to_thread(count, worker.model)
+        elapsed = time.monotonic_ns() - started
+        prompt_tokens = sum(r.prompt_tokens for r in values)
+        usage = Usage(prompt_tokens, Timing(tokenization_ns=elapsed), elapsed)
+        return TokenizeResult(worker.description.model_id, worker.n_ctx, values, usage)
 
     # --- models --------------------------------------------------------------------
 
@@ -193,7 +206,9 @@ class Application:
             raise UnavailableError("the server is shutting down", reason="DRAINING")
 
     async def _submit(
-        self, worker: ModelWorker, work: Work[T] | CallWork[T], texts: list[str], deadline: float | None
+        self, worker: ModelWorker, work: Work[T], texts: list[str], deadline: float | None
     ) -> Outcome[T]:
         short = sum(len(t) for t in texts) <= self.settings.short_request_chars
+        if self.settings.tokenize_ahead:
+            work = Ready(work, await asyncio.to_thread(work.prepare, worker.model))
         return await worker.submit(work, short=short, timeout_s=_timeout(deadline))

@@ -109,6 +109,11 @@ class Registry:
         """Loads each model in turn; `on_change` is awaited after each one is settled."""
         for served in self._models.values():
             for candidate in served.plan.load_order:
+                if not candidate.fits:  # loading it would run the process out of memory
+                    message = f"{candidate.description.path.name}: does not fit ({candidate.reason})"
+                    log.error("not loading %s", message, extra={"model": served.model_id})
+                    served.errors.append(message)
+                    continue
                 try:
                     worker = await asyncio.to_thread(_load, candidate, settings)
                 except Exception as exc:  # any load failure moves on to the next candidate
@@ -140,6 +145,11 @@ class Registry:
 
 def _load(candidate: Candidate, settings: Settings) -> ModelWorker:
     model = load_model(candidate.description.path, candidate.settings)
+    try:
+        model.self_check()
+    except Exception:
+        model.close()
+        raise
     return ModelWorker(
         model,
         max_queued=settings.max_queued_requests,

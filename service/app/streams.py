@@ -1,7 +1,11 @@
 """Bounded, unordered concurrency over a request stream.
 
-The servicer pulls the next message only while fewer than `window` are in flight,
-so a client that streams faster than the model computes is held back by HTTP/2
+The next message is pulled only while fewer than `window` are in flight *or
+finished but not yet taken by the consumer*: a slot is freed when its result has
+been handed on, not when it was computed. The front's consumer is the transport's
+writer, which waits while the peer's flow-control window is full, so a client that
+stops reading stops costing the server CPU and memory once `window` results wait;
+and a client that streams faster than the model computes is held back by HTTP/2
 flow control instead of growing a buffer in the server. Results are yielded as
 they complete; the first failure cancels the rest and is raised.
 """
@@ -22,7 +26,6 @@ async def map_unordered(source: AsyncIterable[A], fn: Callable[[A], Awaitable[B]
     running: set[asyncio.Task[B]] = set()
 
     def finished(task: asyncio.Task[B]) -> None:
-        slots.release()
         events.put_nowait(task)
 
     async def feed() -> None:
@@ -49,6 +52,7 @@ async def map_unordered(source: AsyncIterable[A], fn: Callable[[A], Awaitable[B]
             else:
                 running.discard(event)
                 yield event.result()
+                slots.release()  # the consumer took it: only now may another message be read
     finally:
         feeder.cancel()
         for task in running:

@@ -21,11 +21,24 @@ from service.core.types import MIN_DIMENSIONS, GgufDescription
 class Limits:
     max_inputs: int
     max_chars: int
-    """Characters per text (input, query or document)."""
+    """Characters per text (input, query, document or instruction)."""
+    max_request_chars: int
+    """Characters of all the texts of one message together."""
+    max_response_bytes: int
+    """The largest answer the front can send; a request whose answer would be larger is refused."""
+
+
+FLOAT_BYTES = 4
+EMBEDDING_OVERHEAD_BYTES = 32
+"""Index, dimensions, token count and field tags of one embedding in an answer."""
+TOKEN_BYTES = 8
+"""A token id (a varint of up to 5 bytes) and its piece's tag and length, per token returned;
+the piece's own bytes come on top."""
 
 
 def validate_embed(call: EmbedCall, limits: Limits, description: GgufDescription) -> None:
-    violations = _texts("inputs", call.inputs, limits)
+    violations = _texts("inputs", call.inputs, limits) + _instruction(call.options.instruction, limits)
+    violations += _request_size("inputs", call.inputs, call.options.instruction, limits)
     dims = call.options.dimensions
     if dims is not None and dims > description.hidden_size:
         violations.append(
@@ -39,6 +52,9 @@ def validate_embed(call: EmbedCall, limits: Limits, description: GgufDescription
                 "dimensions", f"{dims} is fewer than {MIN_DIMENSIONS}, the smallest Matryoshka cut; 0 means all dimensions"
             )
         )
+    elif call.encoding == "float32":
+        answer = len(call.inputs) * ((dims or description.hidden_size) * FLOAT_BYTES + EMBEDDING_OVERHEAD_BYTES)
+        violations += _answer_size("inputs", answer, limits, "send fewer inputs per call, or ask for fewer dimensions")
     _raise_if_any(violations)
 
 
@@ -50,8 +66,10 @@ def validate_rerank(call: RerankCall, limits: Limits, *, index_offset: int = 0, 
         violations.append(FieldViolation("query", "the query is empty"))
     elif len(call.query) > limits.max_chars:
         violations.append(FieldViolation("query", _too_many_chars(len(call.query), limits)))
+    violations += _instruction(call.instruction, limits)
     if call.documents or not header:
         violations += _texts("documents", call.documents, limits, index_offset)
+        violations += _request_size("documents", [call.query, *call.documents], call.instruction, limits)
     _raise_if_any(violations)
 
 
@@ -64,10 +82,42 @@ def validate_top_n(call: RerankCall) -> None:
 
 
 def validate_tokenize(call: TokenizeCall, limits: Limits, description: GgufDescription) -> None:
-    violations = _texts("inputs", call.inputs, limits)
+    violations = _texts("inputs", call.inputs, limits) + _instruction(call.instruction, limits)
     if description.kind == "reranker" and not call.query.strip():
         violations.append(FieldViolation("query", "a reranker counts query+document pairs: set query"))
+    elif len(call.query) > limits.max_chars:
+        violations.append(FieldViolation("query", _too_many_chars(len(call.query), limits)))
+    violations += _request_size("inputs", [call.query, *call.inputs], call.instruction, limits)
+    if call.return_tokens:
+        # Every byte of UTF-8 can be a token (byte-level BPE), each with its id and piece in the answer.
+        answer = sum((TOKEN_BYTES + 1) * len(t.encode("utf-8", "surrogatepass")) for t in call.inputs)
+        violations += _answer_size("return_tokens", answer, limits, "ask for fewer inputs, or for counts only")
     _raise_if_any(violations)
+
+
+def _instruction(instruction: str | None, limits: Limits) -> list[FieldViolation]:
+    if instruction is not None and len(instruction) > limits.max_chars:
+        return [FieldViolation("instruction", _too_many_chars(len(instruction), limits))]
+    return []
+
+
+def _request_size(name: str, texts: list[str], instruction: str | None, limits: Limits) -> list[FieldViolation]:
+    total = sum(len(t) for t in texts) + len(instruction or "")
+    if total > limits.max_request_chars:
+        return [FieldViolation(name, f"{total} characters in all; at most {limits.max_request_chars} per message")]
+    return []
+
+
+def _answer_size(name: str, answer_bytes: int, limits: Limits, advice: str) -> list[FieldViolation]:
+    if answer_bytes > limits.max_response_bytes:
+        return [
+            FieldViolation(
+                name,
+                f"the answer would take up to {answer_bytes} bytes, more than the {limits.max_response_bytes}-byte "
+                f"message limit; {advice}",
+            )
+        ]
+    return []
 
 
 def _texts(name: str, texts: list[str], limits: Limits, offset: int = 0) -> list[FieldViolation]:

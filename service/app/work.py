@@ -1,7 +1,7 @@
 """The application's engine work: what each capability asks of a model, run on the model's worker.
 
-Each class is a `service.scheduler.Work` (token sequences in, values out) or a
-`CallWork` (anything else that must touch the model between two decodes). The engine
+Each Work class is a `service.scheduler.Work` (token sequences in, values out), run on the
+model's worker; `TokenizeWork` needs only the vocabulary and runs on a pool thread. The engine
 raises its errors with numbers only; here each one is tied to the request field it is
 about (`inputs[3]`, `documents[7]`), in the core's names.
 """
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from service.core.errors import InputTooLongError
 from service.core.results import TokenCount
 from service.core.types import EmbedOptions, Embedding, PreparedInput
-from service.scheduler import Prepared, Row
+from service.scheduler import Prepared, Row, Work
 
 if TYPE_CHECKING:
     from service.engine import Model
@@ -105,3 +105,17 @@ class TokenizeWork:
             token_ids=list(ids) if self.return_tokens else [],
             pieces=[model.detokenize([t]) for t in ids] if self.return_tokens else [],
         )
+
+
+@dataclass(frozen=True)
+class Ready:
+    """Work whose sequences were prepared before it was queued (`tokenize_ahead`)."""
+
+    work: Work[Any]
+    prepared: Prepared
+
+    def prepare(self, model: Model) -> Prepared:
+        return self.prepared
+
+    def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[Any]:
+        return self.work.finish(model, prepared, rows)

@@ -122,6 +122,12 @@ class Settings:
         int,
         minimum=0, maximum=65535,
     )
+    metrics_host: str = _setting(
+        "",
+        "Address of the metrics port; empty = the same as host, so a server kept on 127.0.0.1 does not "
+        "publish its metrics on every interface.",
+        str,
+    )
     drain_grace_seconds: float = _setting(
         20.0,
         "On SIGTERM: health turns NOT_SERVING, new calls get UNAVAILABLE and calls in flight get this long "
@@ -152,8 +158,20 @@ class Settings:
         minimum=4096, maximum=2**31 - 1,
     )
     max_concurrent_rpcs: int = _setting(
-        1024, "Calls served at once; more get RESOURCE_EXHAUSTED from gRPC itself. 0 = unbounded.", int,
+        1024,
+        "Embed, Rerank, Tokenize and Model calls served at once; more are refused at once with "
+        "RESOURCE_EXHAUSTED before any work. Health checks and the open streams below are counted "
+        "apart, so neither can take these slots. 0 = unbounded.",
+        int,
         minimum=0,
+    )
+    max_open_streams: int = _setting(
+        64,
+        "Health/Watch and reflection streams open at once. They need no API key and can stay open for "
+        "hours, so they get their own small allowance: more are refused with RESOURCE_EXHAUSTED, and "
+        "neither Health/Check (the kubelet's probe) nor authenticated calls are ever kept waiting by them.",
+        int,
+        minimum=1,
     )
     max_inputs_per_request: int = _setting(
         2048, "Inputs (Embed, Tokenize) or documents (Rerank, per stream chunk) in one message.", int,
@@ -163,6 +181,13 @@ class Settings:
         200_000,
         "Characters in one input (or query, or document). Longer texts are refused before they are "
         "tokenised: tokenising megabytes to keep a few thousand tokens would stall the model's worker.",
+        int,
+        minimum=1,
+    )
+    max_request_chars: int = _setting(
+        2_000_000,
+        "Characters in all the texts of one message together (instruction included). A model's worker "
+        "tokenises a request in one go, so this bounds how long one request can hold it before others.",
         int,
         minimum=1,
     )
@@ -181,6 +206,12 @@ class Settings:
         "short request, so that queries do not wait for long steps.",
         int,
         minimum=0, maximum=1 << 16,
+    )
+    tokenize_ahead: bool = _setting(
+        False,
+        "Tokenise Embed and Rerank requests on a pool thread before they are queued (as TEI does) "
+        "instead of on the model's worker between decodes.",
+        _bool,
     )
     short_request_chars: int = _setting(
         256,

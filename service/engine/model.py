@@ -96,6 +96,7 @@ class Model:
 
     def embedding(self, row: npt.NDArray[np.float32], item: PreparedInput, options: EmbedOptions) -> Embedding:
         """The vector of one embedded sequence, from its output row (pooled or last hidden state)."""
+        _check_finite(row, self.description)
         vector = finish(row, options.dimensions, options.normalize)
         return Embedding(vector=vector, n_tokens=len(item.tokens), truncated=item.truncated)
 
@@ -106,6 +107,7 @@ class Model:
         head's "yes" and "no" rows, so this is the same two-way softmax that rank pooling
         computes inside llama.cpp; an LM reranker's row is already the yes/no logits.
         """
+        _check_finite(row, self.description)
         logits = row @ self._rank_head.T if self._rank_head is not None else row
         yes, no = (float(v) for v in logits.astype(np.float64))
         return 1.0 / (1.0 + math.exp(no - yes))
@@ -150,6 +152,14 @@ class Model:
             for i, (score, item) in enumerate(zip(scores, prepared))
         ]
 
+    def self_check(self) -> None:
+        """One short decode before the model serves: a file with a valid header and corrupt tensor
+        data loads without complaint and answers NaN, so it must fail here, not in a response."""
+        if self.description.kind == "embedding":
+            self.embed(["embedroute self-check"], EmbedOptions())
+        else:
+            self.rerank("embedroute self-check", ["a short document"])
+
     def close(self) -> None:
         self._rt.close()
 
@@ -164,6 +174,12 @@ class Model:
         if len(tokens) != 1:
             raise EngineError(f"reranker vocabulary has no single token for {word!r}")
         return tokens[0]
+
+
+def _check_finite(row: npt.NDArray[np.float32], description: GgufDescription) -> None:
+    """Never answer NaN or infinity: such a row means corrupt weights or a broken backend."""
+    if not np.isfinite(row).all():
+        raise EngineError(f"{description.path.name} produced non-finite values (NaN or infinity): corrupt tensor data?")
 
 
 def uses_rank_head(description: GgufDescription) -> bool:

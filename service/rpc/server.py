@@ -21,6 +21,7 @@ from service.app.metrics import Metrics
 from service.app.tracing import Tracer
 from service.core.config import Settings
 from service.rpc import reflection
+from service.rpc.admission import Admission
 from service.rpc.auth import ApiKeyInterceptor, api_keys
 from service.rpc.calls import CallRecorder
 from service.rpc.embed import EmbedServicer
@@ -74,11 +75,11 @@ class RpcFront:
     def __init__(self, app: Application, settings: Settings, metrics: Metrics | None) -> None:
         self.settings = settings
         self.health = HealthServicer()
-        recorder = CallRecorder(metrics, Tracer(settings.otel_tracing))
+        self.admission = Admission(settings)
+        recorder = CallRecorder(metrics, Tracer(settings.otel_tracing), self.admission)
         keys = api_keys(settings)
-        self._server = grpc.aio.server(
+        self._server = grpc.aio.server(  # call limits are the Admission's, per class of call
             options=server_options(settings),
-            maximum_concurrent_rpcs=settings.max_concurrent_rpcs or None,
             interceptors=[ApiKeyInterceptor(keys, recorder)] if keys is not None else [],
         )
         registrar = recorder.registrar(self._server)

@@ -4,8 +4,8 @@ Every handler is wrapped by `rpc_errors` (or `stream_rpc_errors`) with its metho
 field table (service.rpc.fields): a domain error turns into its canonical code plus a
 `google.rpc.Status` in the `grpc-status-details-bin` trailer with exactly one
 ErrorInfo (reason, domain "embedroute.dev", metadata), BadRequest field violations
-named by their proto paths for INVALID_ARGUMENT, and RetryInfo for RESOURCE_EXHAUSTED /
-UNAVAILABLE. Only an exception that is not a domain error becomes INTERNAL, and it is
+named by their proto paths for INVALID_ARGUMENT (the first ten; the message counts
+them all), and RetryInfo for RESOURCE_EXHAUSTED / UNAVAILABLE. Only an exception that is not a domain error becomes INTERNAL, and it is
 logged, because it is a bug.
 """
 
@@ -60,16 +60,30 @@ def code_of(error: EmbedrouteError) -> int:
     return internal
 
 
+MAX_MESSAGE_CHARS = 256
+MAX_VIOLATIONS = 10
+MAX_DETAIL_CHARS = 160
+"""What a status repeats of the request is capped: the message, the details and the request id all
+travel in the trailers, which a client refuses past its metadata limit (8 KiB by default), and it
+would then see RESOURCE_EXHAUSTED - which it retries - instead of the real error."""
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def to_status_proto(error: EmbedrouteError, paths: FieldPaths | None = None) -> status_pb2.Status:
-    details = [error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)]
+    metadata = {_clip(k, MAX_DETAIL_CHARS): _clip(v, MAX_DETAIL_CHARS) for k, v in error.metadata.items()}
+    details = [error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata)]
     if isinstance(error, InvalidArgumentError) and error.violations:
         details.append(
             error_details_pb2.BadRequest(
                 field_violations=[
                     error_details_pb2.BadRequest.FieldViolation(
-                        field=proto_path(paths, v.field), description=v.description
+                        field=_clip(proto_path(paths, v.field), MAX_DETAIL_CHARS),
+                        description=_clip(v.description, MAX_DETAIL_CHARS),
                     )
-                    for v in error.violations
+                    for v in error.violations[:MAX_VIOLATIONS]
                 ]
             )
         )
@@ -83,7 +97,8 @@ def to_status_proto(error: EmbedrouteError, paths: FieldPaths | None = None) -> 
         holder = any_pb2.Any()
         holder.Pack(detail)
         packed.append(holder)
-    return status_pb2.Status(code=code_of(error), message=error.message, details=packed)
+    message = _clip(error.message, MAX_MESSAGE_CHARS)
+    return status_pb2.Status(code=code_of(error), message=message, details=packed)
 
 
 def _retry_after(error: EmbedrouteError) -> float | None:

@@ -7,7 +7,6 @@ capability the application defines without knowing any of them.
 from __future__ import annotations
 
 from service.scheduler.worker import (
-    CallWork,
     ModelWorker,
     Outcome,
     Prepared,
@@ -17,4 +16,4 @@ from service.scheduler.worker import (
     WorkerStats,
 )
 
-__all__ = ["CallWork", "ModelWorker", "Outcome", "Prepared", "Row", "Work", "WorkerObserver", "WorkerStats"]
+__all__ = ["ModelWorker", "Outcome", "Prepared", "Row", "Work", "WorkerObserver", "WorkerStats"]

@@ -79,16 +79,9 @@ class Work(Protocol[T]):
         ...
 
 
-@dataclass(frozen=True)
-class CallWork(Generic[T]):
-    """Anything else that must touch the model (tokenize, detokenize): run between two decodes."""
-
-    call: Callable[[Model], list[T]]
-
-
 @dataclass(eq=False)
 class _Job:
-    work: Work[Any] | CallWork[Any]
+    work: Work[Any]
     future: asyncio.Future[Outcome[Any]]
     loop: asyncio.AbstractEventLoop
     deadline: float | None
@@ -176,7 +169,7 @@ class ModelWorker:
         self._thread.start()
 
     def submit(
-        self, work: Work[T] | CallWork[T], *, short: bool, timeout_s: float | None
+        self, work: Work[T], *, short: bool, timeout_s: float | None
     ) -> asyncio.Future[Outcome[T]]:
         """Queues `work` without blocking; call on the event loop, await the returned future."""
         loop = asyncio.get_running_loop()
@@ -260,9 +253,6 @@ class ModelWorker:
                 return stepper.busy or not self._stopping
             if not self._start(job):
                 continue
-            if isinstance(job.work, CallWork):
-                self._run_call(job, job.work)
-                continue
             if job.n_sequences == 0:
                 self._complete(job)
                 continue
@@ -322,8 +312,6 @@ class ModelWorker:
             return False
         job.started_ns = time.monotonic_ns()
         self.observer.waited((job.started_ns - job.enqueued_ns) / 1e9)
-        if isinstance(job.work, CallWork):
-            return True
         try:
             job.prepared = job.work.prepare(self.model)
         except Exception as exc:
@@ -333,22 +321,11 @@ class ModelWorker:
         return True
 
     def _complete(self, job: _Job) -> None:
-        assert not isinstance(job.work, CallWork)
         try:
             job.outputs = job.work.finish(self.model, job.prepared, [job.rows[i] for i in range(job.n_sequences)])
         except Exception as exc:
             self._fail(job, exc)
             return
-        self._succeed(job)
-
-    def _run_call(self, job: _Job, work: CallWork[Any]) -> None:
-        started = time.monotonic_ns()
-        try:
-            job.outputs = work.call(self.model)
-        except Exception as exc:
-            self._fail(job, exc)
-            return
-        job.inference_ns = time.monotonic_ns() - started
         self._succeed(job)
 
     def _take(self, *, block: bool, want_long: bool) -> _Job | None:
@@ -399,7 +376,6 @@ class ModelWorker:
 
 
 __all__ = [
-    "CallWork",
     "ModelWorker",
     "Outcome",
     "Prepared",

@@ -13,7 +13,7 @@ from service.core.requests import EmbedCall, RerankCall, TokenizeCall
 from service.core.types import EmbedOptions, GgufDescription
 from tests.conftest import SynthModels
 
-LIMITS = Limits(max_inputs=3, max_chars=10)
+LIMITS = Limits(max_inputs=3, max_chars=10, max_request_chars=25, max_response_bytes=1_000_000)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,46 @@ def test_tokenize_rules(embedding: GgufDescription, reranker: GgufDescription) -
         validate_tokenize(TokenizeCall("", ["doc"]), LIMITS, reranker)
     assert violations(caught) == [("query", "a reranker counts query+document pairs: set query")]
     validate_tokenize(TokenizeCall("", ["doc"], query="q"), LIMITS, reranker)
+
+
+def test_instruction_and_the_whole_message_are_bounded(embedding: GgufDescription, reranker: GgufDescription) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        validate_embed(EmbedCall("", ["fine"], EmbedOptions(instruction="i" * 11)), LIMITS, embedding)
+    assert violations(caught) == [("instruction", "11 characters; at most 10 per text")]
+    with pytest.raises(InvalidArgumentError) as caught:
+        validate_embed(EmbedCall("", ["x" * 9, "y" * 9], EmbedOptions(instruction="z" * 9)), LIMITS, embedding)
+    assert violations(caught) == [("inputs", "27 characters in all; at most 25 per message")]
+    with pytest.raises(InvalidArgumentError) as caught:
+        validate_rerank(RerankCall("", "q", ["d"], instruction="i" * 11), LIMITS)
+    assert violations(caught) == [("instruction", "11 characters; at most 10 per text")]
+    with pytest.raises(InvalidArgumentError) as caught:
+        validate_tokenize(TokenizeCall("", ["doc"], query="q" * 11), LIMITS, reranker)
+    assert violations(caught) == [("query", "11 characters; at most 10 per text")]
+
+
+def test_an_answer_larger_than_a_message_is_refused_up_front(embedding: GgufDescription) -> None:
+    big = Limits(max_inputs=100, max_chars=1000, max_request_chars=100_000, max_response_bytes=4096)
+    with pytest.raises(InvalidArgumentError) as caught:
+        validate_embed(EmbedCall("", ["x"] * 4, EmbedOptions()), big, embedding)  # 4 x (256 x 4 + 32) bytes
+    assert violations(caught) == [
+        (
+            "inputs",
+            "the answer would take up to 4224 bytes, more than the 4096-byte message limit; send fewer inputs per "
+            "call, or ask for fewer dimensions",
+        )
+    ]
+    validate_embed(EmbedCall("", ["x"] * 4, EmbedOptions(dimensions=128)), big, embedding)
+    validate_embed(EmbedCall("", ["x"] * 4, EmbedOptions(), encoding="int8"), big, embedding)
+    with pytest.raises(InvalidArgumentError) as caught:
+        validate_tokenize(TokenizeCall("", ["é" * 228], return_tokens=True), big, embedding)  # 456 bytes x 9
+    assert violations(caught) == [
+        (
+            "return_tokens",
+            "the answer would take up to 4104 bytes, more than the 4096-byte message limit; ask for fewer inputs, or "
+            "for counts only",
+        )
+    ]
+    validate_tokenize(TokenizeCall("", ["é" * 228]), big, embedding)
 
 
 def test_the_rules_live_only_in_validation() -> None:

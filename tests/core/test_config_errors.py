@@ -5,6 +5,7 @@ Each case runs the real `embedroute` command in its own process, as an operator 
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SynthModels
+from tests.hardening.test_security import issue
 
 EMBEDROUTE = Path(sys.executable).parent / "embedroute"
 
@@ -63,6 +65,9 @@ SERVE_CASES = {
         ["--pin", "qwen3-embedding-tiny=Q8_0@tpu"],
         "embedroute serve: pins: pin 'Q8_0@tpu': device must be cpu or gpu, not 'tpu'",
     ),
+    "a context no model has": (
+        ["--ctx", "10000000"], "embedroute serve: ctx (--ctx, EMBEDROUTE_CTX): must be at most 1048576, got 10000000"
+    ),
     "negative context": (["--ctx", "-5"], "embedroute serve: ctx (--ctx, EMBEDROUTE_CTX): must be at least 0, got -5"),
     "port out of range": (
         ["--port", "70000"],
@@ -107,6 +112,16 @@ def test_serve_refuses_an_unreadable_config_file(tmp_path: Path) -> None:
     assert line.startswith(f"embedroute serve: config file {missing}: [Errno 2] No such file or directory")
 
 
+def test_serve_refuses_a_models_folder_that_does_not_exist(tmp_path: Path) -> None:
+    mistyped = tmp_path / "modles"
+    line = one_line(run("serve", "--models", str(mistyped)))
+    assert line == (
+        f"embedroute serve: models: folder {mistyped} does not exist; fix the path, or create it empty to get the "
+        "default model"
+    )
+    assert not mistyped.exists()  # nothing was created, let alone filled with the default model
+
+
 def test_serve_refuses_a_bad_value_from_the_environment(folder: Path) -> None:
     result = run("serve", "--models", str(folder), env={"EMBEDROUTE_THREADS": "-2"})
     assert one_line(result) == "embedroute serve: threads (--threads, EMBEDROUTE_THREADS): must be at least 0, got -2"
@@ -122,3 +137,32 @@ def test_route_refuses_an_unknown_pin_and_a_negative_context(folder: Path) -> No
 def test_pull_refuses_a_negative_context(tmp_path: Path) -> None:
     line = one_line(run("pull", "Qwen/Qwen3-Embedding-0.6B-GGUF", "--models", str(tmp_path), "--ctx", "-5"))
     assert line == "embedroute pull: ctx: must be at least 0, got -5"
+
+
+def test_serve_refuses_a_port_in_use(folder: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for flag in ("--port", "--metrics-port"):
+            other = "--metrics-port" if flag == "--port" else "--port"
+            line = one_line(run("serve", "--models", str(folder), "--host", "127.0.0.1", flag, str(port), other, "0"))
+            setting = flag.removeprefix("--").replace("-", "_")
+            assert line == f"embedroute serve: {setting}: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def test_serve_refuses_tls_files_that_cannot_work(folder: Path, tmp_path: Path) -> None:
+    cert, key = issue("server")
+    _, other_key = issue("another")
+    (tmp_path / "cert.pem").write_bytes(cert)
+    (tmp_path / "other.key").write_bytes(other_key)
+    base = ["serve", "--models", str(folder), "--port", "0", "--metrics-port", "0"]
+    missing = tmp_path / "absent.key"
+    assert one_line(run(*base, "--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(missing))) == (
+        f"embedroute serve: tls_key: {missing} does not exist or cannot be read"
+    )
+    assert one_line(run(*base, "--tls-cert", str(tmp_path / "cert.pem"))) == (
+        "embedroute serve: tls_key: TLS needs both tls_cert and tls_key"
+    )
+    line = one_line(run(*base, "--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "other.key")))
+    assert line.startswith(f"embedroute serve: tls_key: {tmp_path / 'other.key'} is not the key of {tmp_path / 'cert.pem'} (")

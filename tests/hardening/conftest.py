@@ -1,6 +1,6 @@
 """Fixtures of the hardening tests: one loaded server with small limits and metrics on.
 
-Small limits (8 inputs, 4,000 characters, 1 MiB messages) let the bad-input table hit
+Small limits (8 inputs, 4,000 characters a text, 12,000 a message, 1 MiB messages) let the bad-input table hit
 every bound with tiny requests; the server is shared because loading is the slow part.
 """
 
@@ -19,6 +19,7 @@ from tests.rpc.harness import RunningServer, server_settings
 
 MAX_INPUTS = 8
 MAX_CHARS = 4000
+MAX_REQUEST_CHARS = 12_000
 MAX_MESSAGE_BYTES = 1024 * 1024
 
 
@@ -41,6 +42,7 @@ def hardened(models_dir: Path, hardened_plans: list[ModelPlan]) -> Iterator[Runn
         metrics_port=free_port(),
         max_inputs_per_request=MAX_INPUTS,
         max_input_chars=MAX_CHARS,
+        max_request_chars=MAX_REQUEST_CHARS,
         max_message_bytes=MAX_MESSAGE_BYTES,
     )
     server = RunningServer(settings, hardened_plans).load()

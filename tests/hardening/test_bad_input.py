@@ -16,7 +16,7 @@ from service.rpc.generated.embedroute.v1 import (
     tokenize_pb2,
     tokenize_pb2_grpc,
 )
-from tests.hardening.conftest import MAX_CHARS, MAX_INPUTS, MAX_MESSAGE_BYTES
+from tests.hardening.conftest import MAX_CHARS, MAX_INPUTS, MAX_MESSAGE_BYTES, MAX_REQUEST_CHARS
 from tests.rpc.conftest import EMBED_MODEL, RERANK_MODEL
 from tests.rpc.harness import RunningServer, details_of, rich_status
 
@@ -95,6 +95,22 @@ CASES = {
         ["documents[2]"],
     ),
     "tokenize nothing": Case("Tokenize", tokenize_pb2.TokenizeRequest(model=EMBED_MODEL), ["inputs"]),
+    "too long an instruction": Case("Embed", embed("x", instruction="i" * (MAX_CHARS + 1)), ["options.instruction"]),
+    "too long a rerank instruction": Case("Rerank", rerank("q", "a", instruction="i" * (MAX_CHARS + 1)), ["instruction"]),
+    "too long a tokenize instruction": Case(
+        "Tokenize", tokenize_pb2.TokenizeRequest(model=EMBED_MODEL, inputs=["x"], instruction="i" * (MAX_CHARS + 1)), ["instruction"]
+    ),
+    "too many characters in one message": Case(
+        "Embed", embed(*["c" * MAX_CHARS] * (MAX_REQUEST_CHARS // MAX_CHARS + 1)), ["inputs"]
+    ),
+    "too many characters in one stream chunk": Case(
+        "RerankStream",
+        [
+            rerank_pb2.RerankStreamRequest(query="q", documents=["a"]),
+            rerank_pb2.RerankStreamRequest(documents=["d" * MAX_CHARS] * (MAX_REQUEST_CHARS // MAX_CHARS + 1)),
+        ],
+        ["documents"],
+    ),
 }
 
 

@@ -18,7 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2, rerank_pb2_grpc
 from service.core.errors import EngineError
-from service.scheduler.worker import CallWork, ModelWorker
+from service.scheduler import ModelWorker, Prepared
 from service.serve import plan
 from tests.conftest import SynthModels
 from tests.rpc.conftest import EMBED_MODEL, RERANK_MODEL
@@ -117,13 +117,19 @@ def block_worker(server: RunningServer, worker: ModelWorker) -> tuple[threading.
     """Occupies the worker with a job that waits for `release`; `busy` is set once it runs."""
     busy, release = threading.Event(), threading.Event()
 
-    def hold(model: Any) -> list[int]:
-        busy.set()
-        release.wait(60)
-        return []
+    class Hold:
+        """Work with no sequences whose preparation waits: the worker can do nothing else meanwhile."""
+
+        def prepare(self, model: Any) -> Prepared:
+            busy.set()
+            release.wait(60)
+            return Prepared([])
+
+        def finish(self, model: Any, prepared: Prepared, rows: list[Any]) -> list[int]:
+            return []
 
     async def submit() -> None:
-        worker.submit(CallWork(hold), short=True, timeout_s=None)
+        worker.submit(Hold(), short=True, timeout_s=None)
 
     server.run(submit())
     assert busy.wait(10)

@@ -9,8 +9,10 @@ longer answering.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import grpc
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +24,7 @@ from service.rpc.generated.embedroute.v1 import (
     tokenize_pb2,
     tokenize_pb2_grpc,
 )
-from tests.hardening.conftest import MAX_CHARS, MAX_INPUTS
+from tests.hardening.conftest import MAX_CHARS, MAX_INPUTS, MAX_REQUEST_CHARS
 from tests.rpc.conftest import EMBED_MODEL, RERANK_MODEL
 from tests.rpc.harness import RunningServer, details_of, rich_status
 
@@ -71,6 +73,7 @@ def expected_embed(request: embed_pb2.EmbedRequest) -> grpc.StatusCode:
     bad_dims = o.dimensions != 0 and not 32 <= o.dimensions <= 256
     bad_texts = not request.inputs or len(request.inputs) > MAX_INPUTS
     bad_texts |= any(not t.strip() or len(t) > MAX_CHARS for t in request.inputs)
+    bad_texts |= sum(len(t) for t in request.inputs) + len(o.instruction) > MAX_REQUEST_CHARS
     if request.model == RERANK_MODEL or bad_dims or bad_texts:
         return grpc.StatusCode.INVALID_ARGUMENT
     return grpc.StatusCode.OK
@@ -119,3 +122,61 @@ def test_fuzz(hardened: RunningServer, hardened_channel: grpc.Channel) -> None:
     assert len(tried) >= 100, f"only {len(tried)} requests in {BUDGET_S:.0f}s"
     assert len(embed.Embed(embed_pb2.EmbedRequest(inputs=["alive"]), timeout=10).embeddings) == 1
     print(f"\nfuzz: {len(tried)} requests in {BUDGET_S:.0f}s")
+
+
+METHODS = [
+    "/embedroute.v1.EmbedService/Embed",
+    "/embedroute.v1.RerankService/Rerank",
+    "/embedroute.v1.TokenizeService/Tokenize",
+    "/embedroute.v1.ModelService/GetModel",
+]
+INVALID_UTF8 = b"\x0a\x02\xc3\x28"  # field 1 (model in each of these), a string that is not UTF-8
+TRUNCATED = b"\x0a\x64abc"  # a length of 100 with 3 bytes behind it
+
+
+def raw(channel: grpc.Channel, method: str) -> Any:
+    return channel.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+
+
+@pytest.mark.parametrize("payload", [INVALID_UTF8, TRUNCATED, b"\xff\xff\xff\xff"], ids=["utf8", "truncated", "garbage"])
+@pytest.mark.parametrize("method", METHODS)
+def test_undecodable_message_is_invalid_argument(hardened_channel: grpc.Channel, method: str, payload: bytes) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        raw(hardened_channel, method)(payload, timeout=10)
+    code, status = rich_status(caught.value)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details_of(status)["ErrorInfo"].reason == "UNDECODABLE_MESSAGE"
+
+
+def test_undecodable_stream_message_ends_the_stream_invalid(hardened_channel: grpc.Channel) -> None:
+    call = hardened_channel.stream_stream(
+        "/embedroute.v1.EmbedService/EmbedStream", request_serializer=lambda b: b, response_deserializer=lambda b: b
+    )
+    good = embed_pb2.EmbedStreamRequest(id="0", input="fine").SerializeToString()
+    with pytest.raises(grpc.RpcError) as caught:
+        list(call(iter([good, b"\x12\x02\xc3\x28"]), timeout=30))
+    code, status = rich_status(caught.value)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details_of(status)["ErrorInfo"].reason == "UNDECODABLE_MESSAGE"
+
+
+def test_fuzz_random_bytes(hardened: RunningServer, hardened_channel: grpc.Channel) -> None:
+    """Random bytes decode or not; either way the answer is a client error or OK, never UNKNOWN or INTERNAL,
+    and each refusal is counted like any other call."""
+    end = time.monotonic() + 10
+    counted: dict[str, int] = {}
+
+    @settings(max_examples=400, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(METHODS), st.binary(max_size=64))
+    def one(method: str, payload: bytes) -> None:
+        if time.monotonic() > end:
+            return
+        try:
+            raw(hardened_channel, method)(payload, timeout=CALL_TIMEOUT_S)
+            counted["OK"] = counted.get("OK", 0) + 1
+        except grpc.RpcError as exc:
+            assert exc.code() in CLIENT_ERRORS | {grpc.StatusCode.UNAVAILABLE}, (exc.code(), exc.details(), payload)
+            counted[exc.code().name] = counted.get(exc.code().name, 0) + 1
+
+    one()
+    assert counted.get("INVALID_ARGUMENT", 0) > 0, counted

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import time
 import urllib.request
+from pathlib import Path
 
 import grpc
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from router import ModelPlan
 from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc
+from tests.hardening.conftest import free_port
 from tests.rpc.conftest import EMBED_MODEL
-from tests.rpc.harness import RunningServer
+from tests.rpc.harness import RunningServer, server_settings
 
 EMBED = {"grpc_type": "unary", "grpc_service": "embedroute.v1.EmbedService", "grpc_method": "Embed"}
 
@@ -110,3 +115,26 @@ def test_batches_of_a_stream(hardened: RunningServer, hardened_channel: grpc.Cha
     assert 1 <= batches <= 40
     assert 40 <= sequences <= 40 + batches - 1
     assert grown("embedroute_tokens_total") == sum(r.usage.prompt_tokens for r in replies)
+
+
+def listening_addresses(port: int) -> set[str]:
+    return {
+        c.laddr.ip
+        for c in psutil.Process(os.getpid()).net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+    }
+
+
+def test_the_metrics_port_listens_where_grpc_does(hardened: RunningServer) -> None:
+    """The hardened server listens on 127.0.0.1: so must its metrics, unless metrics_host says otherwise."""
+    assert hardened.settings.host == "127.0.0.1" and hardened.settings.metrics_host == ""
+    assert listening_addresses(hardened.server.metrics_port) == {"127.0.0.1"}
+
+
+def test_metrics_host_is_its_own_setting(models_dir: Path, embed_plans_only: list[ModelPlan]) -> None:
+    port = free_port()
+    server = RunningServer(server_settings(models_dir, metrics_port=port, metrics_host="127.0.0.2"), embed_plans_only)
+    try:
+        assert listening_addresses(port) == {"127.0.0.2"}
+    finally:
+        server.stop()
