@@ -23,7 +23,7 @@ from service.app.ranking import TopN, ranked
 from service.app.registry import Registry, ServedModel
 from service.app.streams import map_unordered
 from service.app.validation import Limits, validate_embed, validate_rerank, validate_tokenize, validate_top_n
-from service.app.work import EmbedWork, Ready, RerankWork, TokenizeWork
+from service.app.work import EmbedWork, RerankWork, TokenizeWork
 from service.core.config import Settings
 from service.core.errors import DeadlineExceededError, InvalidArgumentError, UnavailableError
 from service.core.requests import EmbedCall, EmbedStreamItem, RerankCall, TokenizeCall
@@ -209,6 +209,4 @@ class Application:
         self, worker: ModelWorker, work: Work[T], texts: list[str], deadline: float | None
     ) -> Outcome[T]:
         short = sum(len(t) for t in texts) <= self.settings.short_request_chars
-        if self.settings.tokenize_ahead:
-            work = Ready(work, await asyncio.to_thread(work.prepare, worker.model))
         return await worker.submit(work, short=short, timeout_s=_timeout(deadline))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from service.core.errors import InputTooLongError
 from service.core.results import TokenCount
 from service.core.types import EmbedOptions, Embedding, PreparedInput
-from service.scheduler import Prepared, Row, Work
+from service.scheduler import Prepared, Row
 
 if TYPE_CHECKING:
     from service.engine import Model
@@ -106,16 +106,3 @@ class TokenizeWork:
             pieces=[model.detokenize([t]) for t in ids] if self.return_tokens else [],
         )
 
-
-@dataclass(frozen=True)
-class Ready:
-    """Work whose sequences were prepared before it was queued (`tokenize_ahead`)."""
-
-    work: Work[Any]
-    prepared: Prepared
-
-    def prepare(self, model: Model) -> Prepared:
-        return self.prepared
-
-    def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[Any]:
-        return self.work.finish(model, prepared, rows)

@@ -207,12 +207,6 @@ class Settings:
         int,
         minimum=0, maximum=1 << 16,
     )
-    tokenize_ahead: bool = _setting(
-        False,
-        "Tokenise Embed and Rerank requests on a pool thread before they are queued (as TEI does) "
-        "instead of on the model's worker between decodes.",
-        _bool,
-    )
     short_request_chars: int = _setting(
         256,
         "Requests whose texts add up to at most this many characters (about 50 English words) go to the "

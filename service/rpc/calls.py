@@ -19,6 +19,7 @@ reports it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import re
@@ -114,11 +115,8 @@ class _Method:
             started = self._start(context, metadata)
             with self._owner._tracer.span(self._service, self._method, metadata) as span:
                 try:
-                    await self._admit(context, request)
-                    try:
+                    async with self._slot(context, request):
                         response = await behavior(_checked(request, self._type), context)
-                    finally:
-                        self._owner.admission.leave(self._class)
                 except BaseException as exc:
                     self._end(context, started, span, exc)
                     raise
@@ -133,12 +131,9 @@ class _Method:
             started = self._start(context, metadata)
             with self._owner._tracer.span(self._service, self._method, metadata) as span:
                 try:
-                    await self._admit(context, request)
-                    try:
+                    async with self._slot(context, request):
                         async for response in behavior(_checked(request, self._type), context):
                             yield response
-                    finally:
-                        self._owner.admission.leave(self._class)
                 except BaseException as exc:
                     self._end(context, started, span, exc)
                     raise
@@ -146,14 +141,20 @@ class _Method:
 
         return streaming
 
-    async def _admit(self, context: grpc.aio.ServicerContext[Any, Any], request: Any) -> None:
-        """Refuses an undecodable request, or a call whose class is full; else takes its slot.
-        `abort` raises, so a refused call never runs."""
+    @contextlib.asynccontextmanager
+    async def _slot(self, context: grpc.aio.ServicerContext[Any, Any], request: Any) -> AsyncIterator[None]:
+        """Refuses an undecodable request, or a call whose class is full; else holds its slot for the
+        call's life. `abort` raises, so a refused call never runs."""
         if isinstance(request, _Undecodable):
             await abort(context, InvalidArgumentError(_UNDECODABLE, reason="UNDECODABLE_MESSAGE"))
-        if not self._owner.admission.enter(self._class):
-            limit = self._owner.admission.limit(self._class)
+        admission = self._owner.admission
+        if not admission.enter(self._class):
+            limit = admission.limit(self._class)
             await abort(context, ResourceExhaustedError(f"{limit} calls of this kind are in flight; retry later"))
+        try:
+            yield
+        finally:
+            admission.leave(self._class)
 
     def _start(self, context: grpc.aio.ServicerContext[Any, Any], metadata: Sequence[tuple[str, Any]]) -> float:
         offered = dict(metadata).get(REQUEST_ID_HEADER, "")

@@ -62,6 +62,14 @@ def port_of(log_path: Path) -> int:
     raise AssertionError("the server never logged its port")
 
 
+def wait_serving(channel: grpc.Channel) -> None:
+    health = health_pb2_grpc.HealthStub(channel)
+    deadline = time.monotonic() + 120
+    while health.Check(health_pb2.HealthCheckRequest()).status != health_pb2.HealthCheckResponse.SERVING:
+        assert time.monotonic() < deadline, "server never became SERVING"
+        time.sleep(0.1)
+
+
 def one_call(embed: embed_pb2_grpc.EmbedServiceStub, rerank: rerank_pb2_grpc.RerankServiceStub, rng: random.Random) -> None:
     pick = rng.random()
 
@@ -87,11 +95,7 @@ def test_fifty_clients_sixty_seconds(server: tuple[subprocess.Popen[bytes], str]
     unexpected: list[str] = []
     lock = threading.Lock()
     with grpc.insecure_channel(target) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        deadline = time.monotonic() + 120
-        while health.Check(health_pb2.HealthCheckRequest()).status != health_pb2.HealthCheckResponse.SERVING:
-            assert time.monotonic() < deadline, "server never became SERVING"
-            time.sleep(0.1)
+        wait_serving(channel)
         embed, rerank = embed_pb2_grpc.EmbedServiceStub(channel), rerank_pb2_grpc.RerankServiceStub(channel)
         start = time.monotonic()
         end = start + DURATION_S
@@ -159,11 +163,7 @@ def test_bursts_of_a_thousand_calls(server: tuple[subprocess.Popen[bytes], str])
     process, target = server
     server_ps = psutil.Process(process.pid)
     with grpc.insecure_channel(target) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        deadline = time.monotonic() + 120
-        while health.Check(health_pb2.HealthCheckRequest()).status != health_pb2.HealthCheckResponse.SERVING:
-            assert time.monotonic() < deadline, "server never became SERVING"
-            time.sleep(0.1)
+        wait_serving(channel)
     reports, rss = [], []
     for _ in range(BURSTS):
         client = subprocess.run(

@@ -19,7 +19,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc
-from tests.hardening.test_load import port_of
+from tests.hardening.test_load import port_of, wait_serving
 from tests.hardening.test_security import issue
 
 EMBEDROUTE = Path(sys.executable).with_name("embedroute")
@@ -48,11 +48,7 @@ def test_every_line_is_json(models_dir: Path, tmp_path: Path) -> None:
                 pass
         credentials = grpc.ssl_channel_credentials(root_certificates=cert)
         with grpc.secure_channel(target, credentials) as channel:
-            health = health_pb2_grpc.HealthStub(channel)
-            deadline = time.monotonic() + 120
-            while health.Check(health_pb2.HealthCheckRequest()).status != health_pb2.HealthCheckResponse.SERVING:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+            wait_serving(channel)
             embed_pb2_grpc.EmbedServiceStub(channel).Embed(embed_pb2.EmbedRequest(inputs=["hello"]), timeout=30)
             raw = channel.unary_unary("/embedroute.v1.EmbedService/Embed", request_serializer=lambda b: b,
                                       response_deserializer=lambda b: b)
