@@ -33,7 +33,8 @@ fi
 start=$SECONDS
 # --network=host: the RUN steps reach PyPI, Debian and the Go proxy exactly as this host does.
 # nice: the llama.cpp compile must not starve other work on the same cores.
-if ! nice -n 19 podman build --layers --network=host \
+# --format docker: the OCI format has no HEALTHCHECK, and podman drops it with only a warning.
+if ! nice -n 19 podman build --layers --format docker --network=host \
     --ignorefile "$dockerfile.dockerignore" -f "$dockerfile" "${extra[@]}" -t "$TAG" . 2>&1 \
     | tee "$E2E_CACHE/build-$VARIANT.log" | while IFS= read -r line; do
         # Progress: the stage steps, and a line per compiled llama.cpp target.

@@ -238,3 +238,11 @@ def test_healthcheck_tls_and_mtls(tmp_path: Path) -> None:
         "-tls-client-cert=/etc/embedroute/tls/tls.crt",
         "-tls-client-key=/etc/embedroute/tls/tls.key",
     ]
+
+
+def test_build_script_keeps_the_healthcheck() -> None:
+    """podman/buildah write OCI images by default, and the OCI format has no HEALTHCHECK: the first
+    real build dropped it with only a warning. The docker format keeps it."""
+    script = (REPO / "scripts" / "build-image.sh").read_text()
+    build = next(line for line in script.splitlines() if "podman build" in line and not line.lstrip().startswith("#"))
+    assert "--format docker" in build
