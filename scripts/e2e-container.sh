@@ -8,7 +8,8 @@
 #      probe = embedroute-healthcheck inside the container)
 #   2. Embed and Rerank answer through the published port
 #   3. podman stop (SIGTERM) with an EmbedStream in flight: every input answered, exit 0, within grace
-#   4. an empty, read-only models volume (the default-model path): what the server does
+#   4. an empty, read-only models volume (the default-model path): served from the chart's emptyDir
+#   5. SIGTERM during start-up ends the container at once, not after the grace period
 # Needs: podman, the image (scripts/build-image.sh), helm (scripts/e2e/build-kube.sh builds it).
 # Usage: scripts/e2e-container.sh   env: IMAGE, PORT (default 15051)
 set -euo pipefail
@@ -126,7 +127,7 @@ grep -E 'drain|stopped' "$run/server.log" | tail -3 | while IFS= read -r l; do r
 podman rm -f "$name" > /dev/null
 
 log "4. empty read-only models volume (the default-model path)"
-mkdir -p "$run/empty-models"
+mkdir -p "$run/empty-models" "$run/empty-models-2"
 # With no GGUF the server first asks the model hub; nothing off this machine may be called, so
 # huggingface_hub's offline switch makes that check fail at once (the chart cannot set it: its
 # extraEnv takes EMBEDROUTE_* names only).
@@ -143,6 +144,18 @@ else
     record "empty models: never SERVING within 300s"
 fi
 grep -iE 'default|read-only|error|warn' "$run/server-empty.log" | head -8 | while IFS= read -r l; do record "  server: $l"; done
+podman rm -f "$name" > /dev/null
+
+log "5. SIGTERM during start-up (while the default model is being written)"
+start_server "$run/manifests-default.yaml" "$run/empty-models-2" "$run/server-early-stop.log" --env=HF_HUB_OFFLINE=1
+sleep 1.5
+t0=$(date +%s%N)
+podman stop -t "$grace" "$name" > /dev/null
+stop_ms=$((($(date +%s%N) - t0) / 1000000))
+exit_code="$(podman inspect -f '{{.State.ExitCode}}' "$name")"
+record "SIGTERM during start-up: stopped in ${stop_ms} ms (grace ${grace}s), exit code $exit_code"
+# 137 = SIGKILL after the grace period: the signal was dropped (PID 1 without a handler).
+[ "$exit_code" != 137 ] || die "SIGTERM during start-up ignored: killed after the grace period"
 podman rm -f "$name" > /dev/null
 log "results in $results"
 cat "$results"

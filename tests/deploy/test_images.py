@@ -149,7 +149,7 @@ def test_multi_stage_non_root_runtime(dockerfile: Path) -> None:
     pod = yaml.safe_load((CHART / "values.yaml").read_text())["podSecurityContext"]
     assert users[0] == f"{pod['runAsUser']}:{pod['runAsGroup']}"
     assert keywords.index("USER") > max(i for i, k in enumerate(keywords) if k == "RUN")
-    assert ("ENTRYPOINT", '["embedroute"]') in runtime and ("CMD", '["serve"]') in runtime
+    assert ("ENTRYPOINT", '["/usr/bin/tini", "--", "embedroute"]') in runtime and ("CMD", '["serve"]') in runtime
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
@@ -246,3 +246,14 @@ def test_build_script_keeps_the_healthcheck() -> None:
     script = (REPO / "scripts" / "build-image.sh").read_text()
     build = next(line for line in script.splitlines() if "podman build" in line and not line.lstrip().startswith("#"))
     assert "--format docker" in build
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_pid_1_forwards_sigterm(dockerfile: Path) -> None:
+    """The first container run stopped the server while it built its default model: as PID 1 with no
+    SIGTERM handler yet, it ignored the signal and was SIGKILLed after the full grace period (exit 137).
+    An init that forwards signals is PID 1, installed in the runtime stage."""
+    runtime = stages(dockerfile)[-1]
+    entrypoint = next(rest for k, rest in runtime if k == "ENTRYPOINT")
+    assert entrypoint.startswith('["/usr/bin/tini", "--"')
+    assert any(" tini" in rest for k, rest in runtime if k == "RUN" and "apt-get install" in rest)
