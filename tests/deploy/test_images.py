@@ -257,3 +257,13 @@ def test_pid_1_forwards_sigterm(dockerfile: Path) -> None:
     entrypoint = next(rest for k, rest in runtime if k == "ENTRYPOINT")
     assert entrypoint.startswith('["/usr/bin/tini", "--"')
     assert any(" tini" in rest for k, rest in runtime if k == "RUN" and "apt-get install" in rest)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_runtime_apt_caches_removed(dockerfile: Path) -> None:
+    """Built on the debootstrap base, the runtime kept apt's pkgcache.bin and srcpkgcache.bin (75 MB):
+    only Docker's own Debian images configure apt not to write them."""
+    runtime = stages(dockerfile)[-1]
+    for k, rest in runtime:
+        if k == "RUN" and "apt-get update" in rest:
+            assert "/var/lib/apt/lists/*" in rest and "/var/cache/apt/*.bin" in rest
