@@ -104,11 +104,31 @@ log "4. rolling update under load (${ROLL_SECONDS}s of calls)"
 load_pid=$!
 sleep 10
 old_pods="$(kubectl -n "$NS" get pods -o name | tr '\n' ' ')"
+# The old pods' logs, followed while they go (the kubelet deletes them with the pods): they show
+# whether calls were still being answered after SIGTERM.
+tails=()
+for pod in $old_pods; do
+    pod="${pod#pod/}"
+    for dir in "$run/pod-logs/${NS}_${pod}"_*/server; do
+        tail -n 0 -F "$dir"/0.log > "$run/old-$pod.log" 2> /dev/null &
+        tails+=($!)
+    done
+done
 t0=$SECONDS
 helm upgrade "$RELEASE" helm/embedroute -n "$NS" "${values[@]}" --set-string podAnnotations.e2e-rollout="$(date +%s)" \
     --wait --timeout 5m > "$run/helm-upgrade.log" 2>&1 || { cat "$run/helm-upgrade.log" >&2; die "helm upgrade failed"; }
 kubectl -n "$NS" rollout status deploy/"$RELEASE-embedroute" --timeout 5m >&2
 record "helm upgrade: rollout complete in $((SECONDS - t0)) s; pods before: $old_pods; after: $(kubectl -n "$NS" get pods -o name | tr '\n' ' ')"
+sleep 5
+kill "${tails[@]}" 2> /dev/null || true
+for pod in $old_pods; do
+    pod="${pod#pod/}"
+    f="$run/old-$pod.log"
+    [ -f "$f" ] || continue
+    # Calls answered between the drain's start and the server's stop.
+    during="$(awk '/draining: calls in flight/ {d = 1} /service.server: stopped/ {d = 0} d && /embedroute.access: embedroute.v1/ {n++} END {print n + 0}' "$f")"
+    record "old pod $pod: $(grep -c 'embedroute.access: embedroute.v1' "$f") calls answered during the rollout, $during of them after SIGTERM (draining); $(grep -o 'draining: .*' "$f" | head -1); $(grep -c 'service.server: stopped' "$f") 'stopped'"
+done
 load_rc=0
 wait "$load_pid" || load_rc=$?
 record "rolling update load: $(cat "$run/load.json")"
