@@ -24,3 +24,12 @@ test: setup
 
 protos: setup
 	bash scripts/gen-protos.sh
+
+# Slow, real runs (README "End-to-end runs"): the image built with podman, run as the chart runs it,
+# then the chart on a single-node Kubernetes built from source. Needs root; not part of `make test`.
+.PHONY: e2e
+e2e:
+	bash scripts/build-image.sh cpu
+	bash scripts/e2e/build-kube.sh
+	bash scripts/e2e-container.sh
+	bash scripts/e2e-kube.sh

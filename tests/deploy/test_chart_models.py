@@ -1,12 +1,14 @@
-"""Models come from an existing PVC or from pull init containers; the server mounts them read-only."""
+"""Models come from an existing PVC or from pull init containers; the server mounts them read-only, and
+writes its default model (empty volume) to a writable emptyDir listed first."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.deploy.chart import RenderError, render
+from tests.deploy.chart import CI_VALUES, RenderError, render
 
 
 def volume(pod_spec: dict[str, Any], name: str) -> dict[str, Any]:
@@ -21,7 +23,7 @@ def test_existing_claim_mounted_read_only() -> None:
     assert volume(rendered.pod_spec, "models")["persistentVolumeClaim"] == {"claimName": "embedroute-models"}
     mount = next(m for m in rendered.server["volumeMounts"] if m["name"] == "models")
     assert mount == {"name": "models", "mountPath": "/models", "readOnly": True, "subPath": "gguf"}
-    assert rendered.env["EMBEDROUTE_MODELS"] == "/models"
+    assert rendered.env["EMBEDROUTE_MODELS"] == "/var/lib/embedroute/default-model:/models"
     assert "initContainers" not in rendered.pod_spec
 
 
@@ -50,3 +52,23 @@ def test_no_model_source_fails_the_render() -> None:
         render(sets={"models.existingClaim": ""})
     with pytest.raises(RenderError, match="at least one entry in models.pull.repos"):
         render(sets={"models.existingClaim": "", "models.pull.enabled": "true"})
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
+def test_first_models_folder_is_writable(values: Path) -> None:
+    """The server writes its default model into the first EMBEDROUTE_MODELS folder when no folder
+    holds a GGUF. The first real run (an empty PVC) failed there: the only folder was the read-only
+    models mount ("[Errno 30] Read-only file system: '/models/all-MiniLM-L6-v2-F32.gguf.part'"), and
+    the server came up with no model. The first folder must be a writable emptyDir."""
+    rendered = render(values)
+    first = rendered.env["EMBEDROUTE_MODELS"].split(":")[0]
+    mount = next(m for m in rendered.server["volumeMounts"] if m["mountPath"] == first)
+    assert not mount.get("readOnly", False)
+    assert "emptyDir" in volume(rendered.pod_spec, mount["name"])
+    assert rendered.env["EMBEDROUTE_MODELS"].split(":")[-1] == "/models"
+
+
+def test_default_model_folder_can_be_turned_off() -> None:
+    rendered = render("cpu-values.yaml", sets={"models.defaultModel.enabled": "false"})
+    assert rendered.env["EMBEDROUTE_MODELS"] == "/models"
+    assert not [v for v in rendered.pod_spec["volumes"] if v["name"] == "default-model"]

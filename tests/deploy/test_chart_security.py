@@ -59,7 +59,7 @@ def test_tls_and_api_key_files() -> None:
 def test_no_secrets_mounted_by_default() -> None:
     rendered = render("cpu-values.yaml")
     assert not [k for k in rendered.env if k.startswith(("EMBEDROUTE_TLS", "EMBEDROUTE_API_KEYS"))]
-    assert {m["name"] for m in rendered.server["volumeMounts"]} == {"models", "tmp", "config"}
+    assert {m["name"] for m in rendered.server["volumeMounts"]} == {"models", "tmp", "default-model", "config"}
 
 
 @pytest.mark.parametrize(

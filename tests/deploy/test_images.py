@@ -1,7 +1,8 @@
 """The container files: hadolint-clean, pinned, multi-stage, non-root, health-checked, no baked models.
 
-They cannot be built here (no container engine), so what a build would prove is checked statically,
-and the health-check script is run against a stand-in grpc_health_probe that records its arguments.
+`make e2e` builds and runs them for real (scripts/build-image.sh, scripts/e2e-container.sh); these
+offline checks keep what those runs proved, and the health-check script is run against a stand-in
+grpc_health_probe that records its arguments.
 """
 
 from __future__ import annotations
@@ -67,12 +68,69 @@ def test_shellcheck_healthcheck_script() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def global_args(path: Path) -> dict[str, str]:
+    """The ARGs declared before the first FROM, with their defaults: the only ones FROM can use."""
+    found: dict[str, str] = {}
+    for keyword, rest in instructions(path):
+        if keyword == "FROM":
+            break
+        if keyword == "ARG":
+            name, _, default = rest.partition("=")
+            found[name] = default
+    return found
+
+
+def base_images(path: Path) -> list[str]:
+    """Each stage's FROM image, ${ARG} references resolved to the ARG's default."""
+    args = global_args(path)
+    images = []
+    for keyword, rest in instructions(path):
+        if keyword == "FROM":
+            image = rest.split()[0]
+            ref = re.fullmatch(r"\$\{?([A-Z_]+)\}?", image)
+            images.append(args[ref.group(1)] if ref else image)
+    return images
+
+
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
 def test_base_images_pinned_by_digest(dockerfile: Path) -> None:
-    images = [rest.split()[0] for keyword, rest in instructions(dockerfile) if keyword == "FROM"]
+    images = base_images(dockerfile)
     assert len(images) == 3
     for image in images:
         assert PINNED.match(image), image
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_base_images_are_build_arguments(dockerfile: Path) -> None:
+    """No registry here: scripts/build-image.sh swaps in local Debian bases through these ARGs."""
+    froms = [rest.split()[0] for keyword, rest in instructions(dockerfile) if keyword == "FROM"]
+    assert all(re.fullmatch(r"\$\{[A-Z_]+\}", image) for image in froms), froms
+    assert froms[0] == "${GO_IMAGE}"
+    if dockerfile.name == "cpu.Dockerfile":
+        # The venv copied into the runtime links to the build stage's python3: same base for both.
+        assert froms[1] == froms[2] == "${PYTHON_IMAGE}"
+        # Debian's own python3 (the local base) has no `python` command before the venv exists.
+        venv = [rest for k, rest in instructions(dockerfile) if k == "RUN" and "-m venv" in rest]
+        assert venv == ["python3 -m venv /opt/venv"]
+    assert set(global_args(dockerfile)) >= {"GO_IMAGE"}
+
+
+def test_build_script_passes_every_base_argument() -> None:
+    script = (REPO / "scripts" / "build-image.sh").read_text()
+    for name in global_args(DOCKER / "cpu.Dockerfile"):
+        assert f"{name}=" in script, name
+    for name in global_args(DOCKER / "cuda.Dockerfile"):
+        assert f"{name}=" in script, name
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_grpc_health_probe_version_verifiable(dockerfile: Path) -> None:
+    """v0.4.45 (the first pin) is unknown to sum.golang.org, so `go install` refused it in a real
+    build; v0.4.57+ are the releases the module proxy lists. Same pin in both images."""
+    versions = {
+        m.group(1) for m in re.finditer(r"ARG GRPC_HEALTH_PROBE_VERSION=v0\.4\.(\d+)", dockerfile.read_text())
+    }
+    assert len(versions) == 1 and int(versions.pop()) >= 57
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
@@ -91,7 +149,7 @@ def test_multi_stage_non_root_runtime(dockerfile: Path) -> None:
     pod = yaml.safe_load((CHART / "values.yaml").read_text())["podSecurityContext"]
     assert users[0] == f"{pod['runAsUser']}:{pod['runAsGroup']}"
     assert keywords.index("USER") > max(i for i, k in enumerate(keywords) if k == "RUN")
-    assert ("ENTRYPOINT", '["embedroute"]') in runtime and ("CMD", '["serve"]') in runtime
+    assert ("ENTRYPOINT", '["/usr/bin/tini", "--", "embedroute"]') in runtime and ("CMD", '["serve"]') in runtime
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
@@ -180,3 +238,32 @@ def test_healthcheck_tls_and_mtls(tmp_path: Path) -> None:
         "-tls-client-cert=/etc/embedroute/tls/tls.crt",
         "-tls-client-key=/etc/embedroute/tls/tls.key",
     ]
+
+
+def test_build_script_keeps_the_healthcheck() -> None:
+    """podman/buildah write OCI images by default, and the OCI format has no HEALTHCHECK: the first
+    real build dropped it with only a warning. The docker format keeps it."""
+    script = (REPO / "scripts" / "build-image.sh").read_text()
+    build = next(line for line in script.splitlines() if "podman build" in line and not line.lstrip().startswith("#"))
+    assert "--format docker" in build
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_pid_1_forwards_sigterm(dockerfile: Path) -> None:
+    """The first container run stopped the server while it built its default model: as PID 1 with no
+    SIGTERM handler yet, it ignored the signal and was SIGKILLed after the full grace period (exit 137).
+    An init that forwards signals is PID 1, installed in the runtime stage."""
+    runtime = stages(dockerfile)[-1]
+    entrypoint = next(rest for k, rest in runtime if k == "ENTRYPOINT")
+    assert entrypoint.startswith('["/usr/bin/tini", "--"')
+    assert any(" tini" in rest for k, rest in runtime if k == "RUN" and "apt-get install" in rest)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_runtime_apt_caches_removed(dockerfile: Path) -> None:
+    """Built on the debootstrap base, the runtime kept apt's pkgcache.bin and srcpkgcache.bin (75 MB):
+    only Docker's own Debian images configure apt not to write them."""
+    runtime = stages(dockerfile)[-1]
+    for k, rest in runtime:
+        if k == "RUN" and "apt-get update" in rest:
+            assert "/var/lib/apt/lists/*" in rest and "/var/cache/apt/*.bin" in rest
