@@ -16,7 +16,6 @@ import signal
 import socket
 import ssl
 import time
-from pathlib import Path
 
 import router
 from router.hardware import format_bytes
@@ -165,21 +164,23 @@ def plan(settings: Settings) -> list[router.ModelPlan]:
 
 async def serve(settings: Settings, plans: list[router.ModelPlan] | None = None) -> None:
     """Runs until SIGTERM or SIGINT, then drains; `plans` None: prepare the default model if
-    needed, then plan."""
-    if plans is None:
-        preflight(settings)
-        prefs = router.RouterPrefs(n_ctx=settings.ctx, n_batch=settings.step_tokens, max_threads=settings.threads)
-        await asyncio.to_thread(prepare_models, list(settings.models), prefs)  # no model configured: the default
-        missing = [str(p) for p in settings.models if not Path(p).is_dir()]
-        if missing:
-            log.warning("models folder(s) not found: %s", ", ".join(missing))
-        plans = await asyncio.to_thread(plan, settings)
-    server = EmbedrouteServer(settings, plans)
-    await server.start()
+    needed, then plan. The signal handlers come first: a SIGTERM while the default model is
+    prepared (seconds to minutes) ends the start-up as soon as that step returns, instead of
+    being ignored until the kubelet kills the process at the end of its grace period."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if plans is None:
+        preflight(settings)
+        prefs = router.RouterPrefs(n_ctx=settings.ctx, n_batch=settings.step_tokens, max_threads=settings.threads)
+        await asyncio.to_thread(prepare_models, list(settings.models), prefs)  # no model configured: the default
+        if stop.is_set():
+            log.info("stopped during start-up")
+            return
+        plans = await asyncio.to_thread(plan, settings)
+    server = EmbedrouteServer(settings, plans)
+    await server.start()
     loading = asyncio.create_task(server.load_models())
     await stop.wait()
     loading.cancel()
