@@ -14,11 +14,13 @@ import logging
 import signal
 import time
 from pathlib import Path
+from typing import cast
 
 import router
 from service.app import Application, Registry, ServedModel
 from service.app.metrics import Metrics, MetricsEndpoint
 from service.core.config import Settings
+from service.core.types import PoolingChoice
 from service.prepare.pull.startup import prepare_models
 from service.rpc.server import RpcFront
 
@@ -81,7 +83,11 @@ def plan(settings: Settings) -> list[router.ModelPlan]:
     """The router's choice for every model found in the configured folders."""
     pins = {model_id: router.Pin.parse(choice) for model_id, choice in settings.pins.items()}
     prefs = router.RouterPrefs(
-        n_ctx=settings.ctx, n_batch=settings.step_tokens, pins=pins, max_threads=settings.threads
+        n_ctx=settings.ctx,
+        n_batch=settings.step_tokens,
+        pins=router.merge_consistent(pins, settings.consistent),
+        max_threads=settings.threads,
+        pooling=cast("dict[str, PoolingChoice]", settings.pooling),
     )
     return router.plan_models(list(settings.models), prefs)
 
