@@ -137,7 +137,7 @@ class Registry:
                     candidate.description.quant,
                     candidate.reason,
                     worker.description.pooling_note,
-                    served.vector_space_id() or "not computed",
+                    served.vector_space_id() or ("off" if not settings.vector_space_ids else "none (a reranker)"),
                 )
                 break
             else:
