@@ -322,7 +322,12 @@ def _finish(draft: _Draft, budget: Budget, hardware: Hardware, shared_ok: bool, 
     head = replace(chosen, reason=f"{verdict}: {chosen.reason}")
     fallbacks = [replace(c, reason=f"fallback: {c.reason}") for c in after]
     degraded = chosen.degraded or not draft.fitting or not shared_ok
-    strict = draft.pin is not None and draft.pin.strict and not draft.fitting
+    pin = draft.pin
+    refusal = (
+        pin.refusal(draft.group.model_id, chosen.label(), _needs(chosen.estimate, budget))
+        if pin is not None and pin.strict and not draft.fitting
+        else ""
+    )
     return ModelPlan(
         model_id=draft.group.model_id,
         kind=draft.group.kind,
@@ -331,9 +336,7 @@ def _finish(draft: _Draft, budget: Budget, hardware: Hardware, shared_ok: bool, 
         degraded=degraded,
         hardware=hardware,
         budget=budget,
-        refusal=draft.pin.refusal(draft.group.model_id, chosen.label(), _needs(chosen.estimate, budget))
-        if strict and draft.pin is not None
-        else "",
+        refusal=refusal,
     )
 
 

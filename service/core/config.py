@@ -51,14 +51,14 @@ def _log_format(value: str) -> LogFormat:
     raise ValueError(f"log format must be json or text, not {value!r}")
 
 
-def _pins(value: str) -> dict[str, str]:
+def _pins(value: str, what: str = "pin must be MODEL=QUANT[@DEVICE]") -> dict[str, str]:
     pins: dict[str, str] = {}
     for item in value.split(","):
         if not item.strip():
             continue
         model, sep, choice = item.partition("=")
         if not sep or not model.strip() or not choice.strip():
-            raise ValueError(f"pin must be MODEL=QUANT[@DEVICE], not {item!r}")
+            raise ValueError(f"{what}, not {item!r}")
         pins[model.strip()] = choice.strip()
     return pins
 
@@ -67,11 +67,15 @@ _POOLINGS = ("last", "mean", "cls")
 
 
 def _poolings(value: str) -> dict[str, str]:
-    pooling = _pins(value)
+    pooling = _pins(value, "pooling must be MODEL=last|mean|cls")
     for model, choice in pooling.items():
         if choice not in _POOLINGS:
             raise ValueError(f"pooling for {model} must be one of {', '.join(_POOLINGS)}, not {choice!r}")
     return pooling
+
+
+def _consistent(value: str) -> dict[str, str]:
+    return _pins(value, "consistent must be MODEL=QUANT")
 
 
 def _keys(value: str) -> list[str]:
@@ -248,7 +252,7 @@ class Settings:
         "One vector space across a fleet: MODEL=QUANT makes every replica serve that quant whatever its node "
         "(a strict pin). A node where it does not fit reports the model FAILED and health NOT_SERVING with "
         "the reason, instead of loading another file whose vectors differ.",
-        _pins,
+        _consistent,
         repeat=True,
     )
     vector_space_ids: bool = _setting(

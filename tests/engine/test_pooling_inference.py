@@ -13,27 +13,18 @@ from pathlib import Path
 import numpy as np
 
 from service.core.metadata import describe_gguf, infer_pooling, with_pooling
-from service.core.types import EmbedOptions
+from service.core.types import EmbedOptions, PoolingChoice
 from service.engine import load_model
 from tests.conftest import SynthModels
 from tests.engine.conftest import SETTINGS
+from tests.engine.test_reference_parity import reference_cosines
 from tests.reference.qwen3_numpy import Qwen3Reference
 
 TEXTS = ["What is the capital of China?", "Gravity is a force that attracts two bodies towards each other."]
 
 
-def _cosines(path: Path, reference: Qwen3Reference, pooling: str | None = None) -> list[float]:
-    model = load_model(path, replace(SETTINGS, pooling=pooling))  # type: ignore[arg-type]
-    try:
-        options = EmbedOptions()
-        out = []
-        for text in TEXTS:
-            prepared = model.prepare_embed(text, options)
-            got = model.embed_prepared([prepared], options)[0].vector
-            out.append(float(np.dot(got, reference.embed(prepared.tokens))))
-        return out
-    finally:
-        model.close()
+def _cosines(path: Path, reference: Qwen3Reference, pooling: PoolingChoice | None = None) -> list[float]:
+    return reference_cosines(path, reference, replace(SETTINGS, pooling=pooling), TEXTS)
 
 
 def test_the_file_names_no_pooling_and_last_is_inferred(bare_models: dict[str, Path]) -> None:
