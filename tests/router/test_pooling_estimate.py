@@ -7,9 +7,11 @@ inferred it is planned, and measured, as the last-token model it is.
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from pathlib import Path
 
+from router import explain
 from router.catalog import build_catalog
 from router.estimate import engine_shape, estimate
 from router.hardware import load_profile
@@ -48,3 +50,14 @@ def test_the_router_plans_with_the_override(bare_models: dict[str, Path]) -> Non
     assert forced.chosen.description.pooling_note == "mean (operator override; the file says none)"
     assert forced.chosen.settings.pooling == "mean" and inferred.chosen.settings.pooling is None
     assert forced.chosen.estimated_bytes > inferred.chosen.estimated_bytes
+
+
+def test_embedroute_route_reports_the_pooling(bare_models: dict[str, Path]) -> None:
+    folder = str(bare_models["Q8_0"].parent)
+    profile = str(PROFILES / "laptop-avx2-16gb.yaml")
+    inferred, forced = io.StringIO(), io.StringIO()
+    assert explain.main(["--models", folder, "--hardware-profile", profile], inferred) == 0
+    pooled = ["--pooling", "qwen3-embedding-tiny=mean"]
+    assert explain.main(["--models", folder, "--hardware-profile", profile, *pooled], forced) == 0
+    assert "sequences; pooling: last (inferred: the file names none)" in inferred.getvalue()
+    assert "sequences; pooling: mean (operator override; the file says none)" in forced.getvalue()
