@@ -31,7 +31,7 @@ async def _start(settings: Settings) -> tuple[float, str]:
     await server.load_models()
     took = time.perf_counter() - began
     space = next(m.vector_space_id() for m in server.registry.models())
-    await server.shutdown(0.0)
+    await server.shutdown(5.0)
     return took, space
 
 
