@@ -17,7 +17,17 @@ from pathlib import Path
 from router.catalog import Catalog, build_catalog
 from router.errors import RouterConfigError
 from router.hardware import CpuInfo, GpuInfo, Hardware, load_profile, save_profile
-from router.plan import Budget, Candidate, Device, MemoryEstimate, ModelPlan, Pin, RouterPrefs, UnreadableFile
+from router.plan import (
+    Budget,
+    Candidate,
+    Device,
+    MemoryEstimate,
+    ModelPlan,
+    Pin,
+    RouterPrefs,
+    UnreadableFile,
+    merge_consistent,
+)
 from router.policy import plan
 from router.probe import probe_hardware
 
@@ -56,6 +66,7 @@ __all__ = [
     "UnreadableFile",
     "build_catalog",
     "load_profile",
+    "merge_consistent",
     "plan_models",
     "probe_hardware",
     "save_profile",

@@ -16,15 +16,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import yaml
 
 from router.catalog import Catalog, build_catalog
 from router.hardware import Hardware, format_bytes, load_profile, save_profile
-from router.plan import Budget, ModelPlan, Pin, RouterPrefs
+from router.plan import Budget, ModelPlan, Pin, RouterPrefs, merge_consistent
 from router.policy import make_budget, plan
 from router.probe import probe_hardware
+from service.core.types import PoolingChoice
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
         "--pin", action="append", default=[], metavar="MODEL=QUANT[@DEVICE]", help="force a quant and/or device"
     )
     p.add_argument(
+        "--consistent", action="append", default=[], metavar="MODEL=QUANT",
+        help="serve exactly this quant (one vector space across a fleet), or nothing",
+    )
+    p.add_argument(
+        "--pooling", action="append", default=[], metavar="MODEL=last|mean|cls", help="override a model's pooling"
+    )
+    p.add_argument(
         "--headroom", type=float, default=RouterPrefs.headroom_fraction, metavar="FRACTION", help="memory kept free"
     )
     p.add_argument(
@@ -57,14 +65,28 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _pins(items: Sequence[str]) -> dict[str, Pin]:
-    pins: dict[str, Pin] = {}
+def _pairs(flag: str, items: Sequence[str], shape: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
     for item in items:
         model, sep, choice = item.partition("=")
         if not sep or not model.strip():
-            raise ValueError(f"--pin {item!r}: expected MODEL=QUANT[@DEVICE]")
-        pins[model.strip()] = Pin.parse(choice)
-    return pins
+            raise ValueError(f"{flag} {item!r}: expected MODEL={shape}")
+        pairs[model.strip()] = choice.strip()
+    return pairs
+
+
+def _pins(items: Sequence[str], consistent: Sequence[str] = ()) -> dict[str, Pin]:
+    pins = {model: Pin.parse(choice) for model, choice in _pairs("--pin", items, "QUANT[@DEVICE]").items()}
+    return merge_consistent(pins, _pairs("--consistent", consistent, "QUANT"))
+
+
+def _poolings(items: Sequence[str]) -> dict[str, PoolingChoice]:
+    pooling: dict[str, PoolingChoice] = {}
+    for model, choice in _pairs("--pooling", items, "last|mean|cls").items():
+        if choice not in ("last", "mean", "cls"):
+            raise ValueError(f"--pooling {model}={choice}: expected last, mean or cls")
+        pooling[model] = cast(PoolingChoice, choice)
+    return pooling
 
 
 def _hardware_lines(hw: Hardware, budget: Budget) -> list[str]:
@@ -96,7 +118,7 @@ def _plan_lines(p: ModelPlan, prefs: RouterPrefs) -> list[str]:
     lines = [
         "",
         f"{p.model_id} ({p.kind}): {prefs.context_for(chosen.description)} tokens per sequence, "
-        f"{chosen.settings.n_seq_max} sequences",
+        f"{chosen.settings.n_seq_max} sequences; pooling: {chosen.description.pooling_note}",
         f"  {'#':>2}  {'file':40} {'quant':7} {'bits':>5}  {'device':6} {'layers':>6}  "
         f"{'GPU':>9} {'RAM':>9}  fits  note",
     ]
@@ -110,6 +132,8 @@ def _plan_lines(p: ModelPlan, prefs: RouterPrefs) -> list[str]:
         )
     lines.append(f"  choice: {p.reason}")
     lines.append(f"  degraded: {'YES' if p.degraded else 'no'}")
+    if p.refusal:
+        lines.append(f"  NOT SERVED: {p.refusal}")
     return lines
 
 
@@ -140,7 +164,11 @@ def main(argv: list[str], out: TextIO | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         prefs = RouterPrefs(
-            n_ctx=args.ctx, pins=_pins(args.pin), headroom_fraction=args.headroom, max_threads=args.threads
+            n_ctx=args.ctx,
+            pins=_pins(args.pin, args.consistent),
+            headroom_fraction=args.headroom,
+            max_threads=args.threads,
+            pooling=_poolings(args.pooling),
         )
         if args.hardware_profile is not None:
             hw = load_profile(args.hardware_profile)

@@ -9,13 +9,13 @@ the start-up log and a Prometheus info metric.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from router.errors import RouterConfigError
 from router.hardware import GpuInfo, Hardware, format_bytes
-from service.core.types import EngineSettings, GgufDescription
+from service.core.types import EngineSettings, GgufDescription, PoolingChoice
 
 Device = Literal["cpu", "gpu"]
 
@@ -28,6 +28,17 @@ class Pin:
 
     quant: str | None = None
     device: Device | None = None
+    strict: bool = False
+    """A consistency pin (`--consistent`): the quant or nothing, so that every replica of a fleet
+    serves one vector space; where it does not fit, the model is not loaded at all."""
+
+    @classmethod
+    def consistent(cls, text: str) -> Pin:
+        """`QUANT`: the quant every replica serves, whatever device it finds."""
+        pin = cls.parse(text)
+        if pin.quant is None or pin.device is not None:
+            raise RouterConfigError("consistent", f"consistent {text!r}: expected a quant (e.g. Q8_0), no device")
+        return replace(pin, strict=True)
 
     @classmethod
     def parse(cls, text: str) -> Pin:
@@ -45,6 +56,22 @@ class Pin:
 
     def __str__(self) -> str:
         return f"{self.quant or ''}{'@' + self.device if self.device else ''}"
+
+    def refusal(self, model_id: str, label: str, needs: str) -> str:
+        """Why a strict pin's model is not loaded on this node."""
+        return (
+            f"consistent: {model_id} must be {self.quant} on every replica (one vector space), and "
+            f"{label} does not fit here ({needs}); no other file is loaded"
+        )
+
+
+def merge_consistent(pins: dict[str, Pin], consistent: dict[str, str]) -> dict[str, Pin]:
+    """The operator's pins with each consistency setting added as a strict pin (a model may have one
+    or the other: a pin picks a file for this node, consistency one for the whole fleet)."""
+    both = sorted(set(pins) & set(consistent))
+    if both:
+        raise RouterConfigError("consistent", f"{', '.join(both)}: both pinned and consistent; use one of the two")
+    return pins | {model: Pin.consistent(quant) for model, quant in consistent.items()}
 
 
 @dataclass(frozen=True)
@@ -70,6 +97,8 @@ class RouterPrefs:
     pins: Mapping[str, Pin] = field(default_factory=dict)
     max_threads: int = 0
     """0 = what the CPU quota allows; otherwise at most this many threads per model."""
+    pooling: Mapping[str, PoolingChoice] = field(default_factory=dict)
+    """Per-model pooling overrides; the estimate and the engine both follow them."""
 
     def __post_init__(self) -> None:
         for name, value in (("ctx", self.n_ctx), ("threads", self.max_threads), ("step_tokens", self.n_batch)):
@@ -99,6 +128,7 @@ class RouterPrefs:
             n_gpu_layers=n_gpu_layers,
             flash_attn=self.flash_attn,
             extra=extra,
+            pooling=self.pooling.get(description.model_id),
         )
 
 
@@ -230,6 +260,8 @@ class ModelPlan:
     budget: Budget
     unreadable: tuple[UnreadableFile, ...] = ()
     """Unreadable files next to this model's files (their identity is unknown)."""
+    refusal: str = ""
+    """Set when a consistency pin does not fit: the model must not be loaded, and this says why."""
 
     @property
     def chosen(self) -> Candidate:
@@ -255,4 +287,6 @@ class ModelPlan:
             "unreadable": [u.to_dict() for u in self.unreadable],
             "budget": self.budget.to_dict(),
             "hardware": self.hardware.to_dict(),
+            "pooling": self.chosen.description.pooling_note,
+            "refusal": self.refusal,
         }

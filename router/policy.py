@@ -32,6 +32,7 @@ from router.errors import RouterConfigError
 from router.estimate import estimate
 from router.hardware import GpuInfo, Hardware, format_bytes
 from router.plan import Budget, Candidate, Device, MemoryEstimate, ModelPlan, Pin, RouterPrefs
+from service.core.metadata import with_pooling
 from service.core.types import GgufDescription
 
 Q8_INDEX = next(i for i, r in enumerate(quants.LADDER) if r.family == "Q8_0")
@@ -321,6 +322,12 @@ def _finish(draft: _Draft, budget: Budget, hardware: Hardware, shared_ok: bool, 
     head = replace(chosen, reason=f"{verdict}: {chosen.reason}")
     fallbacks = [replace(c, reason=f"fallback: {c.reason}") for c in after]
     degraded = chosen.degraded or not draft.fitting or not shared_ok
+    pin = draft.pin
+    refusal = (
+        pin.refusal(draft.group.model_id, chosen.label(), _needs(chosen.estimate, budget))
+        if pin is not None and pin.strict and not draft.fitting
+        else ""
+    )
     return ModelPlan(
         model_id=draft.group.model_id,
         kind=draft.group.kind,
@@ -329,12 +336,29 @@ def _finish(draft: _Draft, budget: Budget, hardware: Hardware, shared_ok: bool, 
         degraded=degraded,
         hardware=hardware,
         budget=budget,
+        refusal=refusal,
     )
+
+
+def _with_overrides(catalog: Catalog, prefs: RouterPrefs) -> Catalog:
+    """The catalog as the engine will load it: with the operator's pooling overrides applied."""
+    unknown = set(prefs.pooling) - {g.model_id for g in catalog.models}
+    if unknown:
+        have = ", ".join(g.model_id for g in catalog.models) or "none"
+        raise RouterConfigError(
+            "pooling", f"pooling names unknown models: {', '.join(sorted(unknown))} (models found: {have})"
+        )
+    groups = tuple(
+        replace(g, variants=tuple(with_pooling(d, prefs.pooling.get(g.model_id)) for d in g.variants))
+        for g in catalog.models
+    )
+    return replace(catalog, models=groups)
 
 
 def plan(catalog: Catalog, hardware: Hardware, prefs: RouterPrefs) -> list[ModelPlan]:
     """One plan per model in the catalog, sharing one memory budget."""
     budget = make_budget(hardware, prefs)
+    catalog = _with_overrides(catalog, prefs)
     unknown = set(prefs.pins) - {g.model_id for g in catalog.models}
     if unknown:
         have = ", ".join(g.model_id for g in catalog.models) or "none"

@@ -3,7 +3,7 @@
 `serve` takes every setting as a flag, an EMBEDROUTE_* variable or a YAML key
 (see service.core.config). `embed`, `rerank`, `tokenize` and `models` are one-shot
 clients that print the response as JSON; `synth` and `route` belong to the test
-model generator and the router.
+model generator and the router, `drift` (service/drift.py) compares two servers.
 """
 
 from __future__ import annotations
@@ -63,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from service.prepare.pull.cli import main as pull_main
 
         return int(pull_main(args[1:]) or 0)
+    if args and args[0] == "drift":
+        from service.drift import main as drift_main
+
+        return drift_main(args[1:])
     if args and args[0] == "route":
         from router.explain import main as route_main
 
@@ -109,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("ladder", help="quantise a GGUF into a ladder of variants (see `embedroute ladder --help`)")
     commands.add_parser("pull", help="download the GGUF variant this machine should run from a hub repository")
     commands.add_parser("route", help="show which GGUF file the router picks and why (see `embedroute route --help`)")
+    commands.add_parser("drift", help="compare two servers' vectors and vector-space ids (see `embedroute drift --help`)")
     return parser
 
 

@@ -16,6 +16,7 @@ import signal
 import socket
 import ssl
 import time
+from typing import cast
 
 import router
 from router.hardware import format_bytes
@@ -23,6 +24,7 @@ from service.app import Application, Registry, ServedModel
 from service.app.metrics import Metrics, MetricsEndpoint
 from service.core.config import Settings
 from service.core.errors import ConfigError
+from service.core.types import PoolingChoice
 from service.prepare.pull.startup import prepare_models
 from service.rpc.server import RpcFront
 
@@ -149,11 +151,15 @@ def plan(settings: Settings) -> list[router.ModelPlan]:
     cannot work: refused here, instead of loading and running out of memory."""
     pins = {model_id: router.Pin.parse(choice) for model_id, choice in settings.pins.items()}
     prefs = router.RouterPrefs(
-        n_ctx=settings.ctx, n_batch=settings.step_tokens, pins=pins, max_threads=settings.threads
+        n_ctx=settings.ctx,
+        n_batch=settings.step_tokens,
+        pins=router.merge_consistent(pins, settings.consistent),
+        max_threads=settings.threads,
+        pooling=cast("dict[str, PoolingChoice]", settings.pooling),
     )
     plans = router.plan_models(list(settings.models), prefs)
     for p in plans:
-        if settings.ctx and not any(c.fits for c in p.candidates):
+        if settings.ctx and not p.refusal and not any(c.fits for c in p.candidates):
             raise ConfigError(
                 "ctx",
                 f"{p.model_id} needs {format_bytes(p.chosen.estimated_bytes)} at {settings.ctx} tokens per sequence, "

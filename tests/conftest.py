@@ -44,6 +44,20 @@ def synth_models() -> Iterator[SynthModels]:
     yield models
 
 
+BARE_QUANTS = ("F32", "F16", "Q8_0")
+
+
+@pytest.fixture(scope="session")
+def bare_models() -> Iterator[dict[str, Path]]:
+    """The embedding model as a community conversion writes it: no pooling type in the file."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        models = synth_ladder(CACHE / "bare", "tiny", "embedding-bare", BARE_QUANTS)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    yield models
+
+
 @pytest.fixture(scope="session")
 def models_dir(synth_models: SynthModels, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What a server under test is started with: one embedding model and one reranker."""

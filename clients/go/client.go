@@ -20,8 +20,10 @@ type Client struct {
 	conn     *grpc.ClientConn
 	embedder pb.EmbedServiceClient
 	reranker pb.RerankServiceClient
+	models   pb.ModelServiceClient
 	apiKey   string
 	retry    RetryPolicy
+	space    string
 }
 
 type settings struct {
@@ -29,6 +31,7 @@ type settings struct {
 	creds  credentials.TransportCredentials
 	retry  RetryPolicy
 	dial   []grpc.DialOption
+	space  string
 }
 
 // Option configures New.
@@ -44,6 +47,11 @@ func WithTransportCredentials(c credentials.TransportCredentials) Option {
 
 // WithRetryPolicy replaces DefaultRetryPolicy.
 func WithRetryPolicy(p RetryPolicy) Option { return func(s *settings) { s.retry = p } }
+
+// WithExpectVectorSpace makes every Embed and EmbedStream call fail with a
+// *VectorSpaceMismatchError instead of returning vectors from another vector space than id
+// (from VectorSpace, or stored with an index). EmbedOptions.ExpectVectorSpace overrides it.
+func WithExpectVectorSpace(id string) Option { return func(s *settings) { s.space = id } }
 
 // WithDialOptions passes extra options to grpc.NewClient.
 func WithDialOptions(opts ...grpc.DialOption) Option {
@@ -64,8 +72,10 @@ func New(target string, opts ...Option) (*Client, error) {
 		conn:     conn,
 		embedder: pb.NewEmbedServiceClient(conn),
 		reranker: pb.NewRerankServiceClient(conn),
+		models:   pb.NewModelServiceClient(conn),
 		apiKey:   s.apiKey,
 		retry:    s.retry,
+		space:    s.space,
 	}, nil
 }
 

@@ -30,6 +30,16 @@ type EmbedOptions struct {
 	Truncate    bool   // cut over-long inputs instead of failing
 	// Unnormalized returns raw vectors instead of unit-length ones.
 	Unnormalized bool
+	// ExpectVectorSpace, when set, fails the call with *VectorSpaceMismatchError if the
+	// server's vector-space id differs (overrides WithExpectVectorSpace).
+	ExpectVectorSpace string
+}
+
+func (c *Client) expected(opts EmbedOptions) string {
+	if opts.ExpectVectorSpace != "" {
+		return opts.ExpectVectorSpace
+	}
+	return c.space
 }
 
 func (o EmbedOptions) proto() *pb.EmbedOptions {
@@ -57,11 +67,35 @@ func (c *Client) Embed(ctx context.Context, texts []string, opts EmbedOptions) (
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSpace(c.expected(opts), reply.GetVectorSpaceId(), reply.GetModel()); err != nil {
+		return nil, err
+	}
 	vectors := make([][]float32, len(reply.GetEmbeddings()))
 	for i, e := range reply.GetEmbeddings() {
 		vectors[i] = e.GetFloatValues()
 	}
 	return vectors, nil
+}
+
+// VectorSpace returns the vector-space id of model's normalised embeddings (the only
+// embedding model when model is ""): store it with an index and require it when querying.
+func (c *Client) VectorSpace(ctx context.Context, model string) (string, error) {
+	reply, err := withRetry(c.outgoing(ctx), c.retry, func(ctx context.Context) (*pb.ListModelsResponse, error) {
+		return c.models.ListModels(ctx, &pb.ListModelsRequest{})
+	})
+	if err != nil {
+		return "", err
+	}
+	var found []*pb.Model
+	for _, m := range reply.GetModels() {
+		if m.GetId() == model || (model == "" && m.GetKind() == pb.ModelKind_MODEL_KIND_EMBEDDING) {
+			found = append(found, m)
+		}
+	}
+	if len(found) != 1 {
+		return "", fmt.Errorf("embedroute: name the model: %d embedding models match %q", len(found), model)
+	}
+	return found[0].GetVectorSpaceId(), nil
 }
 
 // Streamed is one EmbedStream result; Index is the text's position in the input sequence.
@@ -105,6 +139,10 @@ func (c *Client) EmbedStream(ctx context.Context, texts iter.Seq[string], opts E
 			}
 			if err != nil {
 				yield(Streamed{}, fromRPC(err))
+				return
+			}
+			if err := checkSpace(c.expected(opts), reply.GetVectorSpaceId(), reply.GetModel()); err != nil {
+				yield(Streamed{}, err)
 				return
 			}
 			index, err := strconv.Atoi(reply.GetId())

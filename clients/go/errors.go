@@ -43,6 +43,31 @@ func (e *Error) Error() string {
 // GRPCStatus lets status.FromError and status.Code see through the wrapper.
 func (e *Error) GRPCStatus() *status.Status { return e.status }
 
+// VectorSpaceMismatchError is returned instead of vectors when the server answers from
+// another vector space than the caller expects (another file, quant, pooling, template or
+// normalisation): such vectors must not be mixed into the caller's index. Actual is "" when
+// the server reports no id. Use errors.As(err, &e) with e *VectorSpaceMismatchError.
+type VectorSpaceMismatchError struct {
+	Expected string
+	Actual   string
+	Model    string
+}
+
+func (e *VectorSpaceMismatchError) Error() string {
+	actual := e.Actual
+	if actual == "" {
+		actual = "(none reported)"
+	}
+	return fmt.Sprintf("embedroute: model %q serves vector space %s, expected %s", e.Model, actual, e.Expected)
+}
+
+func checkSpace(expected, actual, model string) error {
+	if expected != "" && actual != expected {
+		return &VectorSpaceMismatchError{Expected: expected, Actual: actual, Model: model}
+	}
+	return nil
+}
+
 // fromRPC turns a gRPC error into *Error; other errors (a cancelled iterator, say) pass through.
 func fromRPC(err error) error {
 	if err == nil {

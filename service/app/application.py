@@ -96,7 +96,14 @@ class Application:
         worker = self.registry.worker_for(call.model, "embedding")
         validate_embed(call, self.limits, worker.description)
         outcome = await self._submit(worker, EmbedWork(call.inputs, call.options), call.inputs, deadline)
-        return EmbedResult(worker.description.model_id, outcome.values, _usage(outcome, started))
+        served = self.registry.get(worker.description.model_id)
+        return EmbedResult(
+            worker.description.model_id,
+            outcome.values,
+            _usage(outcome, started),
+            vector_space_id=served.vector_space_id(call.options.normalize),
+            dimensions=call.options.dimensions or worker.description.hidden_size,
+        )
 
     # --- rerank --------------------------------------------------------------------
 

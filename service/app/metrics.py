@@ -65,7 +65,7 @@ class Metrics:
             ["model"], registry=self.registry,
         )
         self.model = Info(
-            "embedroute_model", "The router's choice for each model: file, quantisation and placement.",
+            "embedroute_model", "The router's choice for each model: file, quantisation, placement, pooling and vector space.",
             ["model"], registry=self.registry,
         )
 
@@ -84,6 +84,9 @@ class Metrics:
                 "device": chosen.device,
                 "gpu_layers": str(chosen.n_gpu_layers),
                 "threads": str(chosen.n_threads),
+                "pooling": served.worker.description.pooling_note if served.worker else d.pooling_note,
+                "vector_space_id": served.vector_space_id(),
+                "dimensions": str(d.hidden_size),
             }
         self.model.labels(model=model_id).info(info)
         if served.worker is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from service.engine import load_model
+from service.core.space import VectorSpace, weights_sha256
 from service.core.types import ModelKind
 from service.core.errors import InvalidArgumentError, NotFoundError, UnavailableError
 from service.scheduler import ModelWorker
@@ -36,6 +37,12 @@ class ServedModel:
     worker: ModelWorker | None = None
     errors: list[str] = field(default_factory=list)
     """One line per candidate that failed to load, in the order tried."""
+    space: VectorSpace | None = None
+    """What decides the loaded file's vectors; None while loading, for rerankers, or with ids off."""
+
+    def vector_space_id(self, normalize: bool = True) -> str:
+        """The id of the vectors this model answers with ("" when none is known)."""
+        return self.space.id(normalize) if self.space is not None else ""
 
     @property
     def model_id(self) -> str:
@@ -108,6 +115,12 @@ class Registry:
     async def load_all(self, settings: Settings, on_change: Callable[[ServedModel], Awaitable[None]]) -> None:
         """Loads each model in turn; `on_change` is awaited after each one is settled."""
         for served in self._models.values():
+            if served.plan.refusal:
+                log.error("model %s is not served: %s", served.model_id, served.plan.refusal)
+                served.errors.append(served.plan.refusal)
+                served.state = "failed"
+                await on_change(served)
+                continue
             for candidate in served.plan.load_order:
                 if not candidate.fits:  # loading it would run the process out of memory
                     message = f"{candidate.description.path.name}: does not fit ({candidate.reason})"
@@ -115,7 +128,7 @@ class Registry:
                     served.errors.append(message)
                     continue
                 try:
-                    worker = await asyncio.to_thread(_load, candidate, settings)
+                    worker, served.space = await _load_with_space(candidate, settings)
                 except Exception as exc:  # any load failure moves on to the next candidate
                     message = f"{candidate.description.path.name}: {exc}"
                     log.warning("could not load %s", message, extra={"model": served.model_id})
@@ -123,11 +136,13 @@ class Registry:
                     continue
                 served.worker, served.chosen, served.state = worker, candidate, "ready"
                 log.info(
-                    "loaded %s from %s (%s, %s)",
+                    "loaded %s from %s (%s, %s); pooling: %s; vector space %s",
                     served.model_id,
                     candidate.description.path.name,
                     candidate.description.quant,
                     candidate.reason,
+                    worker.description.pooling_note,
+                    served.vector_space_id() or ("off" if not settings.vector_space_ids else "none (a reranker)"),
                 )
                 break
             else:
@@ -141,6 +156,28 @@ class Registry:
             if served.worker is not None:
                 served.worker.close(timeout_s)
                 served.worker = None
+
+
+async def _load_with_space(candidate: Candidate, settings: Settings) -> tuple[ModelWorker, VectorSpace | None]:
+    """Loads the model and, beside it on another thread, takes the file's sha256 (from its
+    sidecar when recorded): the model is ready once both are, so every answer carries its id."""
+    path = candidate.description.path
+    wanted = settings.vector_space_ids and candidate.description.kind == "embedding"
+    digest = asyncio.ensure_future(asyncio.to_thread(weights_sha256, path)) if wanted else None
+    try:
+        worker = await asyncio.to_thread(_load, candidate, settings)
+    except BaseException:
+        if digest is not None:
+            await asyncio.gather(digest, return_exceptions=True)
+        raise
+    if digest is None:
+        return worker, None
+    try:
+        sha256 = await digest
+    except BaseException:
+        await asyncio.to_thread(worker.close, 0.0)
+        raise
+    return worker, VectorSpace.of(worker.description, sha256, worker.model.template_fingerprint)
 
 
 def _load(candidate: Candidate, settings: Settings) -> ModelWorker:

@@ -51,16 +51,31 @@ def _log_format(value: str) -> LogFormat:
     raise ValueError(f"log format must be json or text, not {value!r}")
 
 
-def _pins(value: str) -> dict[str, str]:
+def _pins(value: str, what: str = "pin must be MODEL=QUANT[@DEVICE]") -> dict[str, str]:
     pins: dict[str, str] = {}
     for item in value.split(","):
         if not item.strip():
             continue
         model, sep, choice = item.partition("=")
         if not sep or not model.strip() or not choice.strip():
-            raise ValueError(f"pin must be MODEL=QUANT[@DEVICE], not {item!r}")
+            raise ValueError(f"{what}, not {item!r}")
         pins[model.strip()] = choice.strip()
     return pins
+
+
+_POOLINGS = ("last", "mean", "cls")
+
+
+def _poolings(value: str) -> dict[str, str]:
+    pooling = _pins(value, "pooling must be MODEL=last|mean|cls")
+    for model, choice in pooling.items():
+        if choice not in _POOLINGS:
+            raise ValueError(f"pooling for {model} must be one of {', '.join(_POOLINGS)}, not {choice!r}")
+    return pooling
+
+
+def _consistent(value: str) -> dict[str, str]:
+    return _pins(value, "consistent must be MODEL=QUANT")
 
 
 def _keys(value: str) -> list[str]:
@@ -248,6 +263,30 @@ class Settings:
         "installed (configured by the standard OTEL_* variables), else to the process's global provider.",
         _bool,
     )
+    pooling: dict[str, str] = _setting(
+        {},
+        "Per-model pooling override, MODEL=last|mean|cls, for a file whose pooling type is missing or wrong. "
+        "Without one, a file that names no pooling is pooled by its architecture: decoders (Qwen3, Qwen2, "
+        "Llama, Mistral, Gemma) by the last token, encoders by the mean; ModelService and the start-up log "
+        "say when it was inferred.",
+        _poolings,
+        repeat=True,
+    )
+    consistent: dict[str, str] = _setting(
+        {},
+        "One vector space across a fleet: MODEL=QUANT makes every replica serve that quant whatever its node "
+        "(a strict pin). A node where it does not fit reports the model FAILED and health NOT_SERVING with "
+        "the reason, instead of loading another file whose vectors differ.",
+        _consistent,
+        repeat=True,
+    )
+    vector_space_ids: bool = _setting(
+        True,
+        "Report each model's vector-space id (file sha256, quant, pooling, template, normalisation) in every "
+        "embedding response, ModelService and the metrics. The sha256 is read from a `<file>.sha256` sidecar, "
+        "else computed beside loading the model (about 1 s per GB) and recorded there.",
+        _bool,
+    )
 
     def __post_init__(self) -> None:
         for name, f in _FIELDS.items():
@@ -277,6 +316,9 @@ def _where(name: str) -> str:
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 
+
+_MAPPINGS = {"pins": "QUANT[@DEVICE]", "pooling": "last|mean|cls", "consistent": "QUANT"}
+"""Settings that map a model id to a choice: repeated flags merge, YAML gives a mapping."""
 
 _FLAG_NAMES = {"pins": "--pin"}
 """Flags named in the singular because each use adds one item."""
@@ -336,7 +378,7 @@ def _from_flags(flags: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _merge_repeated(name: str, parts: Sequence[Any]) -> Any:
-    if name == "pins":
+    if name in _MAPPINGS:
         merged: dict[str, str] = {}
         for part in parts:
             merged.update(part)
@@ -366,10 +408,11 @@ def _from_yaml_value(name: str, raw: Any, path: Path) -> Any:
         return [Path(str(item)) for item in items]
     if name == "api_keys":
         return [str(item) for item in raw] if isinstance(raw, list) else _keys(str(raw))
-    if name == "pins":
+    if name in _MAPPINGS:
         if not isinstance(raw, dict):
-            raise ConfigError(f"config file {path}", "pins must be a mapping MODEL: QUANT[@DEVICE]")
-        return {str(k): str(v) for k, v in raw.items()}
+            raise ConfigError(f"config file {path}", f"{name} must be a mapping MODEL: {_MAPPINGS[name]}")
+        text = ",".join(f"{k}={v}" for k, v in raw.items())
+        return _parse(name, _FIELDS[name].metadata["parse"], text, f"{path}: {name}")
     text = "" if raw is None else str(raw).lower() if isinstance(raw, bool) else str(raw)
     return _parse(name, _FIELDS[name].metadata["parse"], text, f"{path}: {name}")
 

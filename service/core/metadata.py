@@ -8,15 +8,24 @@ File names are never trusted; hubs name files inconsistently.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import gguf
 
 from service.core.gguf_header import GgufFormatError, SkippedArray, read_header
-from service.core.types import GgufDescription, ModelKind, Pooling
+from service.core.types import GgufDescription, ModelKind, Pooling, PoolingChoice, PoolingSource
 
 _POOLING_BY_ID: dict[int, Pooling] = {0: "none", 1: "mean", 2: "cls", 3: "last", 4: "rank"}
+
+DECODER_ARCHES = frozenset(
+    {"qwen3", "qwen2", "qwen3moe", "qwen2moe", "llama", "mistral", "mistral3", "gemma", "gemma2", "gemma3", "phi3"}
+)
+"""Causal decoders: embedding models built on them (Qwen3-Embedding, gte-Qwen2-instruct, e5-mistral)
+are last-token pooled. llama.cpp's converter writes a pooling type only when the checkpoint has
+sentence-transformers modules, so community conversions of the bare model name none, and mean
+pooling a decoder gives vectors unrelated to the model's (cosine -0.055 to the reference, measured)."""
 
 
 class UnreadableGgufError(ValueError):
@@ -46,8 +55,9 @@ def describe_gguf(path: Path) -> GgufDescription:
     n_bytes = sum(t.n_bytes for t in header.tensors)
     name = str(fields.get("general.name", "")) or str(fields.get("general.basename", "")) or arch
     has_cls = "cls.output.weight" in tensor_names or "cls.weight" in tensor_names
-    pooling = _POOLING_BY_ID.get(int(fields.get(f"{arch}.pooling_type", 0)), "none")
-    kind = _kind(name, pooling, has_cls)
+    file_pooling = _POOLING_BY_ID.get(int(fields.get(f"{arch}.pooling_type", 0)), "none")
+    kind = _kind(name, file_pooling, has_cls)
+    pooling, source = _pooling(arch, kind, file_pooling)
     file_type = int(fields.get("general.file_type", -1))
     return GgufDescription(
         path=path,
@@ -71,7 +81,29 @@ def describe_gguf(path: Path) -> GgufDescription:
         bits_per_weight=8.0 * n_bytes / max(n_params, 1),
         identity=f"{arch}:{name}:{hidden}x{layers}:{_length(fields.get('tokenizer.ggml.tokens'))}:{kind}",
         model_id=slug(name),
+        pooling_source=source,
+        file_pooling=file_pooling,
     )
+
+
+def infer_pooling(architecture: str) -> PoolingChoice:
+    """The pooling an embedding model of this architecture is trained with: decoders by the last
+    token (with the end-of-text rule of the prompt templates), encoders by the mean."""
+    return "last" if architecture in DECODER_ARCHES else "mean"
+
+
+def with_pooling(description: GgufDescription, pooling: PoolingChoice | None) -> GgufDescription:
+    """The description with the operator's override applied (None: unchanged). Rerankers keep
+    theirs: their score does not come from pooling."""
+    if pooling is None or description.kind != "embedding":
+        return description
+    return replace(description, pooling=pooling, pooling_source="override")
+
+
+def _pooling(arch: str, kind: ModelKind, file_pooling: Pooling) -> tuple[Pooling, PoolingSource]:
+    if kind == "embedding" and file_pooling == "none":
+        return infer_pooling(arch), "inferred"
+    return file_pooling, "file"
 
 
 def quant_name(file_type: int) -> str:

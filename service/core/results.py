@@ -42,6 +42,10 @@ class EmbedResult:
     embeddings: list[Embedding]
     """In input order."""
     usage: Usage
+    vector_space_id: str = ""
+    """What decides these vectors (service/core/space.py); "" when ids are off. Every front reports it."""
+    dimensions: int = 0
+    """The vectors' length (the Matryoshka cut, or the model's full size), reported beside the id."""
 
 
 @dataclass(frozen=True)

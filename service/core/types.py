@@ -11,6 +11,11 @@ import numpy.typing as npt
 
 ModelKind = Literal["embedding", "reranker"]
 Pooling = Literal["none", "mean", "cls", "last", "rank"]
+PoolingChoice = Literal["mean", "cls", "last"]
+"""What an operator may set per model (`--pooling MODEL=last|mean|cls`)."""
+PoolingSource = Literal["file", "inferred", "override"]
+"""Where a description's pooling came from: the file's `{arch}.pooling_type`, the architecture
+(the file names none), or the operator's per-model override."""
 InputType = Literal["query", "document"]
 
 Vector = npt.NDArray[np.float32]
@@ -46,6 +51,22 @@ class GgufDescription:
     """Groups the quantisations of one model: same weights' shapes and name."""
     model_id: str
     """The catalog id clients pass as `model` (a slug of the model name, never a path)."""
+    pooling_source: PoolingSource = "file"
+    file_pooling: Pooling = "none"
+    """What the file itself says (`none` when it names no pooling type)."""
+
+    @property
+    def pooling_inferred(self) -> bool:
+        return self.pooling_source == "inferred"
+
+    @property
+    def pooling_note(self) -> str:
+        """The pooling in use and where it came from, as logs and `embedroute route` show it."""
+        if self.pooling_source == "inferred":
+            return f"{self.pooling} (inferred: the file names none)"
+        if self.pooling_source == "override":
+            return f"{self.pooling} (operator override; the file says {self.file_pooling})"
+        return self.pooling
 
 
 @dataclass(frozen=True)
@@ -114,6 +135,8 @@ class EngineSettings:
     n_gpu_layers: int = 0
     flash_attn: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    pooling: PoolingChoice | None = None
+    """The operator's per-model pooling override; None = the file's, or inferred from its architecture."""
 
 
 

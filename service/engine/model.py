@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from service.core.errors import EngineError
 from service.core.gguf_header import read_tensor
-from service.core.metadata import describe_gguf
+from service.core.metadata import describe_gguf, with_pooling
 from service.core.resources import available_cpus
 from service.core.types import (
     EmbedOptions,
@@ -76,6 +76,11 @@ class Model:
             query_window_s=QUERY_WINDOW_S,
         )
         """The model's one batcher: its KV cells are the context's. Owned by one thread at a time."""
+
+    @property
+    def template_fingerprint(self) -> str:
+        """The embedding prompt template's rules ("" for a reranker), part of the vector-space id."""
+        return self._embed_template.fingerprint if self._embed_template is not None else ""
 
     @property
     def uses_rank_head(self) -> bool:
@@ -202,7 +207,7 @@ def context_size(description: GgufDescription, settings: EngineSettings) -> int:
 
 def load_model(path: Path, settings: EngineSettings | None = None) -> Model:
     settings = settings or EngineSettings()
-    description = describe_gguf(path)
+    description = with_pooling(describe_gguf(path), settings.pooling)
     n_ctx = context_size(description, settings)
     last_token = description.pooling == "last" or description.kind == "reranker"
     encoder = description.kind == "embedding" and not last_token

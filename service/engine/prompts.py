@@ -49,6 +49,11 @@ class LastTokenTemplate:
 
     eos_id: int
 
+    @property
+    def fingerprint(self) -> str:
+        """Every rule that shapes the tokens, for the vector-space id (service/core/space.py)."""
+        return f"last-token|nfc|query={format_query('{task}', '{text}')}|task={DEFAULT_TASK}|eos={self.eos_id}"
+
     def prepare(self, tok: Tokenizer, text: str, options: EmbedOptions, n_ctx: int) -> PreparedInput:
         body = format_query(options.instruction, text) if options.input_type == "query" else text
         tokens = tok.tokenize(unicodedata.normalize("NFC", body), special=False)
@@ -61,6 +66,10 @@ class EncoderTemplate:
     """BERT family: the tokenizer adds [CLS]/[SEP]. These models were trained without
     instructions (all-MiniLM-L6-v2 declares no prompts), and prefixing one only moves
     the query away from its documents, so queries and documents are encoded alike."""
+
+    @property
+    def fingerprint(self) -> str:
+        return "encoder|tokenizer-specials|no-instruction"
 
     def prepare(self, tok: Tokenizer, text: str, options: EmbedOptions, n_ctx: int) -> PreparedInput:
         tokens = tok.tokenize(text, special=False, add_special=True)

@@ -21,6 +21,7 @@ import gguf
 
 from service.core.gguf_header import read_header
 from service.core.metadata import UnreadableGgufError, describe_gguf
+from service.core.space import file_sha256, record_sha256
 from service.engine.quantize import QUANT_TYPES, quantize
 from service.core.types import GgufDescription
 
@@ -91,6 +92,7 @@ def build_ladder(
             except RuntimeError as exc:
                 skipped.append(f"skipped {quant}: {exc}")
                 continue
+            record_sha256(target, file_sha256(target))  # the server then need not hash it at start-up
             status = "new"
         rungs.append(Rung(describe_gguf(target), status))
     return rungs, skipped

@@ -26,6 +26,8 @@ class EmbedServicer:
             model=result.model_id,
             embeddings=translate.embeddings(result.embeddings, call.encoding),
             usage=translate.usage(result.usage),
+            vector_space_id=result.vector_space_id,
+            dimensions=result.dimensions,
         )
 
     @stream_rpc_errors(fields.EMBED_STREAM)
@@ -43,4 +45,6 @@ class EmbedServicer:
                 model=result.model_id,
                 embedding=translate.embedding(0, result.embeddings[0], done.item.call.encoding),
                 usage=translate.usage(result.usage),
+                vector_space_id=result.vector_space_id,
+                dimensions=result.dimensions,
             )

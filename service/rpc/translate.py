@@ -171,7 +171,7 @@ _STATES = {
 def model(served: ServedModel, *, serves_rerank_by_cosine: bool) -> model_pb2.Model:
     plan = served.plan
     shown = served.chosen or plan.candidates[0]
-    d = shown.description
+    d = served.worker.description if served.worker is not None else shown.description
     proto = model_pb2.Model(
         id=served.model_id,
         kind=_KINDS[served.kind],
@@ -187,6 +187,8 @@ def model(served: ServedModel, *, serves_rerank_by_cosine: bool) -> model_pb2.Mo
         error="; ".join(served.errors),
         hardware=plan.hardware_summary,
         serves_rerank_by_cosine=serves_rerank_by_cosine,
+        vector_space_id=served.vector_space_id(),
+        pooling_source=d.pooling_source,
     )
     if served.chosen is not None:
         proto.file.CopyFrom(gguf_file(served.chosen))

@@ -82,8 +82,10 @@ def test_schema_and_chart_cover_every_setting_once() -> None:
     server = schema["properties"]["server"]["properties"]
     open_settings = set(server["config"]["propertyNames"]["enum"])
     assert set(server["extraEnv"]["propertyNames"]["enum"]) == {env_name(n) for n in open_settings}
-    # Every optional variable on (TLS, client CA, API keys, pins, config file), no extraEnv.
-    managed = set(render("secure-values.yaml", sets={"server.pins.m": "Q8_0", "server.config.log_level": "INFO"}).env)
+    # Every optional variable on (TLS, client CA, API keys, pins, vector space, config file), no extraEnv.
+    every = {"server.pins.m": "Q8_0", "server.config.log_level": "INFO"}
+    every |= {"vectorSpace.consistent.c": "Q8_0", "vectorSpace.pooling.p": "last"}
+    managed = set(render("secure-values.yaml", sets=every).env)
     fields = {f.name for f in dataclasses.fields(Settings)}
     assert managed.isdisjoint({env_name(n) for n in open_settings})
     assert {n for n in fields if env_name(n) in managed} | open_settings == fields - NEVER_PLAIN

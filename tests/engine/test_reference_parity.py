@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from service.core.types import EmbedOptions
+from service.core.types import EmbedOptions, EngineSettings
 from service.engine import load_model
 from tests.conftest import SynthModels
 from tests.engine.conftest import SETTINGS
@@ -22,11 +24,16 @@ MIN_COSINE = {"F32": 0.99999, "F16": 0.9999, "BF16": 0.999, "Q8_0": 0.995}
 
 
 def _cosines(synth_models: SynthModels, reference: Qwen3Reference, quant: str) -> list[float]:
-    model = load_model(synth_models.embedding[quant], SETTINGS)
+    return reference_cosines(synth_models.embedding[quant], reference, SETTINGS, TEXTS)
+
+
+def reference_cosines(path: Path, reference: Qwen3Reference, settings: EngineSettings, texts: list[str]) -> list[float]:
+    """Cosine of the engine's vector of each text to the reference's last-token vector of its tokens."""
+    model = load_model(path, settings)
     try:
         options = EmbedOptions()
         results = []
-        for text in TEXTS:
+        for text in texts:
             prepared = model.prepare_embed(text, options)
             got = model.embed_prepared([prepared], options)[0].vector
             results.append(float(np.dot(got, reference.embed(prepared.tokens))))

@@ -93,7 +93,11 @@ def test_counters_move(hardened: RunningServer, hardened_channel: grpc.Channel) 
         "device": "cpu",
         "gpu_layers": "0",
         "threads": "1",
+        "pooling": "last",
+        "vector_space_id": hardened.server.registry.get(EMBED_MODEL).vector_space_id(),
+        "dimensions": "256",
     }
+    assert info["vector_space_id"].startswith("vs1-")
     assert value(after, "embedroute_model_info", **info) == 1
 
 

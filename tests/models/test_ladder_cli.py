@@ -9,6 +9,7 @@ import gguf
 import pytest
 
 from service.core.metadata import describe_gguf
+from service.core.space import file_sha256, recorded_sha256
 from service.prepare.ladder import main
 from tests.models.hybrid import write_hybrid
 
@@ -24,7 +25,9 @@ def test_writes_ranks_and_then_keeps(minilm: dict[str, Path], tmp_path: Path, ca
     assert [(r[0], r[3], r[4]) for r in rows] == [("1", "F16", "source"), ("2", "Q8_0", "new"), ("3", "Q4_K_M", "new")]
     assert [float(r[1]) for r in rows] == [round(describe_gguf(Path(r[-1])).bits_per_weight, 2) for r in rows]
     assert "[1/2] Q4_K_M: writing all-MiniLM-L6-v2-Q4_K_M.gguf" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["all-MiniLM-L6-v2-Q4_K_M.gguf", "all-MiniLM-L6-v2-Q8_0.gguf"]
+    names = ["all-MiniLM-L6-v2-Q4_K_M.gguf", "all-MiniLM-L6-v2-Q8_0.gguf"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names + [n + ".sha256" for n in names])
+    assert all(recorded_sha256(tmp_path / n) == file_sha256(tmp_path / n) for n in names)
     stamp = (tmp_path / "all-MiniLM-L6-v2-Q8_0.gguf").stat().st_mtime_ns
 
     assert main([str(minilm["F16"]), "--quants", "Q8_0", "--out", str(tmp_path)]) == 0

@@ -90,8 +90,10 @@ def test_make_demo_prints_a_diagonal_similarity_matrix(demo: tuple[subprocess.Co
     for i in range(2):
         assert matrix[i][i] > matrix[i][1 - i], matrix  # each query's own document first
         assert matrix[i][i] > matrix[1 - i][i], matrix  # each document's own query first
-    assert sorted(p.name for p in (root / "models").iterdir()) == sorted(
-        f"all-MiniLM-L6-v2-{q}.gguf" for q in ("F32", "F16", "Q8_0", "Q4_K_M")
-    )
+    ladder = sorted(f"all-MiniLM-L6-v2-{q}.gguf" for q in ("F32", "F16", "Q8_0", "Q4_K_M"))
+    files = sorted(p.name for p in (root / "models").iterdir())
+    # beside the file it serves, the server records the sha256 of its vector-space id
+    assert [f for f in files if f.endswith(".gguf")] == ladder
+    assert len([f for f in files if f.endswith(".gguf.sha256")]) == 1 and len(files) == len(ladder) + 1
     pid = int((root / ".cache" / "server.pid").read_text())
     os.kill(pid, 0)  # the demo leaves its server running (the fixture stops it)

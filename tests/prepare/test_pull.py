@@ -13,6 +13,7 @@ import pytest
 import router
 from router import RouterPrefs, load_profile
 from service.core.metadata import describe_gguf
+from service.core.space import recorded_sha256
 from service.prepare.pull.hub import RemoteFile
 from service.prepare.pull.remote import FIRST_RANGE, infer_from_name, quant_in_name
 from tests.conftest import SynthModels
@@ -57,8 +58,9 @@ def test_downloads_only_the_routers_choice(
     assert done.returncode == 0, done.stderr
     chosen = synth_models.embedding[quant]
     assert done.stdout.splitlines() == [str(models / chosen.name)]
-    assert sorted(p.name for p in models.iterdir()) == [chosen.name]
+    assert sorted(p.name for p in models.iterdir()) == [chosen.name, chosen.name + ".sha256"]
     assert sha256(models / chosen.name) == hub.sha256(chosen)
+    assert recorded_sha256(models / chosen.name) == hub.sha256(chosen)  # the vector-space id's digest, from the hub
     whole = [s for s in hub.sent if s.range is None]
     assert whole == [Sent(chosen.name, None, chosen.stat().st_size)]
     headers = sorted((s.file, s.range, s.n_bytes) for s in hub.sent if s.range is not None)
@@ -79,7 +81,7 @@ def test_resumes_a_cut_download(hub: FakeHub, synth_models: SynthModels, tmp_pat
 
     resumed = run_pull(hub, *args)
     assert resumed.returncode == 0, resumed.stderr
-    assert sorted(p.name for p in models.iterdir()) == [chosen.name]
+    assert sorted(p.name for p in models.iterdir()) == [chosen.name, chosen.name + ".sha256"]
     assert sha256(models / chosen.name) == hub.sha256(chosen)
     fetches = [s for s in hub.sent if s.file == chosen.name and s.range != f"bytes=0-{FIRST_RANGE - 1}"]
     size = chosen.stat().st_size
@@ -102,7 +104,10 @@ def test_all_takes_the_whole_ladder(hub: FakeHub, synth_models: SynthModels, tmp
     models = tmp_path / "models"
     done = run_pull(hub, EMBED_REPO, "--models", str(models), "--all", "--hardware-profile", str(PROFILES / "t4-16gb.yaml"))
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in models.iterdir()) == sorted(synth_models.embedding[q].name for q in LADDER)
+    assert sorted(p.name for p in models.iterdir() if p.suffix == ".gguf") == sorted(
+        synth_models.embedding[q].name for q in LADDER
+    )
+    assert all(recorded_sha256(p) == hub.sha256(p) for p in models.glob("*.gguf"))
     assert Path(done.stdout.splitlines()[0]).name == synth_models.embedding["F16"].name  # the choice first
 
 

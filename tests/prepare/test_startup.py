@@ -25,7 +25,7 @@ def test_hub_reachable_pulls_the_default_repositories(hub: FakeHub, synth_models
     # On an AVX2 laptop F16/BF16 are not native: Q8_0 of each, nothing else.
     want = [synth_models.embedding["Q8_0"].name, synth_models.reranker_cls["Q8_0"].name]
     assert [p.name for p in paths] == want
-    assert sorted(p.name for p in models.iterdir()) == sorted(want)
+    assert sorted(p.name for p in models.iterdir()) == sorted(want + [name + ".sha256" for name in want])
 
 
 def test_no_hub_prepares_the_embedded_default(tmp_path: Path) -> None:

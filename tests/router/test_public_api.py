@@ -24,6 +24,7 @@ def test_public_names() -> None:
         "UnreadableFile",
         "build_catalog",
         "load_profile",
+        "merge_consistent",
         "plan_models",
         "probe_hardware",
         "save_profile",

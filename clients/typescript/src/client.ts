@@ -25,7 +25,13 @@ import {
   RerankServiceClient,
   RerankStreamRequest,
 } from "./gen/embedroute/v1/rerank";
-import { fromServiceError } from "./errors";
+import {
+  type ListModelsResponse,
+  ListModelsRequest,
+  ModelKind,
+  ModelServiceClient,
+} from "./gen/embedroute/v1/model";
+import { fromServiceError, spaceMismatch, type VectorSpaceMismatchError } from "./errors";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelay } from "./retry";
 
 export interface EmbedrouteClientOptions {
@@ -37,6 +43,11 @@ export interface EmbedrouteClientOptions {
   timeoutMs?: number;
   retry?: RetryPolicy;
   channelOptions?: Partial<ClientOptions>;
+  /**
+   * A vector-space id (from vectorSpace(), stored with an index): every embed call then throws
+   * VectorSpaceMismatchError instead of returning vectors from another space.
+   */
+  expectVectorSpace?: string;
 }
 
 export interface CallSettings {
@@ -55,6 +66,8 @@ export interface EmbedOptions extends CallSettings {
   normalize?: boolean;
   /** Cut over-long inputs instead of failing. */
   truncate?: boolean;
+  /** Overrides the client's expectVectorSpace for this call. */
+  expectVectorSpace?: string;
 }
 
 export interface RerankOptions extends CallSettings {
@@ -87,6 +100,8 @@ type Texts = Iterable<string> | AsyncIterable<string>;
 export class EmbedrouteClient {
   private readonly embedder: EmbedServiceClient;
   private readonly reranker: RerankServiceClient;
+  private readonly models: ModelServiceClient;
+  private readonly expectVectorSpace?: string;
   private readonly timeoutMs?: number;
   private readonly retry: RetryPolicy;
   private readonly apiKey?: string;
@@ -95,6 +110,8 @@ export class EmbedrouteClient {
     const creds = options.credentials ?? grpcCredentials.createInsecure();
     this.embedder = new EmbedServiceClient(target, creds, options.channelOptions);
     this.reranker = new RerankServiceClient(target, creds, options.channelOptions);
+    this.models = new ModelServiceClient(target, creds, options.channelOptions);
+    this.expectVectorSpace = options.expectVectorSpace;
     this.timeoutMs = "timeoutMs" in options ? options.timeoutMs : 30_000;
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.apiKey = options.apiKey;
@@ -103,6 +120,22 @@ export class EmbedrouteClient {
   close(): void {
     this.embedder.close();
     this.reranker.close();
+    this.models.close();
+  }
+
+  /**
+   * The vector-space id of the model's normalised embeddings (the only embedding model when
+   * `model` is absent): store it with an index and pass it as expectVectorSpace when querying.
+   */
+  async vectorSpace(model = "", settings: CallSettings = {}): Promise<string> {
+    const reply = await this.unary<ListModelsResponse>(settings.timeoutMs, (metadata, callOptions, done) =>
+      this.models.listModels(ListModelsRequest.fromPartial({}), metadata, callOptions, done),
+    );
+    const found = reply.models.filter((m) => m.id === model || (!model && m.kind === ModelKind.MODEL_KIND_EMBEDDING));
+    if (found.length !== 1) {
+      throw new Error(`embedroute: name the model: ${found.length} embedding models match '${model}'`);
+    }
+    return found[0].vectorSpaceId;
   }
 
   /** One Float32Array per text, in input order. */
@@ -111,6 +144,10 @@ export class EmbedrouteClient {
     const reply = await this.unary<EmbedResponse>(options.timeoutMs, (metadata, callOptions, done) =>
       this.embedder.embed(request, metadata, callOptions, done),
     );
+    const mismatch = spaceMismatch(options.expectVectorSpace ?? this.expectVectorSpace, reply.vectorSpaceId, reply.model);
+    if (mismatch) {
+      throw mismatch;
+    }
     return reply.embeddings.map((e) => Float32Array.from(e.floatValues));
   }
 
@@ -131,9 +168,15 @@ export class EmbedrouteClient {
     const sending = pump(call, requests);
     sending.catch(() => undefined); // observed below, after the reader stops
     const held = new Map<number, Float32Array>();
+    const expected = options.expectVectorSpace ?? this.expectVectorSpace;
+    let mismatch: VectorSpaceMismatchError | undefined;
     let next = 0;
     try {
       for await (const reply of call) {
+        mismatch = spaceMismatch(expected, reply.vectorSpaceId, reply.model);
+        if (mismatch) {
+          break; // no vector from another space reaches the caller; the stream is cancelled below
+        }
         held.set(Number(reply.id), Float32Array.from(reply.embedding?.floatValues ?? []));
         for (let vector = held.get(next); vector !== undefined; vector = held.get(next)) {
           held.delete(next);
@@ -144,6 +187,9 @@ export class EmbedrouteClient {
       throw await sending.then(() => fromServiceError(error), (own: unknown) => own);
     } finally {
       call.cancel();
+    }
+    if (mismatch) {
+      throw mismatch;
     }
     const sent = await sending;
     if (next !== sent) {

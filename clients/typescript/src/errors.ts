@@ -28,6 +28,33 @@ export class EmbedrouteError extends Error {
   }
 }
 
+/**
+ * Thrown instead of returning vectors when the server answers from another vector space than
+ * `expectVectorSpace` names (another file, quant, pooling, template or normalisation); `actual`
+ * is "" when the server reports no id.
+ */
+export class VectorSpaceMismatchError extends EmbedrouteError {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    readonly model: string,
+  ) {
+    super(
+      status.FAILED_PRECONDITION,
+      `model '${model}' serves vector space ${actual || "(none reported)"}, expected ${expected}`,
+      "VECTOR_SPACE_MISMATCH",
+      "",
+      { expected, actual, model },
+    );
+    this.name = "VectorSpaceMismatchError";
+  }
+}
+
+/** The VectorSpaceMismatchError to throw when an expectation is set and not met. */
+export function spaceMismatch(expected: string | undefined, actual: string, model: string): VectorSpaceMismatchError | undefined {
+  return expected && actual !== expected ? new VectorSpaceMismatchError(expected, actual, model) : undefined;
+}
+
 function isServiceError(error: unknown): error is ServiceError {
   return error instanceof Error && typeof (error as ServiceError).code === "number" && "metadata" in error;
 }

@@ -15,6 +15,7 @@ from typing import Any
 from httpx2 import Client
 from tqdm import tqdm
 
+from service.core.space import record_sha256
 from service.prepare.pull.errors import ChecksumMismatchError, PullError
 from service.prepare.pull.hub import RemoteFile
 
@@ -31,6 +32,7 @@ def download(file: RemoteFile, models_dir: Path, session: Client, headers: dict[
     """The local path of `file`, fetched (or finished) and verified; an intact copy is kept as is."""
     target = target_path(file, models_dir)
     if target.exists() and target.stat().st_size == file.size and _digest_of(target, file) == file.digest:
+        _record(target, file)
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
@@ -45,7 +47,15 @@ def download(file: RemoteFile, models_dir: Path, session: Client, headers: dict[
         part.unlink()
         raise ChecksumMismatchError(file.name, file.digest, actual)
     part.replace(target)
+    _record(target, file)
     return target
+
+
+def _record(target: Path, file: RemoteFile) -> None:
+    """The hub's checksum, verified, is the vector-space id's file digest: recorded, the server
+    does not hash the file again at start-up (service/core/space.py)."""
+    if file.digest_kind == "sha256" and target.suffix == ".gguf":
+        record_sha256(target, file.digest)
 
 
 def _fetch(file: RemoteFile, part: Path, have: int, session: Client, headers: dict[str, str], progress: bool) -> None:

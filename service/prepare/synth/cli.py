@@ -15,6 +15,7 @@ from service.prepare.synth.qwen3 import SHAPES, SynthKind
 
 KINDS: dict[str, tuple[SynthKind, ...]] = {
     "embedding": ("embedding",),
+    "embedding-bare": ("embedding-bare",),
     "reranker": ("reranker-cls",),
     "reranker-lm": ("reranker-lm",),
     "all": ("embedding", "reranker-cls", "reranker-lm"),

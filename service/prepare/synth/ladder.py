@@ -9,6 +9,7 @@ from service.engine.quantize import quantize
 from service.prepare.synth.qwen3 import SHAPES, FloatType, SynthKind, model_name, synthesize
 
 DEFAULT_QUANTS: tuple[str, ...] = ("F32", "F16", "BF16", "Q8_0", "Q4_K_M", "IQ3_M", "IQ3_S")
+_STEM_SUFFIX: dict[SynthKind, str] = {"reranker-lm": "-LM", "embedding-bare": "-NoPooling"}
 
 
 def synth_ladder(
@@ -23,7 +24,7 @@ def synth_ladder(
 ) -> dict[str, Path]:
     """Returns {quant: path}. Files that already exist are kept, so reruns are cheap."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = model_name(SHAPES[shape_name], kind) + ("-LM" if kind == "reranker-lm" else "")
+    stem = model_name(SHAPES[shape_name], kind) + _STEM_SUFFIX.get(kind, "")
     # Tiny models start from F32 (exact reference); big ones from BF16 to halve memory and disk.
     base_type: FloatType = "F32" if shape_name == "tiny" else "BF16"
     base = out_dir / f"{stem}-{base_type}.gguf"

@@ -17,7 +17,10 @@ import numpy.typing as npt
 
 from service.prepare.synth.vocab import ENDOFTEXT_ID, Vocabulary, qwen3_vocabulary
 
-SynthKind = Literal["embedding", "reranker-cls", "reranker-lm"]
+SynthKind = Literal["embedding", "embedding-bare", "reranker-cls", "reranker-lm"]
+"""`embedding-bare` is a Qwen3 embedding model as community conversions of the bare `Qwen3Model`
+write it: the same tensors, but no pooling type (the checkpoint had no sentence-transformers modules)."""
+EMBEDDING_KINDS = ("embedding", "embedding-bare")
 FloatType = Literal["F32", "F16", "BF16"]
 
 RMS_EPS = 1e-6
@@ -59,7 +62,7 @@ RERANK_SYSTEM_PROMPT = (
 
 
 def model_name(shape: Qwen3Shape, kind: SynthKind) -> str:
-    family = "Embedding" if kind == "embedding" else "Reranker"
+    family = "Embedding" if kind in EMBEDDING_KINDS else "Reranker"
     suffix = "" if shape.label == "Tiny" else "-Synth"
     return f"Qwen3-{family}-{shape.label}{suffix}"
 
@@ -93,7 +96,7 @@ def make_weights(shape: Qwen3Shape, vocab: Vocabulary, kind: SynthKind, seed: in
         weights[prefix + "ffn_up.weight"] = matrix(shape.ffn, shape.hidden)
         weights[prefix + "ffn_down.weight"] = matrix(shape.hidden, shape.ffn)
     weights["output_norm.weight"] = norm(shape.hidden)
-    if kind != "embedding":
+    if kind not in EMBEDDING_KINDS:
         lm_head = matrix(vocab.size, shape.hidden)
         if kind == "reranker-lm":
             weights["output.weight"] = lm_head
@@ -115,7 +118,7 @@ def write_gguf(
     arch = "qwen3"
     writer = gguf.GGUFWriter(str(path), arch)
     writer.add_name(model_name(shape, kind))
-    writer.add_basename("Qwen3-Embedding" if kind == "embedding" else "Qwen3-Reranker")
+    writer.add_basename("Qwen3-Embedding" if kind in EMBEDDING_KINDS else "Qwen3-Reranker")
     writer.add_size_label(shape.label)
     writer.add_file_type(int(_FLOAT_FILE_TYPES[float_type]))
     writer.add_quantization_version(gguf.GGML_QUANT_VERSION)

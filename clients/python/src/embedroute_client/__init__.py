@@ -19,6 +19,7 @@ from .errors import (
     ResourceExhaustedError,
     UnauthenticatedError,
     UnavailableError,
+    VectorSpaceMismatchError,
 )
 from .retry import RetryPolicy
 from .similarity import similarity
@@ -38,5 +39,6 @@ __all__ = [
     "RetryPolicy",
     "UnauthenticatedError",
     "UnavailableError",
+    "VectorSpaceMismatchError",
     "similarity",
 ]

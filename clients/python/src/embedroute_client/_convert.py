@@ -10,7 +10,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ._proto.embedroute.v1 import common_pb2, embed_pb2, rerank_pb2
+from ._proto.embedroute.v1 import common_pb2, embed_pb2, model_pb2, rerank_pb2
+from .errors import VectorSpaceMismatchError
 
 InputType = Literal["query", "document"]
 Precision = Literal["float32", "int8", "ubinary"]
@@ -53,6 +54,20 @@ def embed_options(
         truncate=truncate,
         encoding=_ENCODINGS[precision],
     )
+
+
+def check_space(expected: str | None, actual: str, model: str) -> None:
+    """Refuses an answer from another vector space than the caller requires (None: any)."""
+    if expected is not None and actual != expected:
+        raise VectorSpaceMismatchError(expected, actual, model)
+
+
+def space_of(models: Iterable[model_pb2.Model], model: str) -> str:
+    """The vector-space id of the named model, or of the only embedding model served."""
+    found = [m for m in models if m.id == model or (not model and m.kind == model_pb2.MODEL_KIND_EMBEDDING)]
+    if len(found) != 1:
+        raise ValueError(f"name the model: {len(found)} embedding models match {model!r}")
+    return found[0].vector_space_id
 
 
 def vector(embedding: embed_pb2.Embedding, precision: Precision) -> npt.NDArray[Any]:

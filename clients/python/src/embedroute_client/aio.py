@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from . import _convert
 from ._convert import InputType, Precision, RerankResult
-from ._proto.embedroute.v1 import embed_pb2, embed_pb2_grpc, rerank_pb2_grpc
+from ._proto.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2_grpc
 from .errors import from_rpc_error
 from .retry import RetryPolicy
 from .similarity import similarity
@@ -36,6 +36,7 @@ class AsyncClient:
         timeout: float | None = 30.0,
         retry: RetryPolicy = RetryPolicy(),
         options: Sequence[tuple[str, Any]] = (),
+        expect_vector_space: str | None = None,
     ) -> None:
         if credentials is not None:
             self._channel = grpc.aio.secure_channel(target, credentials, options=list(options))
@@ -46,6 +47,8 @@ class AsyncClient:
         self._retry = retry
         self._embedder = embed_pb2_grpc.EmbedServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._reranker = rerank_pb2_grpc.RerankServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._models = model_pb2_grpc.ModelServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._expect_space = expect_vector_space
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -70,6 +73,7 @@ class AsyncClient:
         precision: Precision = "float32",
         model: str = "",
         timeout: float | None = None,
+        expect_vector_space: str | None = None,
     ) -> npt.NDArray[Any]:
         """See `Client.embed`."""
         single = isinstance(texts, str)
@@ -80,6 +84,7 @@ class AsyncClient:
         )
         request = embed_pb2.EmbedRequest(model=model, inputs=inputs, options=options)
         reply = await self._unary(self._embedder.Embed, request, timeout)
+        _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
         vectors = _convert.matrix(reply.embeddings, precision)
         return vectors[0] if single else vectors
 
@@ -96,6 +101,7 @@ class AsyncClient:
         model: str = "",
         ordered: bool = True,
         timeout: float | None = None,
+        expect_vector_space: str | None = None,
     ) -> AsyncGenerator[tuple[int, npt.NDArray[Any]], None]:
         """See `Client.embed_stream`; `texts` may also be an async iterable."""
         options = _convert.embed_options(
@@ -109,10 +115,12 @@ class AsyncClient:
                 yield embed_pb2.EmbedStreamRequest(id=str(index), model=model, input=text, options=options)
                 index += 1
 
+        expected = expect_vector_space or self._expect_space
         reorder = _convert.Reorder()
         call = self._embedder.EmbedStream(requests(), timeout=timeout, metadata=self._metadata)
         try:
             async for reply in call:
+                _convert.check_space(expected, reply.vector_space_id, reply.model)
                 item = (int(reply.id), _convert.vector(reply.embedding, precision))
                 for ready in reorder.push(*item) if ordered else [item]:
                     yield ready
@@ -122,6 +130,12 @@ class AsyncClient:
             call.cancel()  # a consumer that stops early must not leave the server working
         if ordered:
             reorder.finish()
+
+    async def vector_space(self, model: str = "", *, timeout: float | None = None) -> str:
+        """The vector-space id of `model`'s normalised embeddings (the only embedding model when
+        empty): store it with an index, then pass it as `expect_vector_space` when querying."""
+        reply = await self._unary(self._models.ListModels, model_pb2.ListModelsRequest(), timeout)
+        return _convert.space_of(reply.models, model)
 
     async def rerank(
         self,

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from . import _convert
 from ._convert import InputType, Precision, RerankResult
-from ._proto.embedroute.v1 import embed_pb2, embed_pb2_grpc, rerank_pb2_grpc
+from ._proto.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2_grpc
 from .errors import from_rpc_error
 from .retry import RetryPolicy
 from .similarity import similarity
@@ -25,6 +25,9 @@ class Client:
 
     `timeout` is the default deadline (seconds) of each unary call, retries included;
     streams have no deadline unless one is passed, as they last as long as their input.
+    `expect_vector_space` (an id from `vector_space()` or a response) makes every embed call
+    raise VectorSpaceMismatchError instead of returning vectors from another space; a call's own
+    `expect_vector_space` overrides it.
     """
 
     similarity = staticmethod(similarity)
@@ -38,6 +41,7 @@ class Client:
         timeout: float | None = 30.0,
         retry: RetryPolicy = RetryPolicy(),
         options: Sequence[tuple[str, Any]] = (),
+        expect_vector_space: str | None = None,
     ) -> None:
         if credentials is not None:
             self._channel = grpc.secure_channel(target, credentials, options=list(options))
@@ -48,6 +52,8 @@ class Client:
         self._retry = retry
         self._embedder = embed_pb2_grpc.EmbedServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._reranker = rerank_pb2_grpc.RerankServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._models = model_pb2_grpc.ModelServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._expect_space = expect_vector_space
 
     def __enter__(self) -> Client:
         return self
@@ -70,6 +76,7 @@ class Client:
         precision: Precision = "float32",
         model: str = "",
         timeout: float | None = None,
+        expect_vector_space: str | None = None,
     ) -> npt.NDArray[Any]:
         """One vector for a string, a (len(texts), dims) matrix for a sequence, as
         sentence-transformers' `encode` returns. `precision` int8/ubinary return int8 values
@@ -82,6 +89,7 @@ class Client:
         )
         request = embed_pb2.EmbedRequest(model=model, inputs=inputs, options=options)
         reply = self._unary(self._embedder.Embed, request, timeout)
+        _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
         vectors = _convert.matrix(reply.embeddings, precision)
         return vectors[0] if single else vectors
 
@@ -98,6 +106,7 @@ class Client:
         model: str = "",
         ordered: bool = True,
         timeout: float | None = None,
+        expect_vector_space: str | None = None,
     ) -> Generator[tuple[int, npt.NDArray[Any]], None, None]:
         """Yields (index, vector) for any iterable of texts, read lazily as the server's
         flow control allows. `ordered=False` yields in completion order (lower latency)."""
@@ -109,10 +118,12 @@ class Client:
             embed_pb2.EmbedStreamRequest(id=str(i), model=model, input=text, options=options)
             for i, text in enumerate(texts)
         )
+        expected = expect_vector_space or self._expect_space
         reorder = _convert.Reorder()
         call = self._embedder.EmbedStream(requests, timeout=timeout, metadata=self._metadata)
         try:
             for reply in call:
+                _convert.check_space(expected, reply.vector_space_id, reply.model)
                 item = (int(reply.id), _convert.vector(reply.embedding, precision))
                 yield from reorder.push(*item) if ordered else [item]
         except grpc.RpcError as exc:
@@ -121,6 +132,12 @@ class Client:
             call.cancel()  # a consumer that stops early must not leave the server working
         if ordered:
             reorder.finish()
+
+    def vector_space(self, model: str = "", *, timeout: float | None = None) -> str:
+        """The vector-space id of `model`'s normalised embeddings (the only embedding model when
+        empty): store it with an index, then pass it as `expect_vector_space` when querying."""
+        reply = self._unary(self._models.ListModels, model_pb2.ListModelsRequest(), timeout)
+        return _convert.space_of(reply.models, model)
 
     def rerank(
         self,

@@ -75,6 +75,23 @@ class UnauthenticatedError(EmbedrouteError):
     """Missing or unknown API key."""
 
 
+class VectorSpaceMismatchError(EmbedrouteError):
+    """The server answered from another vector space than `expect_vector_space` named (another
+    file, quant, pooling, template or normalisation): its vectors must not be mixed with yours,
+    so none are returned. `expected` and `actual` are the two ids ("" when the server sends none)."""
+
+    def __init__(self, expected: str, actual: str, model: str) -> None:
+        super().__init__(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            f"model {model!r} serves vector space {actual or '(none reported)'}, expected {expected}",
+            reason="VECTOR_SPACE_MISMATCH",
+            metadata={"expected": expected, "actual": actual, "model": model},
+        )
+        self.expected = expected
+        self.actual = actual
+        self.model = model
+
+
 _CLASSES: dict[grpc.StatusCode, type[EmbedrouteError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
     grpc.StatusCode.NOT_FOUND: NotFoundError,

@@ -350,8 +350,14 @@ type EmbedResponse struct {
 	// Id of the model that computed the embeddings.
 	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
 	// One per input, in input order.
-	Embeddings    []*Embedding `protobuf:"bytes,2,rep,name=embeddings,proto3" json:"embeddings,omitempty"`
-	Usage         *Usage       `protobuf:"bytes,3,opt,name=usage,proto3" json:"usage,omitempty"`
+	Embeddings []*Embedding `protobuf:"bytes,2,rep,name=embeddings,proto3" json:"embeddings,omitempty"`
+	Usage      *Usage       `protobuf:"bytes,3,opt,name=usage,proto3" json:"usage,omitempty"`
+	// The vector space of these embeddings: a short id of everything that decides them (the
+	// file's sha256, quant, pooling, prompt template, normalisation). Vectors with different ids
+	// must not be mixed in one index. Empty when the server computes no ids.
+	VectorSpaceId string `protobuf:"bytes,4,opt,name=vector_space_id,json=vectorSpaceId,proto3" json:"vector_space_id,omitempty"`
+	// Length of each vector (the requested Matryoshka cut, or the model's full size).
+	Dimensions    uint32 `protobuf:"varint,5,opt,name=dimensions,proto3" json:"dimensions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -405,6 +411,20 @@ func (x *EmbedResponse) GetUsage() *Usage {
 		return x.Usage
 	}
 	return nil
+}
+
+func (x *EmbedResponse) GetVectorSpaceId() string {
+	if x != nil {
+		return x.VectorSpaceId
+	}
+	return ""
+}
+
+func (x *EmbedResponse) GetDimensions() uint32 {
+	if x != nil {
+		return x.Dimensions
+	}
+	return 0
 }
 
 type EmbedStreamRequest struct {
@@ -484,9 +504,13 @@ type EmbedStreamResponse struct {
 	// The id of the request this answers.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Id of the model that computed it.
-	Model         string     `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
-	Embedding     *Embedding `protobuf:"bytes,3,opt,name=embedding,proto3" json:"embedding,omitempty"`
-	Usage         *Usage     `protobuf:"bytes,4,opt,name=usage,proto3" json:"usage,omitempty"`
+	Model     string     `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	Embedding *Embedding `protobuf:"bytes,3,opt,name=embedding,proto3" json:"embedding,omitempty"`
+	Usage     *Usage     `protobuf:"bytes,4,opt,name=usage,proto3" json:"usage,omitempty"`
+	// As EmbedResponse.vector_space_id.
+	VectorSpaceId string `protobuf:"bytes,5,opt,name=vector_space_id,json=vectorSpaceId,proto3" json:"vector_space_id,omitempty"`
+	// As EmbedResponse.dimensions.
+	Dimensions    uint32 `protobuf:"varint,6,opt,name=dimensions,proto3" json:"dimensions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -549,6 +573,20 @@ func (x *EmbedStreamResponse) GetUsage() *Usage {
 	return nil
 }
 
+func (x *EmbedStreamResponse) GetVectorSpaceId() string {
+	if x != nil {
+		return x.VectorSpaceId
+	}
+	return ""
+}
+
+func (x *EmbedStreamResponse) GetDimensions() uint32 {
+	if x != nil {
+		return x.Dimensions
+	}
+	return 0
+}
+
 var File_embedroute_v1_embed_proto protoreflect.FileDescriptor
 
 const file_embedroute_v1_embed_proto_rawDesc = "" +
@@ -582,23 +620,31 @@ const file_embedroute_v1_embed_proto_rawDesc = "" +
 	"\rprompt_tokens\x18\x06 \x01(\rR\fpromptTokens\x12\x1c\n" +
 	"\ttruncated\x18\a \x01(\bR\ttruncated\x12\x1d\n" +
 	"\n" +
-	"int8_scale\x18\b \x01(\x02R\tint8Scale\"\x8b\x01\n" +
+	"int8_scale\x18\b \x01(\x02R\tint8Scale\"\xd3\x01\n" +
 	"\rEmbedResponse\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x128\n" +
 	"\n" +
 	"embeddings\x18\x02 \x03(\v2\x18.embedroute.v1.EmbeddingR\n" +
 	"embeddings\x12*\n" +
-	"\x05usage\x18\x03 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\"\x87\x01\n" +
+	"\x05usage\x18\x03 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\x12&\n" +
+	"\x0fvector_space_id\x18\x04 \x01(\tR\rvectorSpaceId\x12\x1e\n" +
+	"\n" +
+	"dimensions\x18\x05 \x01(\rR\n" +
+	"dimensions\"\x87\x01\n" +
 	"\x12EmbedStreamRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x14\n" +
 	"\x05input\x18\x03 \x01(\tR\x05input\x125\n" +
-	"\aoptions\x18\x04 \x01(\v2\x1b.embedroute.v1.EmbedOptionsR\aoptions\"\x9f\x01\n" +
+	"\aoptions\x18\x04 \x01(\v2\x1b.embedroute.v1.EmbedOptionsR\aoptions\"\xe7\x01\n" +
 	"\x13EmbedStreamResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x126\n" +
 	"\tembedding\x18\x03 \x01(\v2\x18.embedroute.v1.EmbeddingR\tembedding\x12*\n" +
-	"\x05usage\x18\x04 \x01(\v2\x14.embedroute.v1.UsageR\x05usage*c\n" +
+	"\x05usage\x18\x04 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\x12&\n" +
+	"\x0fvector_space_id\x18\x05 \x01(\tR\rvectorSpaceId\x12\x1e\n" +
+	"\n" +
+	"dimensions\x18\x06 \x01(\rR\n" +
+	"dimensions*c\n" +
 	"\bEncoding\x12\x18\n" +
 	"\x14ENCODING_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ENCODING_FLOAT32\x10\x01\x12\x11\n" +

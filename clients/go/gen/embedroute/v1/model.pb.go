@@ -448,8 +448,14 @@ type Model struct {
 	// True on an embedding model that also answers RerankService, by the cosine similarity
 	// of query and document embeddings, because no reranker model is served.
 	ServesRerankByCosine bool `protobuf:"varint,16,opt,name=serves_rerank_by_cosine,json=servesRerankByCosine,proto3" json:"serves_rerank_by_cosine,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The vector space of this model's normalised embeddings (EmbedResponse.vector_space_id);
+	// empty while loading, for rerankers, or when the server computes no ids.
+	VectorSpaceId string `protobuf:"bytes,17,opt,name=vector_space_id,json=vectorSpaceId,proto3" json:"vector_space_id,omitempty"`
+	// Where `pooling` comes from: "file" (the GGUF's pooling type), "inferred" (the file names
+	// none; decoders are pooled by the last token, encoders by the mean) or "override" (operator).
+	PoolingSource string `protobuf:"bytes,18,opt,name=pooling_source,json=poolingSource,proto3" json:"pooling_source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Model) Reset() {
@@ -592,6 +598,20 @@ func (x *Model) GetServesRerankByCosine() bool {
 		return x.ServesRerankByCosine
 	}
 	return false
+}
+
+func (x *Model) GetVectorSpaceId() string {
+	if x != nil {
+		return x.VectorSpaceId
+	}
+	return ""
+}
+
+func (x *Model) GetPoolingSource() string {
+	if x != nil {
+		return x.PoolingSource
+	}
+	return ""
 }
 
 type ListModelsRequest struct {
@@ -789,7 +809,7 @@ const file_embedroute_v1_model_proto_rawDesc = "" +
 	"\x0festimated_bytes\x18\x03 \x01(\x04R\x0eestimatedBytes\x12\x12\n" +
 	"\x04fits\x18\x04 \x01(\bR\x04fits\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x16\n" +
-	"\x06chosen\x18\x06 \x01(\bR\x06chosen\"\xed\x04\n" +
+	"\x06chosen\x18\x06 \x01(\bR\x06chosen\"\xbc\x05\n" +
 	"\x05Model\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12,\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x18.embedroute.v1.ModelKindR\x04kind\x12/\n" +
@@ -811,7 +831,9 @@ const file_embedroute_v1_model_proto_rawDesc = "" +
 	"\bdegraded\x18\r \x01(\bR\bdegraded\x12\x14\n" +
 	"\x05error\x18\x0e \x01(\tR\x05error\x12\x1a\n" +
 	"\bhardware\x18\x0f \x01(\tR\bhardware\x125\n" +
-	"\x17serves_rerank_by_cosine\x18\x10 \x01(\bR\x14servesRerankByCosine\"\x13\n" +
+	"\x17serves_rerank_by_cosine\x18\x10 \x01(\bR\x14servesRerankByCosine\x12&\n" +
+	"\x0fvector_space_id\x18\x11 \x01(\tR\rvectorSpaceId\x12%\n" +
+	"\x0epooling_source\x18\x12 \x01(\tR\rpoolingSource\"\x13\n" +
 	"\x11ListModelsRequest\"B\n" +
 	"\x12ListModelsResponse\x12,\n" +
 	"\x06models\x18\x01 \x03(\v2\x14.embedroute.v1.ModelR\x06models\"'\n" +

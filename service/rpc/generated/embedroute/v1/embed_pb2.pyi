@@ -66,14 +66,18 @@ class Embedding(_message.Message):
     def __init__(self, index: _Optional[int] = ..., dimensions: _Optional[int] = ..., float_values: _Optional[_Iterable[float]] = ..., int8_values: _Optional[bytes] = ..., binary_values: _Optional[bytes] = ..., prompt_tokens: _Optional[int] = ..., truncated: _Optional[bool] = ..., int8_scale: _Optional[float] = ...) -> None: ...
 
 class EmbedResponse(_message.Message):
-    __slots__ = ("model", "embeddings", "usage")
+    __slots__ = ("model", "embeddings", "usage", "vector_space_id", "dimensions")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     model: str
     embeddings: _containers.RepeatedCompositeFieldContainer[Embedding]
     usage: _common_pb2.Usage
-    def __init__(self, model: _Optional[str] = ..., embeddings: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ...) -> None: ...
+    vector_space_id: str
+    dimensions: int
+    def __init__(self, model: _Optional[str] = ..., embeddings: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., vector_space_id: _Optional[str] = ..., dimensions: _Optional[int] = ...) -> None: ...
 
 class EmbedStreamRequest(_message.Message):
     __slots__ = ("id", "model", "input", "options")
@@ -88,13 +92,17 @@ class EmbedStreamRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., model: _Optional[str] = ..., input: _Optional[str] = ..., options: _Optional[_Union[EmbedOptions, _Mapping]] = ...) -> None: ...
 
 class EmbedStreamResponse(_message.Message):
-    __slots__ = ("id", "model", "embedding", "usage")
+    __slots__ = ("id", "model", "embedding", "usage", "vector_space_id", "dimensions")
     ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     id: str
     model: str
     embedding: Embedding
     usage: _common_pb2.Usage
-    def __init__(self, id: _Optional[str] = ..., model: _Optional[str] = ..., embedding: _Optional[_Union[Embedding, _Mapping]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ...) -> None: ...
+    vector_space_id: str
+    dimensions: int
+    def __init__(self, id: _Optional[str] = ..., model: _Optional[str] = ..., embedding: _Optional[_Union[Embedding, _Mapping]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., vector_space_id: _Optional[str] = ..., dimensions: _Optional[int] = ...) -> None: ...

@@ -140,7 +140,17 @@ export interface EmbedResponse {
   model: string;
   /** One per input, in input order. */
   embeddings: Embedding[];
-  usage?: Usage | undefined;
+  usage?:
+    | Usage
+    | undefined;
+  /**
+   * The vector space of these embeddings: a short id of everything that decides them (the
+   * file's sha256, quant, pooling, prompt template, normalisation). Vectors with different ids
+   * must not be mixed in one index. Empty when the server computes no ids.
+   */
+  vectorSpaceId: string;
+  /** Length of each vector (the requested Matryoshka cut, or the model's full size). */
+  dimensions: number;
 }
 
 export interface EmbedStreamRequest {
@@ -160,7 +170,13 @@ export interface EmbedStreamResponse {
   /** Id of the model that computed it. */
   model: string;
   embedding?: Embedding | undefined;
-  usage?: Usage | undefined;
+  usage?:
+    | Usage
+    | undefined;
+  /** As EmbedResponse.vector_space_id. */
+  vectorSpaceId: string;
+  /** As EmbedResponse.dimensions. */
+  dimensions: number;
 }
 
 function createBaseEmbedOptions(): EmbedOptions {
@@ -644,7 +660,7 @@ export const Embedding: MessageFns<Embedding> = {
 };
 
 function createBaseEmbedResponse(): EmbedResponse {
-  return { model: "", embeddings: [], usage: undefined };
+  return { model: "", embeddings: [], usage: undefined, vectorSpaceId: "", dimensions: 0 };
 }
 
 export const EmbedResponse: MessageFns<EmbedResponse> = {
@@ -657,6 +673,12 @@ export const EmbedResponse: MessageFns<EmbedResponse> = {
     }
     if (message.usage !== undefined) {
       Usage.encode(message.usage, writer.uint32(26).fork()).join();
+    }
+    if (message.vectorSpaceId !== "") {
+      writer.uint32(34).string(message.vectorSpaceId);
+    }
+    if (message.dimensions !== 0) {
+      writer.uint32(40).uint32(message.dimensions);
     }
     return writer;
   },
@@ -698,6 +720,22 @@ export const EmbedResponse: MessageFns<EmbedResponse> = {
             message.usage = Usage.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.vectorSpaceId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.dimensions = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -717,6 +755,12 @@ export const EmbedResponse: MessageFns<EmbedResponse> = {
         ? object.embeddings.map((e: any) => Embedding.fromJSON(e))
         : [],
       usage: isSet(object.usage) ? Usage.fromJSON(object.usage) : undefined,
+      vectorSpaceId: isSet(object.vectorSpaceId)
+        ? globalThis.String(object.vectorSpaceId)
+        : isSet(object.vector_space_id)
+        ? globalThis.String(object.vector_space_id)
+        : "",
+      dimensions: isSet(object.dimensions) ? globalThis.Number(object.dimensions) : 0,
     };
   },
 
@@ -731,6 +775,12 @@ export const EmbedResponse: MessageFns<EmbedResponse> = {
     if (message.usage !== undefined) {
       obj.usage = Usage.toJSON(message.usage);
     }
+    if (message.vectorSpaceId !== "") {
+      obj.vectorSpaceId = message.vectorSpaceId;
+    }
+    if (message.dimensions !== 0) {
+      obj.dimensions = Math.round(message.dimensions);
+    }
     return obj;
   },
 
@@ -742,6 +792,8 @@ export const EmbedResponse: MessageFns<EmbedResponse> = {
     message.model = object.model ?? "";
     message.embeddings = object.embeddings?.map((e) => Embedding.fromPartial(e)) || [];
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
+    message.vectorSpaceId = object.vectorSpaceId ?? "";
+    message.dimensions = object.dimensions ?? 0;
     return message;
   },
 };
@@ -866,7 +918,7 @@ export const EmbedStreamRequest: MessageFns<EmbedStreamRequest> = {
 };
 
 function createBaseEmbedStreamResponse(): EmbedStreamResponse {
-  return { id: "", model: "", embedding: undefined, usage: undefined };
+  return { id: "", model: "", embedding: undefined, usage: undefined, vectorSpaceId: "", dimensions: 0 };
 }
 
 export const EmbedStreamResponse: MessageFns<EmbedStreamResponse> = {
@@ -882,6 +934,12 @@ export const EmbedStreamResponse: MessageFns<EmbedStreamResponse> = {
     }
     if (message.usage !== undefined) {
       Usage.encode(message.usage, writer.uint32(34).fork()).join();
+    }
+    if (message.vectorSpaceId !== "") {
+      writer.uint32(42).string(message.vectorSpaceId);
+    }
+    if (message.dimensions !== 0) {
+      writer.uint32(48).uint32(message.dimensions);
     }
     return writer;
   },
@@ -931,6 +989,22 @@ export const EmbedStreamResponse: MessageFns<EmbedStreamResponse> = {
             message.usage = Usage.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.vectorSpaceId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.dimensions = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -949,6 +1023,12 @@ export const EmbedStreamResponse: MessageFns<EmbedStreamResponse> = {
       model: isSet(object.model) ? globalThis.String(object.model) : "",
       embedding: isSet(object.embedding) ? Embedding.fromJSON(object.embedding) : undefined,
       usage: isSet(object.usage) ? Usage.fromJSON(object.usage) : undefined,
+      vectorSpaceId: isSet(object.vectorSpaceId)
+        ? globalThis.String(object.vectorSpaceId)
+        : isSet(object.vector_space_id)
+        ? globalThis.String(object.vector_space_id)
+        : "",
+      dimensions: isSet(object.dimensions) ? globalThis.Number(object.dimensions) : 0,
     };
   },
 
@@ -966,6 +1046,12 @@ export const EmbedStreamResponse: MessageFns<EmbedStreamResponse> = {
     if (message.usage !== undefined) {
       obj.usage = Usage.toJSON(message.usage);
     }
+    if (message.vectorSpaceId !== "") {
+      obj.vectorSpaceId = message.vectorSpaceId;
+    }
+    if (message.dimensions !== 0) {
+      obj.dimensions = Math.round(message.dimensions);
+    }
     return obj;
   },
 
@@ -980,6 +1066,8 @@ export const EmbedStreamResponse: MessageFns<EmbedStreamResponse> = {
       ? Embedding.fromPartial(object.embedding)
       : undefined;
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
+    message.vectorSpaceId = object.vectorSpaceId ?? "";
+    message.dimensions = object.dimensions ?? 0;
     return message;
   },
 };

@@ -224,6 +224,16 @@ export interface Model {
    * of query and document embeddings, because no reranker model is served.
    */
   servesRerankByCosine: boolean;
+  /**
+   * The vector space of this model's normalised embeddings (EmbedResponse.vector_space_id);
+   * empty while loading, for rerankers, or when the server computes no ids.
+   */
+  vectorSpaceId: string;
+  /**
+   * Where `pooling` comes from: "file" (the GGUF's pooling type), "inferred" (the file names
+   * none; decoders are pooled by the last token, encoders by the mean) or "override" (operator).
+   */
+  poolingSource: string;
 }
 
 export interface ListModelsRequest {
@@ -685,6 +695,8 @@ function createBaseModel(): Model {
     error: "",
     hardware: "",
     servesRerankByCosine: false,
+    vectorSpaceId: "",
+    poolingSource: "",
   };
 }
 
@@ -737,6 +749,12 @@ export const Model: MessageFns<Model> = {
     }
     if (message.servesRerankByCosine !== false) {
       writer.uint32(128).bool(message.servesRerankByCosine);
+    }
+    if (message.vectorSpaceId !== "") {
+      writer.uint32(138).string(message.vectorSpaceId);
+    }
+    if (message.poolingSource !== "") {
+      writer.uint32(146).string(message.poolingSource);
     }
     return writer;
   },
@@ -882,6 +900,22 @@ export const Model: MessageFns<Model> = {
             message.servesRerankByCosine = reader.bool();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.vectorSpaceId = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.poolingSource = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -926,6 +960,16 @@ export const Model: MessageFns<Model> = {
         : isSet(object.serves_rerank_by_cosine)
         ? globalThis.Boolean(object.serves_rerank_by_cosine)
         : false,
+      vectorSpaceId: isSet(object.vectorSpaceId)
+        ? globalThis.String(object.vectorSpaceId)
+        : isSet(object.vector_space_id)
+        ? globalThis.String(object.vector_space_id)
+        : "",
+      poolingSource: isSet(object.poolingSource)
+        ? globalThis.String(object.poolingSource)
+        : isSet(object.pooling_source)
+        ? globalThis.String(object.pooling_source)
+        : "",
     };
   },
 
@@ -979,6 +1023,12 @@ export const Model: MessageFns<Model> = {
     if (message.servesRerankByCosine !== false) {
       obj.servesRerankByCosine = message.servesRerankByCosine;
     }
+    if (message.vectorSpaceId !== "") {
+      obj.vectorSpaceId = message.vectorSpaceId;
+    }
+    if (message.poolingSource !== "") {
+      obj.poolingSource = message.poolingSource;
+    }
     return obj;
   },
 
@@ -1005,6 +1055,8 @@ export const Model: MessageFns<Model> = {
     message.error = object.error ?? "";
     message.hardware = object.hardware ?? "";
     message.servesRerankByCosine = object.servesRerankByCosine ?? false;
+    message.vectorSpaceId = object.vectorSpaceId ?? "";
+    message.poolingSource = object.poolingSource ?? "";
     return message;
   },
 };

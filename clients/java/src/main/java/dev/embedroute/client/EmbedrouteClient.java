@@ -10,6 +10,10 @@ import dev.embedroute.v1.EmbedServiceGrpc;
 import dev.embedroute.v1.EmbedStreamRequest;
 import dev.embedroute.v1.EmbedStreamResponse;
 import dev.embedroute.v1.Embedding;
+import dev.embedroute.v1.ListModelsRequest;
+import dev.embedroute.v1.Model;
+import dev.embedroute.v1.ModelKind;
+import dev.embedroute.v1.ModelServiceGrpc;
 import dev.embedroute.v1.RerankRequest;
 import dev.embedroute.v1.RerankResponse;
 import dev.embedroute.v1.RerankServiceGrpc;
@@ -53,8 +57,10 @@ public final class EmbedrouteClient implements AutoCloseable {
   private final RerankServiceGrpc.RerankServiceBlockingStub rerankBlocking;
   private final RerankServiceGrpc.RerankServiceFutureStub rerankFuture;
   private final RerankServiceGrpc.RerankServiceStub rerankAsync;
+  private final ModelServiceGrpc.ModelServiceBlockingStub modelsBlocking;
   private final Duration timeout;
   private final RetryPolicy retry;
+  private final String expectVectorSpace;
 
   private EmbedrouteClient(Builder b) {
     this.channel = Grpc.newChannelBuilder(b.target, b.credentials).build();
@@ -70,8 +76,10 @@ public final class EmbedrouteClient implements AutoCloseable {
     this.rerankBlocking = RerankServiceGrpc.newBlockingStub(calls);
     this.rerankFuture = RerankServiceGrpc.newFutureStub(calls);
     this.rerankAsync = RerankServiceGrpc.newStub(calls);
+    this.modelsBlocking = ModelServiceGrpc.newBlockingStub(calls);
     this.timeout = b.timeout;
     this.retry = b.retry;
+    this.expectVectorSpace = b.expectVectorSpace;
   }
 
   /** {@code EmbedrouteClient.builder("127.0.0.1:50051").apiKey(key).build()}. */
@@ -86,6 +94,7 @@ public final class EmbedrouteClient implements AutoCloseable {
     private String apiKey;
     private Duration timeout = Duration.ofSeconds(30);
     private RetryPolicy retry = RetryPolicy.DEFAULT;
+    private String expectVectorSpace = "";
 
     private Builder(String target) {
       this.target = target;
@@ -114,6 +123,15 @@ public final class EmbedrouteClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Every embed call throws {@link VectorSpaceMismatchException} instead of returning vectors
+     * from another vector space than {@code id} (from {@link EmbedrouteClient#vectorSpace}).
+     */
+    public Builder expectVectorSpace(String id) {
+      this.expectVectorSpace = id;
+      return this;
+    }
+
     public EmbedrouteClient build() {
       return new EmbedrouteClient(this);
     }
@@ -122,14 +140,36 @@ public final class EmbedrouteClient implements AutoCloseable {
   /** One vector per text, in input order. */
   public List<float[]> embed(List<String> texts, EmbedOptions options) {
     EmbedRequest request = embedRequest(texts, options);
-    return vectors(blocking(timeout, d -> embedBlocking.withDeadline(d).embed(request)));
+    return vectors(blocking(timeout, d -> embedBlocking.withDeadline(d).embed(request)), expected(options));
+  }
+
+  /**
+   * The vector-space id of the model's normalised embeddings (the only embedding model when
+   * {@code model} is empty): store it with an index and require it when querying.
+   */
+  public String vectorSpace(String model) {
+    List<Model> found = new ArrayList<>();
+    for (Model m : blocking(timeout, d -> modelsBlocking.withDeadline(d).listModels(ListModelsRequest.getDefaultInstance()))
+        .getModelsList()) {
+      if (m.getId().equals(model) || (model.isEmpty() && m.getKind() == ModelKind.MODEL_KIND_EMBEDDING)) {
+        found.add(m);
+      }
+    }
+    if (found.size() != 1) {
+      throw new IllegalArgumentException("name the model: " + found.size() + " embedding models match '" + model + "'");
+    }
+    return found.get(0).getVectorSpaceId();
+  }
+
+  private String expected(EmbedOptions options) {
+    return options.expectVectorSpace().isEmpty() ? expectVectorSpace : options.expectVectorSpace();
   }
 
   /** {@link #embed} without blocking the caller. */
   public CompletableFuture<List<float[]>> embedAsync(List<String> texts, EmbedOptions options) {
     EmbedRequest request = embedRequest(texts, options);
     return async(Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS), 1, d -> embedFuture.withDeadline(d).embed(request))
-        .thenApply(EmbedrouteClient::vectors);
+        .thenApply(reply -> vectors(reply, expected(options)));
   }
 
   /**
@@ -141,6 +181,7 @@ public final class EmbedrouteClient implements AutoCloseable {
   public StreamedEmbeddings embedStream(Iterable<String> texts, EmbedOptions options) {
     dev.embedroute.v1.EmbedOptions proto = options.proto();
     StreamedEmbeddings results = new StreamedEmbeddings();
+    String space = expected(options);
     Iterator<String> source = texts.iterator();
     Feeder<EmbedStreamRequest, EmbedStreamResponse> feeder =
         new Feeder<EmbedStreamRequest, EmbedStreamResponse>(results) {
@@ -163,6 +204,13 @@ public final class EmbedrouteClient implements AutoCloseable {
 
           @Override
           public void onNext(EmbedStreamResponse reply) {
+            try {
+              VectorSpaceMismatchException.check(space, reply.getVectorSpaceId(), reply.getModel());
+            } catch (VectorSpaceMismatchException mismatch) {
+              results.fail(mismatch); // no vector from another space reaches the caller
+              cancel();
+              return;
+            }
             results.offer(Integer.parseInt(reply.getId()), floats(reply.getEmbedding()));
           }
         };
@@ -332,7 +380,8 @@ public final class EmbedrouteClient implements AutoCloseable {
         .build();
   }
 
-  private static List<float[]> vectors(EmbedResponse reply) {
+  private static List<float[]> vectors(EmbedResponse reply, String expected) {
+    VectorSpaceMismatchException.check(expected, reply.getVectorSpaceId(), reply.getModel());
     List<float[]> out = new ArrayList<>(reply.getEmbeddingsCount());
     for (Embedding e : reply.getEmbeddingsList()) {
       out.add(floats(e));

@@ -17,7 +17,7 @@ import java.util.Optional;
  * A failed call with the AIP-193 details the server attached already decoded, so that a
  * caller reads which field was wrong or how long to back off without parsing protos.
  */
-public final class EmbedrouteException extends RuntimeException {
+public class EmbedrouteException extends RuntimeException {
   private final Status.Code code;
   private final String reason;
   private final String domain;
@@ -25,7 +25,7 @@ public final class EmbedrouteException extends RuntimeException {
   private final List<FieldViolation> fieldViolations;
   private final Duration retryDelay;
 
-  private EmbedrouteException(
+  EmbedrouteException(
       Status.Code code,
       String message,
       String reason,
