@@ -70,6 +70,9 @@ class RouterPrefs:
     pins: Mapping[str, Pin] = field(default_factory=dict)
     max_threads: int = 0
     """0 = what the CPU quota allows; otherwise at most this many threads per model."""
+    share_prefixes: bool = DEFAULTS.share_prefixes
+    prefix_cache_cells: int = DEFAULTS.prefix_cache_cells
+    """Passed through to EngineSettings: they use the KV cells budgeted already."""
 
     def __post_init__(self) -> None:
         for name, value in (("ctx", self.n_ctx), ("threads", self.max_threads), ("step_tokens", self.n_batch)):
@@ -99,6 +102,8 @@ class RouterPrefs:
             n_gpu_layers=n_gpu_layers,
             flash_attn=self.flash_attn,
             extra=extra,
+            share_prefixes=self.share_prefixes,
+            prefix_cache_cells=self.prefix_cache_cells,
         )
 
 

@@ -81,7 +81,12 @@ def plan(settings: Settings) -> list[router.ModelPlan]:
     """The router's choice for every model found in the configured folders."""
     pins = {model_id: router.Pin.parse(choice) for model_id, choice in settings.pins.items()}
     prefs = router.RouterPrefs(
-        n_ctx=settings.ctx, n_batch=settings.step_tokens, pins=pins, max_threads=settings.threads
+        n_ctx=settings.ctx,
+        n_batch=settings.step_tokens,
+        pins=pins,
+        max_threads=settings.threads,
+        share_prefixes=settings.share_prefixes,
+        prefix_cache_cells=settings.prefix_cache_cells,
     )
     return router.plan_models(list(settings.models), prefs)
 
