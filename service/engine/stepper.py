@@ -198,6 +198,8 @@ class Stepper(Generic[K]):
     _cached: OrderedDict[tuple[int, ...], _Prefix] = field(default_factory=OrderedDict)
     """Prefixes with no user, least recently used first."""
     _cached_cells: int = 0
+    decoded: int = 0
+    """Tokens decoded so far: what sharing saves shows here (the benchmark reads it)."""
     _waiting_tokens: int = 0
     """Kept as sequences come and go: the worker asks before every admission."""
     _order: count[int] = field(default_factory=count)
@@ -284,7 +286,9 @@ class Stepper(Generic[K]):
         for seq in plan.finishing:
             finished.append((seq.key, rows[len(finished)]))
             self._finish(seq)
-        return Step(finished, plan.keys, sum(len(planned.tokens) for planned in plan.pieces))
+        n_tokens = sum(len(planned.tokens) for planned in plan.pieces)
+        self.decoded += n_tokens
+        return Step(finished, plan.keys, n_tokens)
 
     def _plan_order(self) -> list[_Sequence[K]]:
         return sorted(self._running + self._waiting, key=lambda seq: (not seq.urgent, not seq.started, seq.order))
