@@ -52,11 +52,16 @@ def timed(model: Model, run: Callable[[Model], Any]) -> tuple[float, int, Any]:
     return time.perf_counter() - started, model.stepper.decoded - before, out
 
 
-def paired(models: dict[bool, Model], run: Callable[[Model], Any], rounds: int) -> dict[str, Any]:
-    """`run` on both models, alternating; per side the best round's seconds and the tokens it decoded."""
+def paired(
+    models: dict[bool, Model], run: Callable[[Model], Any], rounds: int, warm: Callable[[Model], Any]
+) -> dict[str, Any]:
+    """`run` on both models, alternating, after `warm` on each; per side the best round's seconds and the
+    tokens it decoded."""
     seconds: dict[bool, list[float]] = {True: [], False: []}
     tokens: dict[bool, int] = {}
     outs: dict[bool, Any] = {}
+    for model in models.values():
+        warm(model)  # touch the buffers and, with sharing, keep what a warm server has kept
     for _ in range(rounds):
         for share, model in models.items():
             s, n, outs[share] = timed(model, run)
@@ -67,7 +72,8 @@ def paired(models: dict[bool, Model], run: Callable[[Model], Any], rounds: int) 
 
 
 def rerank_case(models: dict[bool, Model], query: str, documents: list[str], rounds: int) -> dict[str, Any]:
-    result = paired(models, lambda m: [s.score for s in m.rerank(query, documents)], rounds)
+    result = paired(models, lambda m: [s.score for s in m.rerank(query, documents)], rounds,
+                    lambda m: m.rerank("another query", documents[:2]))  # its prefix is not this one
     outs = result.pop("outs")
     result["worst_dp"] = float(np.abs(np.array(outs[True]) - np.array(outs[False])).max())
     result["n"] = len(documents)
@@ -81,7 +87,7 @@ def queries_case(models: dict[bool, Model], queries: list[str], per_call: int, r
             out += [e.vector for e in model.embed(queries[i : i + per_call], QUERY)]
         return out
 
-    result = paired(models, run, rounds)
+    result = paired(models, run, rounds, lambda m: m.embed(queries[:2], QUERY))
     outs = result.pop("outs")
     result["worst_cosine"] = float(min(a @ b / np.linalg.norm(a) / np.linalg.norm(b) for a, b in zip(outs[True], outs[False])))
     result["n"] = len(queries)
@@ -89,7 +95,7 @@ def queries_case(models: dict[bool, Model], queries: list[str], per_call: int, r
 
 
 def documents_case(models: dict[bool, Model], documents: list[str], rounds: int) -> dict[str, Any]:
-    result = paired(models, lambda m: m.embed(documents, DOCUMENT), rounds)
+    result = paired(models, lambda m: m.embed(documents, DOCUMENT), rounds, lambda m: m.embed(documents[:2], DOCUMENT))
     result.pop("outs")
     result["n"] = len(documents)
     return result
@@ -159,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--docs", type=int, default=100)
     parser.add_argument("--queries", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--doc-tokens", default="40,128", help="document lengths of the rerank cases")
     parser.add_argument("--llama-server", type=Path, default=None)
     parser.add_argument("--no-service", action="store_true", help="skip the gRPC rerank (two server starts)")
     parser.add_argument("--json", type=Path, default=None)
@@ -171,7 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = ["| case | sharing on | off | on / off | tokens decoded on / off | notes |", "|---|---:|---:|---:|---:|---|"]
     rerankers = {share: load_model(args.reranker, replace(base, share_prefixes=share)) for share in (True, False)}
     try:
+        lengths = {int(n) for n in args.doc_tokens.split(",") if n.strip()}
         for name, corpus in (("40", short), ("128", long)):
+            if int(name) not in lengths:
+                continue
             corpus.check(rerankers[True].tokenize)
             case = rerank_case(rerankers, query, corpus.documents, args.rounds)
             results[f"rerank_{name}"] = case
