@@ -47,7 +47,7 @@ def word_lists() -> tuple[list[str], list[str]]:
     return inner, first
 
 
-def build_corpus(n_docs: int, n_queries: int, *, seed: int = 7) -> Corpus:
+def build_corpus(n_docs: int, n_queries: int, *, seed: int = 7, doc_tokens: int = DOC_TOKENS) -> Corpus:
     inner, first = word_lists()
     rng = np.random.default_rng(seed)
 
@@ -55,6 +55,6 @@ def build_corpus(n_docs: int, n_queries: int, *, seed: int = 7) -> Corpus:
         head = first[int(rng.integers(0, len(first)))]
         return head + "".join(inner[int(i)] for i in rng.integers(0, len(inner), n_tokens - 1))
 
-    documents = [text(DOC_TOKENS) for _ in range(n_docs)]
+    documents = [text(doc_tokens) for _ in range(n_docs)]
     queries = [text(QUERY_TOKENS) for _ in range(n_queries)]
-    return Corpus(documents, queries, DOC_TOKENS, QUERY_TOKENS)
+    return Corpus(documents, queries, doc_tokens, QUERY_TOKENS)

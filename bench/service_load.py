@@ -47,7 +47,9 @@ def free_port() -> int:
 class ServerProcess:
     """`embedroute serve` on 127.0.0.1 with one models folder; its peak RSS is sampled throughout."""
 
-    def __init__(self, models_dir: Path, log_path: Path, *, threads: int, pins: Sequence[str] = ()) -> None:
+    def __init__(
+        self, models_dir: Path, log_path: Path, *, threads: int, pins: Sequence[str] = (), extra: Sequence[str] = ()
+    ) -> None:
         self.port = free_port()
         self.target = f"127.0.0.1:{self.port}"
         args = [
@@ -62,6 +64,7 @@ class ServerProcess:
         ]
         for pin in pins:
             args += ["--pin", pin]
+        args += extra
         self._log = log_path.open("wb")
         self._process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
         self.rss = PeakRss(self._process.pid).start()

@@ -99,6 +99,9 @@ class RouterPrefs:
     """0 = what the CPU quota allows; otherwise at most this many threads per model."""
     pooling: Mapping[str, PoolingChoice] = field(default_factory=dict)
     """Per-model pooling overrides; the estimate and the engine both follow them."""
+    share_prefixes: bool = DEFAULTS.share_prefixes
+    prefix_cache_cells: int = DEFAULTS.prefix_cache_cells
+    """Passed through to EngineSettings: they use the KV cells budgeted already."""
 
     def __post_init__(self) -> None:
         for name, value in (("ctx", self.n_ctx), ("threads", self.max_threads), ("step_tokens", self.n_batch)):
@@ -129,6 +132,8 @@ class RouterPrefs:
             flash_attn=self.flash_attn,
             extra=extra,
             pooling=self.pooling.get(description.model_id),
+            share_prefixes=self.share_prefixes,
+            prefix_cache_cells=self.prefix_cache_cells,
         )
 
 

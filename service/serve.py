@@ -156,6 +156,8 @@ def plan(settings: Settings) -> list[router.ModelPlan]:
         pins=router.merge_consistent(pins, settings.consistent),
         max_threads=settings.threads,
         pooling=cast("dict[str, PoolingChoice]", settings.pooling),
+        share_prefixes=settings.share_prefixes,
+        prefix_cache_cells=settings.prefix_cache_cells,
     )
     plans = router.plan_models(list(settings.models), prefs)
     for p in plans:

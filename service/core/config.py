@@ -287,6 +287,21 @@ class Settings:
         "else computed beside loading the model (about 1 s per GB) and recorded there.",
         _bool,
     )
+    share_prefixes: bool = _setting(
+        True,
+        "Decode the prefix that prompts share once: a rerank's system prompt, instruction and query for "
+        "all its documents (and a stream's chunks), an instruction for the queries in flight. Scores and "
+        "vectors are the same either way; off is for comparing.",
+        _bool,
+    )
+    prefix_cache_cells: int = _setting(
+        256,
+        "KV cells (tokens) per model of shared prefixes kept after their last request, least recently "
+        "used first out, so that the next query with the default instruction skips decoding it. Kept "
+        "prefixes give way to any request that needs their cells. 0 = none kept.",
+        int,
+        minimum=0, maximum=1 << 20,
+    )
 
     def __post_init__(self) -> None:
         for name, f in _FIELDS.items():

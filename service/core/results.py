@@ -15,6 +15,7 @@ Scoring = Literal["reranker", "cosine"]
 @dataclass(frozen=True)
 class Timing:
     queue_ns: int = 0
+    """Waited before its first decode: in the queue, and in the engine for a slot or KV cells."""
     tokenization_ns: int = 0
     inference_ns: int = 0
     """Time of the decodes this request had tokens in (shared with whatever else was in them)."""

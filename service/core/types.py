@@ -78,6 +78,9 @@ class PreparedInput:
     truncated: bool
     full_length: int = 0
     """The prompt's length before any truncation (template included); what Tokenize reports."""
+    n_shared: int = 0
+    """Leading tokens other prompts of the same template may share (the instruction, a rerank's
+    query): the engine may decode them once for all (0: none)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,10 @@ class EngineSettings:
     extra: dict[str, str] = field(default_factory=dict)
     pooling: PoolingChoice | None = None
     """The operator's per-model pooling override; None = the file's, or inferred from its architecture."""
+    share_prefixes: bool = True
+    """Decode the prefix that prompts share (rerank's query, queries' instruction) once."""
+    prefix_cache_cells: int = 256
+    """KV cells of shared prefixes kept after their last user, for the next request (0 = none)."""
 
 
 

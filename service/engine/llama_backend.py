@@ -118,6 +118,8 @@ class Piece:
     start: int
     last: bool
     """The sequence ends with this piece: its last token is an output."""
+    shared_with: tuple[int, ...] = ()
+    """Other slots whose sequences start with these same tokens: the cells are theirs as well."""
 
 
 class LlamaRuntime:
@@ -178,7 +180,8 @@ class LlamaRuntime:
             llama_cpp.llama_model_has_encoder(self._model) and not llama_cpp.llama_model_has_decoder(self._model)
         )
         self.output: Output = "pooled" if embeddings else "hidden" if tap_hidden else "logits"
-        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
+        # Room for every slot on one token: a shared prefix's tokens belong to all its users.
+        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, self.n_seq_max)
 
     @property
     def splits_sequences(self) -> bool:
@@ -237,6 +240,15 @@ class LlamaRuntime:
         rows = [self._logits_row(position)[picks] for position in positions]
         return np.stack(rows) if rows else self._no_rows(len(picks))
 
+    def share(self, source: int, slot: int, start: int, end: int) -> None:
+        """Gives `slot` the cells of `source` at positions [start, end): on the unified cache the
+        cells gain one more owner, nothing is copied (llama_memory_seq_cp)."""
+        llama_cpp.llama_memory_seq_cp(llama_cpp.llama_get_memory(self._ctx), source, slot, start, end)
+
+    def trim(self, slot: int, start: int) -> None:
+        """Frees the cells of `slot` from position `start` on; the sequence continues from there."""
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self._ctx), slot, start, -1)
+
     def release(self, slot: int) -> None:
         """Frees the KV cells of a finished sequence so that the slot and its cells can be reused."""
         llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self._ctx), slot, -1, -1)
@@ -263,8 +275,10 @@ class LlamaRuntime:
             for offset, token in enumerate(piece.tokens):
                 batch.token[n] = token
                 batch.pos[n] = piece.start + offset
-                batch.n_seq_id[n] = 1
+                batch.n_seq_id[n] = 1 + len(piece.shared_with)
                 batch.seq_id[n][0] = piece.slot
+                for extra, slot in enumerate(piece.shared_with, 1):
+                    batch.seq_id[n][extra] = slot
                 batch.logits[n] = all_outputs or (piece.last and offset == len(piece.tokens) - 1)
                 n += 1
             if piece.last:

@@ -54,6 +54,8 @@ class Model:
         *,
         urgent_alone: bool = True,
         query_step_tokens: int = 0,
+        share_prefixes: bool = True,
+        prefix_cache_cells: int = 0,
     ) -> None:
         self.description = description
         self._rt = runtime
@@ -74,6 +76,8 @@ class Model:
             urgent_alone=urgent_alone,
             query_step_tokens=query_step_tokens,
             query_window_s=QUERY_WINDOW_S,
+            share_prefixes=share_prefixes,
+            prefix_cache_cells=prefix_cache_cells,
         )
         """The model's one batcher: its KV cells are the context's. Owned by one thread at a time."""
 
@@ -122,7 +126,7 @@ class Model:
         if self.stepper.busy:
             raise EngineError("the model's stepper is in use by its scheduler")
         for index, item in enumerate(items):
-            self.stepper.add(index, item.tokens)
+            self.stepper.add(index, item.tokens, shared=item.n_shared)
         rows: dict[Hashable, npt.NDArray[np.float32]] = {}
         try:
             while self.stepper.busy:
@@ -238,4 +242,6 @@ def load_model(path: Path, settings: EngineSettings | None = None) -> Model:
         rank_head,
         urgent_alone=settings.n_gpu_layers == 0,
         query_step_tokens=query_step_tokens(settings, step),
+        share_prefixes=settings.share_prefixes,
+        prefix_cache_cells=settings.prefix_cache_cells,
     )

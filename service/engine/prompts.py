@@ -15,7 +15,7 @@ first and llama.cpp's does not, so the Qwen templates normalise it here.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from service.core.types import EmbedOptions, PreparedInput
@@ -55,10 +55,17 @@ class LastTokenTemplate:
         return f"last-token|nfc|query={format_query('{task}', '{text}')}|task={DEFAULT_TASK}|eos={self.eos_id}"
 
     def prepare(self, tok: Tokenizer, text: str, options: EmbedOptions, n_ctx: int) -> PreparedInput:
-        body = format_query(options.instruction, text) if options.input_type == "query" else text
+        query = options.input_type == "query"
+        body = format_query(options.instruction, text) if query else text
         tokens = tok.tokenize(unicodedata.normalize("NFC", body), special=False)
         # The template comes first, so cutting the end only ever cuts user text.
-        return _fit(tokens, [], [self.eos_id], n_ctx, options.truncate, n_user=len(tokens))
+        fitted = _fit(tokens, [], [self.eos_id], n_ctx, options.truncate, n_user=len(tokens))
+        if not query:
+            return fitted
+        # "Query" ends a pre-tokenizer chunk whatever follows, so every query of one
+        # instruction starts with these tokens; the common prefix is checked all the same.
+        head = tok.tokenize(unicodedata.normalize("NFC", format_query(options.instruction, "")[:-1]), special=False)
+        return replace(fitted, n_shared=_common(head, fitted.tokens))
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,21 @@ class Qwen3RerankTemplate:
         suffix = tok.tokenize(RERANK_SUFFIX, special=True)
         pair = format_rerank_pair(instruction, query, document)
         body = tok.tokenize(unicodedata.normalize("NFC", pair), special=False)
-        return _fit(body, prefix, suffix, n_ctx, truncate, n_user=len(body))
+        fitted = _fit(body, prefix, suffix, n_ctx, truncate, n_user=len(body))
+        # Everything before the document is the same for every document of the request.
+        head = prefix + tok.tokenize(unicodedata.normalize("NFC", format_rerank_pair(instruction, query, "")[:-1]), special=False)
+        return replace(fitted, n_shared=_common(head, fitted.tokens))
+
+
+def _common(head: list[int], tokens: list[int]) -> int:
+    """How many leading tokens of `tokens` are `head`'s: tokenised alone, a template's head may
+    end differently than inside the whole prompt, and only what is identical may be shared."""
+    n = 0
+    for a, b in zip(head, tokens):
+        if a != b:
+            break
+        n += 1
+    return n
 
 
 def _fit(

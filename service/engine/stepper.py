@@ -19,9 +19,25 @@ frees their cells and their callers), then waiting ones in arrival order. On a C
 decode costs about the same per token whatever its size, so a step with urgent work
 carries nothing else (`urgent_alone`): filled up with document tokens it would take the
 full step's time, and the query would wait for them. On a GPU a step is milliseconds
-and the spare room is better filled. A sequence
-starts only when a slot is free and its whole length fits in the free KV cells, so every
-started sequence can finish. Encoders see each sequence whole: theirs are never split.
+and the spare room is better filled. Encoders see each sequence whole: theirs are never split.
+
+Shared prefixes: a sequence may name how many of its leading tokens other sequences share
+(a rerank's system prompt, instruction and query; a query's instruction). Those tokens are
+decoded once, into a slot of their own, and each sharing sequence's slot is given the same
+KV cells (`LlamaRuntime.share`, llama_memory_seq_cp on the unified cache: no copy), or,
+when the prefix is decoded in this very step, its tokens carry every waiting user's slot as
+well. A sharing sequence then decodes only its own tokens. The prefix's cells are freed when
+its last user ends, or kept in a small LRU cache (`prefix_cache_cells`) for the next
+request with the same prefix (the default instruction's queries).
+
+KV cells: a document (not urgent) starts only when a slot is free beyond `RESERVED_SLOTS`
+and its whole own length fits the cells not promised to other documents (`committed`), so
+every started document can finish. An urgent sequence *borrows*: it starts when its
+length fits the cells physically free now (trimming the tail of a document in flight, which
+that document decodes again later, when not), and documents' pieces use only cells that no
+urgent sequence needs. So a query waits one step even behind a document that fills the
+context, and documents are never stranded: once the urgent sequences end, every cell
+promised to them is free again.
 
 Not thread-safe: one thread at a time (the model's worker).
 """
@@ -30,6 +46,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from itertools import count
@@ -43,6 +60,23 @@ from service.core.errors import EngineError
 
 K = TypeVar("K", bound=Hashable)
 
+RESERVED_SLOTS = 1
+"""Slots documents leave free, so that a query never waits for a document to end to get one."""
+
+
+@dataclass(eq=False)
+class _Prefix:
+    """Leading tokens several sequences share, decoded once into a slot of their own."""
+
+    tokens: tuple[int, ...]
+    slot: int
+    lent: bool
+    """Started for urgent sequences only: its cells are borrowed (`_urgent_left`), not promised."""
+    done: int = 0
+    users: int = 0
+    piece: _Planned | None = None
+    """Its piece in the step being planned, which users arriving in the same step join."""
+
 
 @dataclass(eq=False)
 class _Sequence(Generic[K]):
@@ -50,13 +84,64 @@ class _Sequence(Generic[K]):
     tokens: Sequence[int]
     urgent: bool
     order: int
+    shared: int = 0
+    """Leading tokens that other sequences may share (0: none)."""
     done: int = 0
-    """Tokens already decoded into the sequence's slot."""
+    """Tokens already in the sequence's slot (a shared prefix's included)."""
     slot: int = -1
+    prefix: _Prefix | None = None
+    lent: bool = False
+    """Runs on borrowed cells (an urgent sequence): counted in `_urgent_left`, not `_committed`."""
 
     @property
     def started(self) -> bool:
         return self.slot >= 0
+
+    @property
+    def base(self) -> int:
+        return len(self.prefix.tokens) if self.prefix is not None else 0
+
+    @property
+    def own(self) -> int:
+        """Cells of its own: its tokens after the shared prefix."""
+        return len(self.tokens) - self.base
+
+    @property
+    def own_done(self) -> int:
+        return max(0, self.done - self.base)
+
+
+@dataclass(eq=False)
+class _Planned:
+    slot: int
+    tokens: Sequence[int]
+    start: int
+    last: bool
+    also: list[int] = field(default_factory=list)
+
+    def piece(self) -> Piece:
+        return Piece(self.slot, self.tokens, self.start, self.last, tuple(self.also))
+
+
+@dataclass
+class _Plan(Generic[K]):
+    budget: int
+    pieces: list[_Planned] = field(default_factory=list)
+    keys: list[K] = field(default_factory=list)
+    finishing: list[_Sequence[K]] = field(default_factory=list)
+    prefixes: list[_Prefix] = field(default_factory=list)
+    urgent: bool = False
+
+    def add(self, planned: _Planned, urgent: bool) -> _Planned:
+        if not self.pieces:
+            self.urgent = urgent
+        self.pieces.append(planned)
+        self.budget -= len(planned.tokens)
+        return planned
+
+    def key(self, seq: _Sequence[K]) -> None:
+        if not self.keys or self.keys[-1] != seq.key:
+            self.keys.append(seq.key)
 
 
 @dataclass(frozen=True)
@@ -70,6 +155,22 @@ class Step(Generic[K]):
     n_tokens: int
 
 
+@dataclass(frozen=True)
+class KvUse:
+    """Where the context's KV cells are; read by tests and metrics."""
+
+    used: int
+    """Cells holding KV now (a shared prefix counted once)."""
+    committed: int
+    """Cells promised to documents (their whole length) and to kept prefixes."""
+    lent: int
+    """Cells urgent sequences still need, borrowed from what documents have not used yet."""
+    cached: int
+    """Cells of prefixes kept with no user, for the next request with the same prefix."""
+    cached_prefixes: int
+    free_slots: int
+
+
 @dataclass
 class Stepper(Generic[K]):
     runtime: LlamaRuntime
@@ -81,12 +182,24 @@ class Stepper(Generic[K]):
     query_step_tokens: int = 0
     """Tokens per decode within `query_window_s` of an urgent sequence's arrival; 0 = `step_tokens`."""
     query_window_s: float = 0.0
+    share_prefixes: bool = True
+    """Decode the prefix sequences share once (off: every sequence decodes all of its tokens)."""
+    prefix_cache_cells: int = 0
+    """Cells of prefixes kept after their last user ends; 0 = none kept."""
     clock: Callable[[], float] = time.monotonic
     _last_urgent: float = -math.inf
     _waiting: list[_Sequence[K]] = field(default_factory=list)
     _running: list[_Sequence[K]] = field(default_factory=list)
     _free_slots: list[int] = field(default_factory=list)
-    _free_cells: int = 0
+    _committed: int = 0
+    _used: int = 0
+    _urgent_left: int = 0
+    _prefixes: dict[tuple[int, ...], _Prefix] = field(default_factory=dict)
+    _cached: OrderedDict[tuple[int, ...], _Prefix] = field(default_factory=OrderedDict)
+    """Prefixes with no user, least recently used first."""
+    _cached_cells: int = 0
+    decoded: int = 0
+    """Tokens decoded so far: what sharing saves shows here (the benchmark reads it)."""
     _waiting_tokens: int = 0
     """Kept as sequences come and go: the worker asks before every admission."""
     _order: count[int] = field(default_factory=count)
@@ -95,7 +208,6 @@ class Stepper(Generic[K]):
         self.step_tokens = max(1, min(self.step_tokens, self.runtime.n_batch))
         self.query_step_tokens = min(self.query_step_tokens or self.step_tokens, self.step_tokens)
         self._free_slots = list(range(self.runtime.n_seq_max))
-        self._free_cells = self.runtime.n_ctx
 
     @property
     def busy(self) -> bool:
@@ -112,12 +224,20 @@ class Stepper(Generic[K]):
         recent = self.clock() - self._last_urgent < self.query_window_s
         return self.query_step_tokens if recent else self.step_tokens
 
-    def add(self, key: K, tokens: Sequence[int], *, urgent: bool = False) -> None:
+    @property
+    def kv(self) -> KvUse:
+        return KvUse(
+            self._used, self._committed, self._urgent_left, self._cached_cells, len(self._cached), len(self._free_slots)
+        )
+
+    def add(self, key: K, tokens: Sequence[int], *, urgent: bool = False, shared: int = 0) -> None:
+        """Queues a sequence; `shared` leading tokens may be shared with others that have the same ones."""
         if not 0 < len(tokens) <= self.runtime.n_ctx:
             raise EngineError(f"sequence of {len(tokens)} tokens does not fit a context of {self.runtime.n_ctx}")
         if not self.runtime.splits_sequences and len(tokens) > self.runtime.n_batch:
             raise EngineError(f"sequence of {len(tokens)} tokens does not fit a decode of {self.runtime.n_batch}")
-        self._waiting.append(_Sequence(key, tokens, urgent, next(self._order)))
+        shared = min(shared, len(tokens) - 1) if self.share_prefixes and self.runtime.splits_sequences else 0
+        self._waiting.append(_Sequence(key, tokens, urgent, next(self._order), max(shared, 0)))
         if urgent:
             self._last_urgent = self.clock()
         self._waiting_tokens += len(tokens)
@@ -133,50 +253,185 @@ class Stepper(Generic[K]):
         """Forgets everything, after a failed decode left the cells in an unknown state."""
         self._waiting.clear()
         self._waiting_tokens = 0
-        for seq in list(self._running):
-            self._finish(seq)
+        self._running.clear()
+        self._prefixes.clear()
+        self._cached.clear()
+        self._committed = self._used = self._urgent_left = self._cached_cells = 0
+        self._free_slots = list(range(self.runtime.n_seq_max))
         self.runtime.clear()
 
     def step(self) -> Step[K]:
         """Runs one decode over the next pieces; an empty Step when nothing is left."""
-        pieces: list[tuple[_Sequence[K], Piece]] = []
-        budget = self.next_step_tokens
-        for seq in self._plan_order():
-            if budget <= 0 or (self.urgent_alone and pieces and pieces[0][0].urgent and not seq.urgent):
-                break
-            remaining = len(seq.tokens) - seq.done
-            if not self.runtime.splits_sequences and remaining > budget and pieces:
-                continue  # whole or not at all; a sequence longer than a step gets a step of its own
-            if not seq.started and not self._start(seq):
-                if not seq.urgent:
-                    break  # later arrivals must not overtake one that waits for cells
-                continue
-            take = remaining if not self.runtime.splits_sequences else min(remaining, budget)
-            end = seq.done + take
-            pieces.append((seq, Piece(seq.slot, seq.tokens[seq.done : end], seq.done, end == len(seq.tokens))))
-            budget -= take
-        if not pieces:
-            return Step([], [], 0)
-        rows = self.runtime.decode([piece for _, piece in pieces], self.logit_ids)
+        plan: _Plan[K] = _Plan(self.next_step_tokens)
+        whole = not self.runtime.splits_sequences
+        try:
+            for seq in self._plan_order():
+                if plan.budget <= 0 or (self.urgent_alone and plan.urgent and not seq.urgent):
+                    break
+                if whole and len(seq.tokens) - seq.done > plan.budget and plan.pieces:
+                    continue  # whole or not at all; a sequence longer than a step gets a step of its own
+                if not seq.started and not self._start(seq):
+                    if not seq.urgent:
+                        break  # later arrivals must not overtake one that waits for cells
+                    continue
+                if seq.prefix is None or self._plan_prefix(seq, plan):
+                    self._plan_own(seq, plan, whole)
+            if not plan.pieces:
+                return Step([], [], 0)
+            rows = self.runtime.decode([planned.piece() for planned in plan.pieces], self.logit_ids)
+        finally:
+            for prefix in plan.prefixes:
+                prefix.piece = None
         finished: list[tuple[K, npt.NDArray[np.float32]]] = []
-        for seq, piece in pieces:
-            seq.done += len(piece.tokens)
-            if piece.last:
-                finished.append((seq.key, rows[len(finished)]))
-                self._finish(seq)
-        return Step(finished, [seq.key for seq, _ in pieces], sum(len(piece.tokens) for _, piece in pieces))
+        for seq in plan.finishing:
+            finished.append((seq.key, rows[len(finished)]))
+            self._finish(seq)
+        n_tokens = sum(len(planned.tokens) for planned in plan.pieces)
+        self.decoded += n_tokens
+        return Step(finished, plan.keys, n_tokens)
 
     def _plan_order(self) -> list[_Sequence[K]]:
         return sorted(self._running + self._waiting, key=lambda seq: (not seq.urgent, not seq.started, seq.order))
 
+    def _room(self, lent: bool, want: int) -> int:
+        """Tokens a piece may decode now: borrowed cells are there already; others only where no
+        urgent sequence needs them."""
+        return want if lent else max(0, min(want, self.runtime.n_ctx - self._used - self._urgent_left))
+
+    def _use(self, n: int, lent: bool) -> None:
+        self._used += n
+        if lent:
+            self._urgent_left -= n
+
+    def _plan_prefix(self, seq: _Sequence[K], plan: _Plan[K]) -> bool:
+        """Brings the sequence's slot up to its prefix's cells; True when it may decode its own tokens now."""
+        prefix = seq.prefix
+        assert prefix is not None
+        n = len(prefix.tokens)
+        if seq.done >= n:
+            return True
+        if prefix.piece is None and prefix.done < n:
+            take = self._room(prefix.lent, min(n - prefix.done, plan.budget))
+            if take > 0:
+                prefix.piece = plan.add(_Planned(prefix.slot, prefix.tokens[prefix.done : prefix.done + take], prefix.done, False), seq.urgent)
+                plan.prefixes.append(prefix)
+                prefix.done += take
+                self._use(take, prefix.lent)
+        start = prefix.piece.start if prefix.piece is not None else prefix.done
+        if seq.done < start:
+            self.runtime.share(prefix.slot, seq.slot, seq.done, start)
+            seq.done = start
+        if prefix.piece is not None and seq.done == prefix.piece.start:
+            prefix.piece.also.append(seq.slot)
+            seq.done += len(prefix.piece.tokens)
+            plan.key(seq)
+        return seq.done >= n
+
+    def _plan_own(self, seq: _Sequence[K], plan: _Plan[K], whole: bool) -> None:
+        remaining = len(seq.tokens) - seq.done
+        take = remaining if whole else self._room(seq.lent, min(remaining, plan.budget))
+        if take <= 0:
+            return
+        last = take == remaining
+        plan.add(_Planned(seq.slot, seq.tokens[seq.done : seq.done + take], seq.done, last), seq.urgent)
+        plan.key(seq)
+        seq.done += take
+        self._use(take, seq.lent)
+        if last:
+            plan.finishing.append(seq)
+
     def _start(self, seq: _Sequence[K]) -> bool:
-        if not self._free_slots or len(seq.tokens) > self._free_cells:
+        """Gives the sequence a slot, its cells and its prefix, if there is room; False to wait."""
+        key = tuple(seq.tokens[: seq.shared]) if seq.shared else None
+        prefix = self._prefixes.get(key) if key is not None else None
+        lend = seq.urgent and self.runtime.splits_sequences
+        if prefix is not None and prefix.done < len(prefix.tokens) and prefix.lent != lend:
+            # Half decoded for the other kind: joining it would make a query wait on a document's
+            # cells (or a document hold borrowed ones), so this sequence runs unshared.
+            key = prefix = None
+        if lend:
+            fits = self._borrow(seq, key, prefix)
+            if not fits and key is not None:
+                key = prefix = None  # no room for the prefix's slot or cells: run it unshared
+                fits = self._borrow(seq, None, None)
+        else:
+            fits = self._promise(seq, key, prefix)
+        if not fits:
             return False
         self._waiting.remove(seq)
         self._waiting_tokens -= len(seq.tokens)
         seq.slot = self._free_slots.pop()
-        self._free_cells -= len(seq.tokens)
+        if key is not None:
+            seq.prefix = self._hold(key, prefix, lend)
+        seq.lent = lend
+        if lend:
+            self._urgent_left += seq.own
+        else:
+            self._committed += seq.own
         self._running.append(seq)
+        return True
+
+    def _borrow(self, seq: _Sequence[K], key: tuple[int, ...] | None, prefix: _Prefix | None) -> bool:
+        """Room for an urgent sequence in the cells free now, evicting kept prefixes or trimming documents."""
+        new_prefix = key is not None and prefix is None
+        cells = len(seq.tokens) - (len(key) if key is not None and not new_prefix else 0)
+        slots = 1 + new_prefix
+        while len(self._free_slots) < slots:
+            if not self._evict(prefix):
+                return False
+        while self.runtime.n_ctx - self._used - self._urgent_left < cells:
+            if not self._evict(prefix) and not self._trim(cells - (self.runtime.n_ctx - self._used - self._urgent_left)):
+                return False
+        return True
+
+    def _promise(self, seq: _Sequence[K], key: tuple[int, ...] | None, prefix: _Prefix | None) -> bool:
+        """Room for a document among the cells not promised to other documents, evicting kept prefixes."""
+        own = len(seq.tokens) - (len(key) if key is not None else 0)
+        cells = own + (len(key) if key is not None and (prefix is None or prefix.lent) else 0)
+        slots = 1 + (key is not None and prefix is None) + min(RESERVED_SLOTS, self.runtime.n_seq_max - 1)
+        while len(self._free_slots) < slots or self.runtime.n_ctx - self._committed < cells:
+            if not self._evict(prefix):
+                return False
+        return True
+
+    def _hold(self, key: tuple[int, ...], prefix: _Prefix | None, lend: bool) -> _Prefix:
+        if prefix is None:
+            prefix = _Prefix(key, self._free_slots.pop(), lend)
+            self._prefixes[key] = prefix
+            if lend:
+                self._urgent_left += len(key)
+            else:
+                self._committed += len(key)
+        elif prefix.lent and not lend:  # a document takes it over: its cells become promised
+            prefix.lent = False
+            self._urgent_left -= len(key) - prefix.done
+            self._committed += len(key)
+        if prefix.users == 0 and self._cached.pop(key, None) is not None:
+            self._cached_cells -= len(key)
+        prefix.users += 1
+        return prefix
+
+    def _evict(self, spare: _Prefix | None = None) -> bool:
+        """Frees the least recently used kept prefix but `spare`; False when there is none."""
+        victim = next((prefix for prefix in self._cached.values() if prefix is not spare), None)
+        if victim is None:
+            return False
+        del self._cached[victim.tokens]
+        self._cached_cells -= len(victim.tokens)
+        self._release(victim)
+        return True
+
+    def _trim(self, cells: int) -> bool:
+        """Takes back up to `cells` decoded cells from the end of the document in flight that has
+        the most; it decodes them again later. False when no document has any."""
+        documents = [seq for seq in self._running if not seq.lent and seq.own_done > 0]
+        if not documents:
+            return False
+        seq = max(documents, key=lambda s: s.own_done)
+        n = min(cells, seq.own_done)
+        seq.done -= n
+        self.runtime.trim(seq.slot, seq.done)
+        self._used -= n
         return True
 
     def _finish(self, seq: _Sequence[K]) -> None:
@@ -184,8 +439,44 @@ class Stepper(Generic[K]):
         if self.runtime.splits_sequences:
             self.runtime.release(seq.slot)
         self._free_slots.append(seq.slot)
-        self._free_cells += len(seq.tokens)
+        self._used -= seq.own_done
+        if seq.lent:
+            self._urgent_left -= seq.own - seq.own_done
+        else:
+            self._committed -= seq.own
         seq.slot = -1
+        prefix, seq.prefix = seq.prefix, None
+        if prefix is not None:
+            prefix.users -= 1
+            if prefix.users == 0:
+                self._retire(prefix)
+
+    def _retire(self, prefix: _Prefix) -> None:
+        """A prefix whose last user ended: kept for the next request when the cache has room, else freed."""
+        n = len(prefix.tokens)
+        keep = prefix.done == n and n <= self.prefix_cache_cells
+        if keep and prefix.lent:
+            keep = self.runtime.n_ctx - self._committed >= n
+            if keep:
+                prefix.lent = False
+                self._committed += n
+        if not keep:
+            self._release(prefix)
+            return
+        self._cached[prefix.tokens] = prefix
+        self._cached_cells += n
+        while self._cached_cells > self.prefix_cache_cells:
+            self._evict()
+
+    def _release(self, prefix: _Prefix) -> None:
+        del self._prefixes[prefix.tokens]
+        self.runtime.release(prefix.slot)
+        self._free_slots.append(prefix.slot)
+        self._used -= prefix.done
+        if prefix.lent:
+            self._urgent_left -= len(prefix.tokens) - prefix.done
+        else:
+            self._committed -= len(prefix.tokens)
 
 
-__all__ = ["Step", "Stepper"]
+__all__ = ["KvUse", "Step", "Stepper"]

@@ -92,6 +92,8 @@ class _Job:
     """Taken from the short lane: its sequences go first in each step."""
     settled: bool = False
     started_ns: int = 0
+    decoding_ns: int = 0
+    """When its first decode began: until then it waited, in the queue or for the engine's cells."""
     tokenization_ns: int = 0
     inference_ns: int = 0
     prepared: Prepared = field(default_factory=lambda: Prepared([]))
@@ -258,7 +260,7 @@ class ModelWorker:
                 continue
             try:
                 for index, item in enumerate(job.prepared.items + job.prepared.extra):
-                    stepper.add((job, index), item.tokens, urgent=job.short)
+                    stepper.add((job, index), item.tokens, urgent=job.short, shared=item.n_shared)
             except Exception as exc:  # a sequence the context cannot hold: this request fails, no other
                 self._drop(job)
                 self._fail(job, exc)
@@ -287,6 +289,7 @@ class ModelWorker:
         self.observer.batch(len(step.keys), step.n_tokens)
         for job in dict.fromkeys(key[0] for key in step.keys):
             job.inference_ns += elapsed
+            job.decoding_ns = job.decoding_ns or started
         for (job, index), row in step.finished:
             job.rows[index] = row
             if len(job.rows) == job.n_sequences:
@@ -345,8 +348,9 @@ class ModelWorker:
             return None
 
     def _succeed(self, job: _Job) -> None:
+        waited_until = job.decoding_ns or job.started_ns + job.tokenization_ns
         timing = Timing(
-            queue_ns=job.started_ns - job.enqueued_ns,
+            queue_ns=waited_until - job.enqueued_ns - job.tokenization_ns,
             tokenization_ns=job.tokenization_ns,
             inference_ns=job.inference_ns,
         )
