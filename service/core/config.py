@@ -223,6 +223,13 @@ class Settings:
         "installed (configured by the standard OTEL_* variables), else to the process's global provider.",
         _bool,
     )
+    http_port: int = _setting(
+        8080,
+        "HTTP port of the compatibility fronts (OpenAI /v1/embeddings, Cohere/Jina /v1/rerank, TEI /embed), "
+        "on the same host, models, limits, API keys and TLS as gRPC; 0 = off.",
+        int,
+        minimum=0, maximum=65535,
+    )
 
     def __post_init__(self) -> None:
         for name, f in _FIELDS.items():
