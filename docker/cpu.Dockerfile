@@ -59,7 +59,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN python -c "import llama_cpp; llama_cpp.llama_backend_init(); info = llama_cpp.llama_print_system_info().decode(); assert 'CPU' in info, info"
 USER 10001:10001
 WORKDIR /tmp
-EXPOSE 50051 9090
+EXPOSE 50051 9090 8080
 HEALTHCHECK --interval=30s --timeout=10s --start-period=300s --retries=3 CMD ["embedroute-healthcheck"]
 ENTRYPOINT ["embedroute"]
 CMD ["serve"]
