@@ -93,8 +93,13 @@ class HttpFront:
 
 
 def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that port 0 tells its port before uvicorn serves it.
+
+    IPPROTO_TCP must be named: asyncio turns Nagle off (TCP_NODELAY) only on accepted sockets
+    whose protocol says TCP, and with it on, every keep-alive response waited ~40 ms for the
+    client's delayed ACK between its header and body writes (measured: 44 ms -> 0.4 ms a GET)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
