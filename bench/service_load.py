@@ -48,13 +48,23 @@ class ServerProcess:
     """`embedroute serve` on 127.0.0.1 with one models folder; its peak RSS is sampled throughout."""
 
     def __init__(
-        self, models_dir: Path, log_path: Path, *, threads: int, pins: Sequence[str] = (), extra: Sequence[str] = ()
+        self,
+        models_dir: Path,
+        log_path: Path,
+        *,
+        threads: int,
+        pins: Sequence[str] = (),
+        http: bool = False,
+        extra: Sequence[str] = (),
     ) -> None:
         self.port = free_port()
         self.target = f"127.0.0.1:{self.port}"
+        self.http_port = free_port() if http else 0
+        """The HTTP front's port (bench/http_front.py); 0: off."""
         args = [
             sys.executable, "-m", "service.cli", "serve",
-            "--host", "127.0.0.1", "--port", str(self.port), "--models", str(models_dir),
+            "--host", "127.0.0.1", "--port", str(self.port), "--http-port", str(self.http_port),
+            "--models", str(models_dir),
             "--metrics-port", "0", "--log-format", "text", "--threads", str(threads),
             "--drain-grace-seconds", "1",
             # A client streams its share of 1,000 documents for longer than the default connection age
@@ -64,7 +74,7 @@ class ServerProcess:
         ]
         for pin in pins:
             args += ["--pin", pin]
-        args += extra
+        args += list(extra)
         self._log = log_path.open("wb")
         self._process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
         self.rss = PeakRss(self._process.pid).start()

@@ -69,7 +69,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN python -c "import llama_cpp; llama_cpp.llama_backend_init(); info = llama_cpp.llama_print_system_info().decode(); assert 'CPU' in info, info"
 USER 10001:10001
 WORKDIR /tmp
-EXPOSE 50051 9090
+EXPOSE 50051 9090 8080
 HEALTHCHECK --interval=30s --timeout=10s --start-period=300s --retries=3 CMD ["embedroute-healthcheck"]
 # tini as PID 1: the kernel drops SIGTERM to a PID 1 that has no handler, and the server installs its
 # handler only once models are found or converted; a pod stopped during start-up then waited out the

@@ -1,5 +1,5 @@
-"""Start-up, in order: default model -> router plans -> application -> fronts (health NOT_SERVING)
--> load models -> serve.
+"""Start-up, in order: default model -> router plans -> application -> fronts (gRPC with health
+NOT_SERVING, and HTTP) -> load models -> serve.
 
 This is the composition root: the only module that sees every package. Shutdown
 (SIGTERM) is the reverse: health goes NOT_SERVING, new calls are refused with
@@ -25,6 +25,7 @@ from service.app.metrics import Metrics, MetricsEndpoint
 from service.core.config import Settings
 from service.core.errors import ConfigError
 from service.core.types import PoolingChoice
+from service.http import HttpFront
 from service.prepare.pull.startup import prepare_models
 from service.rpc.server import RpcFront
 
@@ -42,15 +43,20 @@ class EmbedrouteServer:
         self.app = Application(self.registry, settings)
         self.metrics = Metrics() if settings.metrics_port else None
         self.rpc = RpcFront(self.app, settings, self.metrics)
+        self.http = HttpFront(self.app, settings, self.metrics) if settings.http_port else None
         self._metrics_endpoint: MetricsEndpoint | None = None
         self.port = 0
+        self.http_port = 0
         self.metrics_port = 0
         self._settled_at = 0.0
 
     async def start(self) -> int:
-        """Opens the ports with every model service NOT_SERVING; returns the gRPC port."""
+        """Opens the ports (gRPC with every model service NOT_SERVING, HTTP, metrics); returns the gRPC port."""
         self.port = await self.rpc.start()
         log.info("listening on %s:%d", self.settings.host, self.port, extra={"port": self.port})
+        if self.http is not None:
+            self.http_port = await self.http.start()
+            log.info("HTTP on %s:%d", self.settings.host, self.http_port, extra={"http_port": self.http_port})
         if self.metrics is not None:
             host = self.settings.metrics_host or self.settings.host
             self._metrics_endpoint = MetricsEndpoint(self.metrics, host, self.settings.metrics_port)
@@ -79,7 +85,8 @@ class EmbedrouteServer:
         grace = self.settings.drain_grace_seconds if grace_s is None else grace_s
         log.info("draining: calls in flight get %.1fs", grace)
         self.app.draining = True
-        await self.rpc.stop(grace)
+        fronts = [self.rpc.stop(grace)] + ([self.http.stop(grace)] if self.http is not None else [])
+        await asyncio.gather(*fronts)  # both fronts drain at once, within the one grace
         await asyncio.to_thread(self.registry.close, grace)
         if self._metrics_endpoint is not None:
             self._metrics_endpoint.close()

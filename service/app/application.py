@@ -22,12 +22,20 @@ from service.app.cosine_rerank import CosineRerankWork, scoring
 from service.app.ranking import TopN, ranked
 from service.app.registry import Registry, ServedModel
 from service.app.streams import map_unordered
-from service.app.validation import Limits, validate_embed, validate_rerank, validate_tokenize, validate_top_n
-from service.app.work import EmbedWork, RerankWork, TokenizeWork
+from service.app.validation import (
+    Limits,
+    validate_decode,
+    validate_embed,
+    validate_rerank,
+    validate_tokenize,
+    validate_top_n,
+)
+from service.app.work import DecodeWork, EmbedWork, RerankWork, TokenizeWork
 from service.core.config import Settings
 from service.core.errors import DeadlineExceededError, InvalidArgumentError, UnavailableError
-from service.core.requests import EmbedCall, EmbedStreamItem, RerankCall, TokenizeCall
+from service.core.requests import DecodeCall, EmbedCall, EmbedStreamItem, RerankCall, TokenizeCall
 from service.core.results import (
+    DecodeResult,
     EmbedResult,
     EmbedStreamResult,
     RerankChunkResult,
@@ -193,6 +201,17 @@ class Application:
         usage = Usage(prompt_tokens, Timing(tokenization_ns=elapsed), elapsed)
         return TokenizeResult(worker.description.model_id, worker.n_ctx, values, usage)
 
+    async def decode(self, call: DecodeCall, *, deadline: float | None = None) -> DecodeResult:
+        """Token ids as text: for clients that send ids (OpenAI's token-array inputs), whose texts
+        are then embedded like any other, template and end token included."""
+        self._check_open()
+        worker = self.registry.worker_for(call.model, call.kind)
+        validate_decode(call, self.limits, worker.description)
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceededError("the deadline passed before the token ids were decoded")
+        texts = await asyncio.to_thread(DecodeWork(call.token_ids), worker.model)  # vocabulary only, as tokenize
+        return DecodeResult(worker.description.model_id, texts)
+
     # --- models --------------------------------------------------------------------
 
     def models(self) -> list[ServedModel]:
@@ -202,6 +221,15 @@ class Application:
         if not model_id:
             raise InvalidArgumentError.for_field("model", "name the model (ListModels shows them)")
         return self.registry.get(model_id)
+
+    def primary_model(self) -> ServedModel:
+        """The model a single-model API (TEI) means: the embedding model if one is served, else the
+        first; its Info, Tokenize and Decode name no model."""
+        models = self.registry.models()
+        served = next((m for m in models if m.kind == "embedding"), models[0] if models else None)
+        if served is None:
+            raise UnavailableError("this server has no models", reason="NO_MODEL", retry_after_s=60.0)
+        return served
 
     def serves_rerank_by_cosine(self, served: ServedModel) -> bool:
         return self.registry.serves_rerank_by_cosine(served)

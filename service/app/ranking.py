@@ -23,8 +23,12 @@ def ranked(
         )
         for i, (score, item) in enumerate(zip(scores, items, strict=True))
     ]
-    results.sort(key=lambda r: (-r.score, r.index))
-    return results
+    return best_first(results)
+
+
+def best_first(results: list[RankedDocument]) -> list[RankedDocument]:
+    """The one order of rerank results: best score first, equal scores by index."""
+    return sorted(results, key=lambda r: (-r.score, r.index))
 
 
 class TopN:

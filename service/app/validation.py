@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.core.errors import FieldViolation, InvalidArgumentError
-from service.core.requests import EmbedCall, RerankCall, TokenizeCall
+from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
 from service.core.types import MIN_DIMENSIONS, GgufDescription
 
 
@@ -118,6 +118,28 @@ def _answer_size(name: str, answer_bytes: int, limits: Limits, advice: str) -> l
             )
         ]
     return []
+
+
+def validate_decode(call: DecodeCall, limits: Limits, description: GgufDescription) -> None:
+    """Token ids must be in the model's vocabulary; an id list counts like a text against the limits."""
+    if not call.token_ids:
+        _raise_if_any([FieldViolation("inputs", "at least one entry is required in inputs")])
+    if len(call.token_ids) > limits.max_inputs:
+        _raise_if_any([FieldViolation("inputs", f"{len(call.token_ids)} entries; at most {limits.max_inputs} per message")])
+    violations = []
+    for i, ids in enumerate(call.token_ids):
+        bad = [t for t in ids if not 0 <= t < description.vocab_size]
+        if not ids:
+            violations.append(FieldViolation(f"inputs[{i}]", "empty token list"))
+        elif len(ids) > limits.max_chars:
+            violations.append(FieldViolation(f"inputs[{i}]", f"{len(ids)} tokens; at most {limits.max_chars} per input"))
+        elif bad:
+            violations.append(
+                FieldViolation(
+                    f"inputs[{i}]", f"token id {bad[0]} is outside the vocabulary of {description.model_id} (0..{description.vocab_size - 1})"
+                )
+            )
+    _raise_if_any(violations)
 
 
 def _texts(name: str, texts: list[str], limits: Limits, offset: int = 0) -> list[FieldViolation]:

@@ -106,3 +106,12 @@ class TokenizeWork:
             pieces=[model.detokenize([t]) for t in ids] if self.return_tokens else [],
         )
 
+
+@dataclass(frozen=True)
+class DecodeWork:
+    """Each token-id list as the text the model's vocabulary spells."""
+
+    token_ids: list[list[int]]
+
+    def __call__(self, model: Model) -> list[str]:
+        return [model.detokenize(ids) for ids in self.token_ids]

@@ -302,6 +302,13 @@ class Settings:
         int,
         minimum=0, maximum=1 << 20,
     )
+    http_port: int = _setting(
+        8080,
+        "HTTP port of the compatibility fronts (OpenAI /v1/embeddings, Cohere/Jina /v1/rerank, TEI /embed), "
+        "on the same host, models, limits, API keys and TLS as gRPC; 0 = off.",
+        int,
+        minimum=0, maximum=65535,
+    )
 
     def __post_init__(self) -> None:
         for name, f in _FIELDS.items():

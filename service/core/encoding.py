@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from service.core.results import Scoring
 from service.core.types import Vector
 
 Encoding = Literal["float32", "int8", "ubinary"]
@@ -30,3 +32,12 @@ def encode(vector: Vector, encoding: Encoding) -> EncodedVector:
     if encoding == "ubinary":
         return EncodedVector(np.packbits(vector > 0).tobytes(), 1.0)
     return EncodedVector(vector.astype("<f4").tobytes(), 1.0)
+
+
+def raw_score(score: float, scoring: Scoring) -> float:
+    """A reranker's p(yes) as the yes-minus-no logit it is the softmax of (TEI's `raw_scores`);
+    a cosine has no such logit and stays as it is."""
+    if scoring != "reranker":
+        return score
+    p = min(max(score, 1e-12), 1.0 - 1e-12)
+    return math.log(p / (1.0 - p))

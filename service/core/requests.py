@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from service.core.types import EmbedOptions, InputType
+from service.core.types import EmbedOptions, InputType, ModelKind
 
 OutputEncoding = Literal["float32", "int8", "ubinary"]
 
@@ -55,4 +55,15 @@ class TokenizeCall:
     return_tokens: bool = False
 
 
-__all__ = ["EmbedCall", "EmbedStreamItem", "OutputEncoding", "RerankCall", "TokenizeCall"]
+@dataclass(frozen=True)
+class DecodeCall:
+    """Token ids back to text, with the model's own vocabulary (fronts whose clients send ids)."""
+
+    model: str
+    """Empty: the only model served."""
+    token_ids: list[list[int]]
+    kind: ModelKind | None = None
+    """The kind of model the ids belong to (e.g. "embedding" for an embedding call's ids); None: any."""
+
+
+__all__ = ["DecodeCall", "EmbedCall", "EmbedStreamItem", "OutputEncoding", "RerankCall", "TokenizeCall"]

@@ -112,7 +112,15 @@ class TokenizeResult:
     usage: Usage
 
 
+@dataclass(frozen=True)
+class DecodeResult:
+    model_id: str
+    texts: list[str]
+    """One per token-id list, in input order."""
+
+
 __all__ = [
+    "DecodeResult",
     "EmbedResult",
     "EmbedStreamResult",
     "RankedDocument",

@@ -6,45 +6,18 @@ work without a key; every embedroute RPC needs `authorization: Bearer KEY`.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import grpc
 import grpc.aio
 
 from service.rpc.calls import CallRecorder
-from service.core.config import Settings
 from service.core.errors import UnauthenticatedError
+from service.core.keys import KeyRing, api_keys, read_api_keys
 from service.rpc.status import abort
 
 OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-
-
-def read_api_keys(path: Path) -> frozenset[str]:
-    """One key per line; blank lines and `#` comments are skipped."""
-    keys = frozenset(
-        line.strip()
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    )
-    if not keys:
-        raise ValueError(f"{path}: no API keys in the file; remove api_keys_file to serve without keys")
-    return keys
-
-
-def api_keys(settings: Settings) -> frozenset[str] | None:
-    """The keys from the file and the environment together; None when neither is configured."""
-    keys = set(settings.api_keys)
-    if settings.api_keys_file is not None:
-        keys |= read_api_keys(settings.api_keys_file)
-    return frozenset(keys) if keys else None
-
-
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 class ApiKeyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no types
@@ -52,7 +25,7 @@ class ApiKeyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # gr
     that fails, with the recorder's bookkeeping so that it is counted and logged like any other."""
 
     def __init__(self, keys: frozenset[str], recorder: CallRecorder) -> None:
-        self._digests = [_digest(key) for key in keys]
+        self._keys = KeyRing(keys)
         self._recorder = recorder
 
     async def intercept_service(
@@ -68,16 +41,7 @@ class ApiKeyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # gr
 
     def _allowed(self, details: grpc.HandlerCallDetails) -> bool:
         metadata = dict(details.invocation_metadata or ())
-        scheme, _, token = str(metadata.get("authorization", "")).partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return False
-        # Equal-length digests, every key compared: the time taken says neither how long a key
-        # is, nor how much of it matched, nor which key it was.
-        offered = _digest(token)
-        matched = False
-        for digest in self._digests:
-            matched |= hmac.compare_digest(offered, digest)
-        return matched
+        return self._keys.allows(str(metadata.get("authorization", "")))
 
 
 def _refusing(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
@@ -102,3 +66,6 @@ def _refusing(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(unary, **codec)
     return grpc.stream_stream_rpc_method_handler(streaming, **codec)
+
+
+__all__ = ["OPEN_PREFIXES", "ApiKeyInterceptor", "api_keys", "read_api_keys"]

@@ -1,4 +1,5 @@
-"""The gRPC front: one grpc.aio server with the embedroute.v1 services, health, reflection and auth.
+"""The gRPC front: one grpc.aio server with the embedroute.v1 services, TEI's tei.v1 services
+(service.rpc.tei), health, reflection and auth.
 
 The port opens before the models load, so that Kubernetes' startup probe and
 grpcurl can see the server come up and watch each service turn SERVING as its
@@ -20,7 +21,7 @@ from service.app import Application
 from service.app.metrics import Metrics
 from service.app.tracing import Tracer
 from service.core.config import Settings
-from service.rpc import reflection
+from service.rpc import reflection, tei
 from service.rpc.admission import Admission
 from service.rpc.auth import ApiKeyInterceptor, api_keys
 from service.rpc.calls import CallRecorder
@@ -87,13 +88,15 @@ class RpcFront:
         rerank_pb2_grpc.add_RerankServiceServicer_to_server(RerankServicer(app), registrar)
         tokenize_pb2_grpc.add_TokenizeServiceServicer_to_server(TokenizeServicer(app), registrar)
         model_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(app), registrar)
+        tei_names = tei.register(app, settings, registrar)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, registrar)
-        reflection.enable((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), registrar)
+        health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+        reflection.enable((*SERVICE_NAMES, *tei_names, health_name), registrar)
         self.port = 0
 
     async def start(self) -> int:
         """Opens the port with every model service NOT_SERVING; returns the bound port."""
-        for name in ("", EMBED, RERANK, TOKENIZE):
+        for name in ("", EMBED, RERANK, TOKENIZE, tei.EMBED, tei.RERANK, tei.TOKENIZE, tei.INFO):
             await self.health.set(name, NOT_SERVING)
         await self.health.set(MODELS, SERVING)
         address = f"{self.settings.host}:{self.settings.port}"
@@ -109,11 +112,14 @@ class RpcFront:
         """Each service turns SERVING once a model of its kind is ready; the server's overall
         status once every model has settled with at least one ready."""
         if "embedding" in ready:
-            await self.health.set(EMBED, SERVING)
+            for name in (EMBED, tei.EMBED):
+                await self.health.set(name, SERVING)
         if "reranker" in ready or ("embedding" in ready and reranks_by_cosine):
-            await self.health.set(RERANK, SERVING)
+            for name in (RERANK, tei.RERANK):
+                await self.health.set(name, SERVING)
         if ready:
-            await self.health.set(TOKENIZE, SERVING)
+            for name in (TOKENIZE, tei.TOKENIZE, tei.INFO):
+                await self.health.set(name, SERVING)
         if settled:
             await self.health.set("", SERVING if ready else NOT_SERVING)
 

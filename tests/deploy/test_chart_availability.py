@@ -72,7 +72,7 @@ def test_metrics_port_and_service_monitor() -> None:
 
 def test_metrics_off_removes_port_and_refuses_service_monitor() -> None:
     rendered = render(sets={"server.metricsPort": "0"})
-    assert [p["name"] for p in rendered.server["ports"]] == ["grpc"]
+    assert [p["name"] for p in rendered.server["ports"]] == ["grpc", "http"]
     assert rendered.env["EMBEDROUTE_METRICS_PORT"] == "0"
     with pytest.raises(RenderError, match="serviceMonitor.enabled needs server.metricsPort > 0"):
         render("scale-values.yaml", sets={"server.metricsPort": "0"})
@@ -98,10 +98,12 @@ def test_pdb_budget() -> None:
         render(sets={"podDisruptionBudget.minAvailable": "1"})
 
 
-def test_network_policy_opens_only_the_two_ports() -> None:
+def test_network_policy_opens_only_the_three_ports() -> None:
     policy = render("cpu-values.yaml").one("NetworkPolicy")["spec"]
     assert policy["policyTypes"] == ["Ingress"]
-    grpc, metrics = policy["ingress"]
+    grpc, metrics, http = policy["ingress"]
+    assert http["ports"] == [{"port": "http", "protocol": "TCP"}]
+    assert http["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "search"}
     assert grpc["ports"] == [{"port": "grpc", "protocol": "TCP"}]
     assert grpc["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "search"}
     assert metrics["ports"] == [{"port": "metrics", "protocol": "TCP"}]

@@ -162,7 +162,7 @@ def test_healthcheck_and_ports_match_the_chart(dockerfile: Path) -> None:
     ]
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     expose = [rest for k, rest in runtime if k == "EXPOSE"]
-    assert expose == [f"{values['server']['port']} {values['server']['metricsPort']}"]
+    assert expose == [f"{values['server']['port']} {values['server']['metricsPort']} {values['server']['httpPort']}"]
     env = " ".join(rest for k, rest in runtime if k == "ENV")
     assert f"EMBEDROUTE_MODELS={values['models']['mountPath']}" in env
     assert "HOME=/tmp" in env  # the only writable path under a read-only root filesystem

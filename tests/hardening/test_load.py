@@ -40,7 +40,7 @@ def server(models_dir: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [str(EMBEDROUTE), "serve", "--models", str(models_dir), "--host", "127.0.0.1", "--port", "0",
-             "--ctx", "512", "--threads", "1", "--metrics-port", "0", "--log-format", "json",
+             "--http-port", "0", "--ctx", "512", "--threads", "1", "--metrics-port", "0", "--log-format", "json",
              "--max-queued-requests", str(MAX_QUEUED), "--retry-after-seconds", "0.05"],
             stderr=log_file,
         )

@@ -26,9 +26,11 @@ T = TypeVar("T")
 
 
 def server_settings(models_dir: Path, **overrides: Any) -> Settings:
-    """Loopback, a free port, one thread per model (the CI machine has two cores), a short context."""
+    """Loopback, a free port, one thread per model (the CI machine has two cores), a short context;
+    the HTTP front off unless a test asks for it (tests/http)."""
     base = Settings(
-        host="127.0.0.1", port=0, models=[models_dir], threads=1, ctx=512, metrics_port=0, log_format="text"
+        host="127.0.0.1", port=0, models=[models_dir], threads=1, ctx=512, metrics_port=0, log_format="text",
+        http_port=0,
     )
     return replace(base, **overrides)
 
@@ -51,6 +53,12 @@ class RunningServer:
     @property
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        """The HTTP front's base URL (the server must have been started with an http_port)."""
+        assert self.server.http_port, "this server has no HTTP front"
+        return f"http://127.0.0.1:{self.server.http_port}"
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 120.0) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)

@@ -15,6 +15,11 @@ def test_lists_and_describes_services(channel: grpc.Channel) -> None:
         "embedroute.v1.RerankService",
         "embedroute.v1.TokenizeService",
         "embedroute.v1.ModelService",
+        "tei.v1.Info",
+        "tei.v1.Embed",
+        "tei.v1.Predict",
+        "tei.v1.Rerank",
+        "tei.v1.Tokenize",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }

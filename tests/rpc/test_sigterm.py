@@ -38,6 +38,8 @@ def server_process(synth_models: SynthModels, tmp_path: Path) -> Iterator[tuple[
             "127.0.0.1",
             "--port",
             "0",
+            "--http-port",
+            "0",
             "--ctx",
             "512",
             "--threads",

@@ -1,0 +1,110 @@
+"""Every HTTP request gets a request id, a span, metrics and one access-log line; with API keys,
+every route but health needs `authorization: Bearer KEY`.
+
+Pure ASGI middleware (no per-request task or body buffering, unlike Starlette's
+BaseHTTPMiddleware), outermost in the stack, so that a request refused for its key is
+counted and logged like any other. The request id comes from the caller's
+`x-request-id` when it is safe to log, else is made up; it is set for the request's
+task (service.core.logs.request_id) and sent back in the `x-request-id` header, as the
+gRPC front sends it in trailers. Metrics are `http_server_requests_total` and
+`http_server_request_duration_seconds` by method, route and status, on the server's
+metrics registry beside the gRPC ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+
+from service.app.metrics import LATENCY_BUCKETS, Metrics
+from service.app.tracing import Tracer
+from service.core import logs
+from service.core.errors import UnauthenticatedError
+from service.core.keys import KeyRing
+from service.http.errors import dialect_of, error_response
+from service.http.fields import NONE
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+REQUEST_ID_HEADER = "x-request-id"
+OPEN_PATHS = frozenset({"/health", "/livez", "/readyz"})
+"""Kubernetes' probes and load balancers' health checks need no key."""
+
+log = logging.getLogger("embedroute.access")
+_VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class HttpMetrics:
+    def __init__(self, metrics: Metrics) -> None:
+        labels = ["method", "route", "status"]
+        self.requests = Counter("http_server_requests", "HTTP requests answered, by status.", labels,
+                                registry=metrics.registry)
+        self.seconds = Histogram("http_server_request_duration_seconds", "Time from a request to its answer.", labels,
+                                 buckets=LATENCY_BUCKETS, registry=metrics.registry)
+
+
+class Calls:
+    """The bookkeeping and the key check around the routes."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics | None, tracer: Tracer, keys: frozenset[str] | None,
+                 routes: frozenset[str]) -> None:
+        self._app = app
+        self._metrics = HttpMetrics(metrics) if metrics is not None else None
+        self._tracer = tracer
+        self._keys = KeyRing(keys) if keys is not None else None
+        self._routes = routes
+        """Known paths: metrics label unknown ones "other", so a scanner cannot grow the label set."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        offered = headers.get(REQUEST_ID_HEADER, "")
+        rid = offered if _VALID_ID.fullmatch(offered) else uuid.uuid4().hex
+        logs.request_id.set(rid)
+        status = [500]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        path: str = scope["path"]
+        started = time.perf_counter()
+        with self._tracer.span("http", f"{scope['method']} {path}", list(headers.items())) as span:
+            try:
+                if self._refused(path, headers):
+                    error = UnauthenticatedError("missing or unknown API key: send `authorization: Bearer KEY`")
+                    await error_response(dialect_of(path), error, NONE)(scope, receive, send_with_id)
+                else:
+                    await self._app(scope, receive, send_with_id)
+            finally:
+                span.finish(str(status[0]))
+                self._record(scope["method"], path, status[0], time.perf_counter() - started, rid)
+
+    def _refused(self, path: str, headers: dict[str, str]) -> bool:
+        return self._keys is not None and path not in OPEN_PATHS and not self._keys.allows(headers.get("authorization", ""))
+
+    def _record(self, method: str, path: str, status: int, elapsed: float, rid: str) -> None:
+        route = path if path in self._routes else "other"
+        if self._metrics is not None:
+            self._metrics.requests.labels(method, route, str(status)).inc()
+            self._metrics.seconds.labels(method, route, str(status)).observe(elapsed)
+        log.info("%s %s %d %.1fms", method, route, status, elapsed * 1000,
+                 extra={"http_method": method, "http_route": route, "http_status": status,
+                        "duration_ms": round(elapsed * 1000, 3), "request_id": rid})
+
+
+__all__ = ["OPEN_PATHS", "REQUEST_ID_HEADER", "Calls"]

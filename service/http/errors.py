@@ -1,0 +1,138 @@
+"""The one place where domain errors become HTTP answers, in each API's own error body.
+
+    OpenAI  {"error": {"message", "type", "param", "code", "violations"}}
+    Cohere  {"message", "code", "violations"}            (Cohere's and Jina's clients read `message`)
+    TEI     {"error", "error_type", "violations"}        (TEI's own shape; validation is 422 there)
+
+Status codes: invalid 400 (TEI 422), unknown model 404, body too large 413, overloaded 429
+and unavailable 503 (both with Retry-After, and OpenAI's `retry-after-ms`, which its SDK
+honours), deadline 504, missing key 401, anything else 500 - logged, because it is a bug.
+`violations` lists every offending field by its JSON name (service.http.fields), so a
+client fixes its request in one round trip, as with the gRPC API's BadRequest.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from service.core.errors import (
+    DeadlineExceededError,
+    EmbedrouteError,
+    EngineError,
+    InvalidArgumentError,
+    NotFoundError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+    UnavailableError,
+)
+from service.http.fields import JsonParams, json_param
+
+Dialect = Literal["openai", "cohere", "tei"]
+
+log = logging.getLogger(__name__)
+
+
+class BodyTooLargeError(EmbedrouteError):
+    """The request body is over max_message_bytes; refused before it is parsed."""
+
+    reason = "REQUEST_TOO_LARGE"
+
+
+_STATUS: dict[type[EmbedrouteError], int] = {
+    InvalidArgumentError: 400,
+    NotFoundError: 404,
+    BodyTooLargeError: 413,
+    ResourceExhaustedError: 429,
+    UnavailableError: 503,
+    DeadlineExceededError: 504,
+    UnauthenticatedError: 401,
+    EngineError: 500,
+}
+_TEI_STATUS = {400: 422}
+"""TEI answers validation errors with 422 Unprocessable Entity; its clients expect that."""
+_OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "invalid_request_error",
+                 413: "invalid_request_error", 429: "rate_limit_error"}
+_TEI_TYPES = {400: "Validation", 401: "Unauthorized", 404: "Validation", 413: "PayloadTooLarge", 429: "Overloaded",
+              503: "Unhealthy"}
+
+
+def status_of(error: EmbedrouteError) -> int:
+    """The status of the nearest mapped class in the error's MRO."""
+    for cls in type(error).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 500
+
+
+def error_response(dialect: Dialect, error: EmbedrouteError, params: JsonParams) -> Response:
+    status = status_of(error)
+    violations = [
+        {"param": json_param(params, v.field), "message": v.description}
+        for v in (error.violations if isinstance(error, InvalidArgumentError) else [])
+    ]
+    body: dict[str, Any]
+    if dialect == "openai":
+        body = {"error": {"message": error.message, "type": _OPENAI_TYPES.get(status, "server_error"),
+                          "param": violations[0]["param"] if violations else None, "code": error.reason.lower(),
+                          "violations": violations}}
+    elif dialect == "cohere":
+        body = {"message": error.message, "code": error.reason, "violations": violations}
+    else:
+        status = _TEI_STATUS.get(status, status)
+        body = {"error": error.message, "error_type": _TEI_TYPES.get(status, _TEI_TYPES.get(status_of(error), "Backend")),
+                "violations": violations}
+    return JSONResponse(body, status_code=status, headers=_headers(error))
+
+
+def _headers(error: EmbedrouteError) -> dict[str, str]:
+    if isinstance(error, (ResourceExhaustedError, UnavailableError)):
+        seconds = error.retry_after_s
+        return {"retry-after": str(max(1, math.ceil(seconds))), "retry-after-ms": str(int(seconds * 1000))}
+    if isinstance(error, UnauthenticatedError):
+        return {"www-authenticate": "Bearer"}
+    return {}
+
+
+Endpoint = Callable[..., Awaitable[Response]]
+"""An endpoint function or method: its last argument is the request."""
+
+
+def answers(dialect: Dialect, params: JsonParams) -> Callable[[Endpoint], Endpoint]:
+    """Wraps an endpoint: a domain error becomes `dialect`'s error body, its fields named by
+    `params` (or by the table the endpoint put in `request.state.json_params`, when the body's
+    shape decides it); anything else is logged and answered 500."""
+
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def wrapper(*args: Any) -> Response:
+            request: Request = args[-1]
+            try:
+                return await endpoint(*args)
+            except EmbedrouteError as exc:
+                return error_response(dialect, exc, getattr(request.state, "json_params", params))
+            except Exception as exc:
+                log.exception("unexpected error in %s", endpoint.__qualname__)
+                return error_response(dialect, EmbedrouteError(f"internal error: {type(exc).__name__}"), params)
+
+        return wrapper
+
+    return decorate
+
+
+def dialect_of(path: str) -> Dialect:
+    """The API a path belongs to, for errors raised before its endpoint runs (a missing key)."""
+    if path.startswith(("/v1/embeddings", "/v1/models")):
+        return "openai"
+    if path.endswith("/rerank"):
+        return "cohere"
+    return "tei"
+
+
+__all__ = ["BodyTooLargeError", "Dialect", "answers", "dialect_of", "error_response", "status_of"]

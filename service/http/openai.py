@@ -1,0 +1,60 @@
+"""OpenAI's embeddings API: `POST /v1/embeddings` and `GET /v1/models` -> Application.
+
+What the `openai` SDK, langchain-openai and every tool configured with an OpenAI base
+URL send: `input` as a string, strings, token ids or lists of them (ids are decoded with
+the model's vocabulary, then embedded as text); `model` may be empty when one embedding
+model is served; `encoding_format` float or base64 (the SDK's default). NIM's
+`input_type` (query / passage) and `truncate` (NONE / END) and our `instruction` are
+extra body fields, defaulting as the gRPC API does (document, no truncation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from service.app import Application, ServedModel
+from service.core.config import Settings
+from service.http import fields, translate
+from service.http.errors import answers
+
+
+class OpenAIRoutes:
+    def __init__(self, app: Application, settings: Settings) -> None:
+        self._app = app
+        self._max_bytes = settings.max_message_bytes
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/embeddings", self.embeddings, methods=["POST"]),
+            Route("/v1/models", self.list_models, methods=["GET"]),
+            Route("/v1/models/{model_id:path}", self.get_model, methods=["GET"]),
+        ]
+
+    @answers("openai", fields.OPENAI_EMBED)
+    async def embeddings(self, request: Request) -> Response:
+        parsed = translate.openai_embed(await translate.json_object(request, self._max_bytes))
+        if parsed.single:
+            request.state.json_params = fields.OPENAI_EMBED_ONE
+        call = parsed.call
+        if parsed.token_ids is not None:
+            decoded = await self._app.decode(parsed.token_ids)
+            call = translate.with_texts(call, decoded.texts)
+        result = await self._app.embed(call)
+        return JSONResponse(
+            translate.openai_embeddings(result.model_id, result.embeddings, result.usage, parsed.encoding_format)
+        )
+
+    @answers("openai", fields.NONE)
+    async def list_models(self, request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": [self._model(m) for m in self._app.models()]})
+
+    @answers("openai", fields.NONE)
+    async def get_model(self, request: Request) -> Response:
+        return JSONResponse(self._model(self._app.model(request.path_params["model_id"])))
+
+    def _model(self, served: ServedModel) -> dict[str, Any]:
+        return translate.openai_model(served, self._app.serves_rerank_by_cosine(served))

@@ -1,0 +1,50 @@
+"""Cohere / Jina rerank: `POST /v1/rerank`, `/v2/rerank` and `/rerank` -> Application.rerank.
+
+Documents as strings or `{text}` objects, `top_n`, `return_documents`; results best
+first with `index` and `relevance_score`. With no reranker served the scores are the
+cosine fallback's, and the answer says so (`scoring: "cosine"` and a warning in `meta`),
+as the gRPC API's `scoring` does. `/rerank` is also TEI's route: a body with `texts`
+(TEI's name for the documents) is answered as TEI answers it (service.http.tei).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from service.app import Application
+from service.core import logs
+from service.core.config import Settings
+from service.http import fields, translate
+from service.http.errors import answers
+from service.http.tei import TeiRoutes
+
+
+class RerankRoutes:
+    def __init__(self, app: Application, settings: Settings, tei: TeiRoutes) -> None:
+        self._app = app
+        self._max_bytes = settings.max_message_bytes
+        self._tei = tei
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/rerank", self.rerank, methods=["POST"]),
+            Route("/v2/rerank", self.rerank, methods=["POST"]),
+            Route("/rerank", self.cohere_or_tei, methods=["POST"]),
+        ]
+
+    @answers("cohere", fields.COHERE_RERANK)
+    async def cohere_or_tei(self, request: Request) -> Response:
+        body = await translate.json_object(request, self._max_bytes)
+        if "texts" in body and "documents" not in body:
+            return await self._tei.rerank_body(body, request)
+        return await self._rerank(body)
+
+    @answers("cohere", fields.COHERE_RERANK)
+    async def rerank(self, request: Request) -> Response:
+        return await self._rerank(await translate.json_object(request, self._max_bytes))
+
+    async def _rerank(self, body: translate.JsonObject) -> Response:
+        result = await self._app.rerank(translate.cohere_rerank(body))
+        return JSONResponse(translate.cohere_results(result, logs.request_id.get()))

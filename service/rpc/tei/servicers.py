@@ -1,0 +1,183 @@
+"""tei.v1's services over the Application: TEI's gRPC clients talk to embedroute unchanged.
+
+Registered on the gRPC port beside embedroute.v1 (service.rpc.server), with the same
+call bookkeeping, API keys and status mapping (service.rpc.status, with this package's
+field tables). What TEI serves and embedroute cannot (sparse and per-token embeddings,
+classification) answers UNIMPLEMENTED with a message saying what to use instead.
+EmbedStream answers in request order, as TEI does: results are computed concurrently
+within the stream window and held back until their turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from importlib import metadata
+from typing import Any
+
+import grpc
+
+from service.app import Application
+from service.app.ranking import best_first
+from service.core.config import Settings
+from service.core.requests import EmbedStreamItem, RerankCall
+from service.core.results import RankedDocument, RerankChunkResult, Scoring, Usage
+from service.rpc.context import Context, deadline
+from service.rpc.generated.tei.v1 import tei_pb2
+from service.rpc.status import rpc_errors, stream_rpc_errors
+from service.rpc.tei import fields, translate
+
+VERSION = metadata.version("embedroute")
+
+
+async def _unimplemented(context: Context, what: str) -> None:
+    await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"embedroute does not serve {what}; use tei.v1.Embed/Embed")
+
+
+class InfoServicer:
+    def __init__(self, app: Application, settings: Settings) -> None:
+        self._app = app
+        self._settings = settings
+
+    @rpc_errors(fields.INFO)
+    async def Info(self, request: tei_pb2.InfoRequest, context: Context) -> tei_pb2.InfoResponse:
+        return translate.info(self._app.primary_model(), self._settings, VERSION)
+
+
+class EmbedServicer:
+    def __init__(self, app: Application) -> None:
+        self._app = app
+
+    @rpc_errors(fields.EMBED)
+    async def Embed(self, request: tei_pb2.EmbedRequest, context: Context) -> tei_pb2.EmbedResponse:
+        result = await self._app.embed(translate.embed_call(request), deadline=deadline(context))
+        return tei_pb2.EmbedResponse(
+            embeddings=result.embeddings[0].vector.tolist(), metadata=translate.metadata(result.usage, len(request.inputs))
+        )
+
+    @stream_rpc_errors(fields.EMBED)
+    async def EmbedStream(
+        self, request_iterator: AsyncIterator[tei_pb2.EmbedRequest], context: Context
+    ) -> AsyncIterator[tei_pb2.EmbedResponse]:
+        chars: dict[int, int] = {}
+
+        async def items() -> AsyncIterator[EmbedStreamItem]:
+            n = 0
+            async for request in request_iterator:
+                chars[n] = len(request.inputs)
+                yield EmbedStreamItem(str(n), translate.embed_call(request))
+                n += 1
+
+        waiting: dict[int, tei_pb2.EmbedResponse] = {}
+        next_n = 0
+        async for done in self._app.embed_stream(items(), deadline=deadline(context)):
+            n = int(done.item.id)
+            result = done.result
+            waiting[n] = tei_pb2.EmbedResponse(
+                embeddings=result.embeddings[0].vector.tolist(), metadata=translate.metadata(result.usage, chars.pop(n))
+            )
+            while next_n in waiting:
+                yield waiting.pop(next_n)
+                next_n += 1
+
+    async def EmbedSparse(self, request: Any, context: Context) -> Any:
+        await _unimplemented(context, "sparse embeddings")
+
+    async def EmbedSparseStream(self, request_iterator: Any, context: Context) -> AsyncIterator[Any]:
+        await _unimplemented(context, "sparse embeddings")
+        yield  # pragma: no cover - makes this an async generator, as stream handlers must be
+
+    async def EmbedAll(self, request: Any, context: Context) -> Any:
+        await _unimplemented(context, "per-token embeddings")
+
+    async def EmbedAllStream(self, request_iterator: Any, context: Context) -> AsyncIterator[Any]:
+        await _unimplemented(context, "per-token embeddings")
+        yield  # pragma: no cover
+
+
+class PredictServicer:
+    """Classification heads: not served (rerank with tei.v1.Rerank)."""
+
+    async def Predict(self, request: Any, context: Context) -> Any:
+        await _unimplemented(context, "classification (Predict)")
+
+    async def PredictPair(self, request: Any, context: Context) -> Any:
+        await _unimplemented(context, "classification (Predict)")
+
+    async def PredictStream(self, request_iterator: Any, context: Context) -> AsyncIterator[Any]:
+        await _unimplemented(context, "classification (Predict)")
+        yield  # pragma: no cover
+
+    async def PredictPairStream(self, request_iterator: Any, context: Context) -> AsyncIterator[Any]:
+        await _unimplemented(context, "classification (Predict)")
+        yield  # pragma: no cover
+
+
+class RerankServicer:
+    def __init__(self, app: Application) -> None:
+        self._app = app
+
+    @rpc_errors(fields.RERANK)
+    async def Rerank(self, request: tei_pb2.RerankRequest, context: Context) -> tei_pb2.RerankResponse:
+        result = await self._app.rerank(translate.rerank_call(request), deadline=deadline(context))
+        chars = len(request.query) * len(request.texts) + sum(len(t) for t in request.texts)
+        return tei_pb2.RerankResponse(
+            ranks=translate.ranks(result.results, result.scoring, request.raw_scores),
+            metadata=translate.metadata(result.usage, chars),
+        )
+
+    @rpc_errors(fields.RERANK_STREAM)
+    async def RerankStream(
+        self, request_iterator: AsyncIterator[tei_pb2.RerankStreamRequest], context: Context
+    ) -> tei_pb2.RerankResponse:
+        first: list[tei_pb2.RerankStreamRequest] = []
+        chars = [0]
+
+        async def messages() -> AsyncIterator[RerankCall]:
+            async for request in request_iterator:
+                first[:] = first or [request]
+                chars[0] += len(first[0].query) + len(request.text)
+                yield translate.rerank_stream_call(request)
+
+        results: list[RankedDocument] = []
+        usage = Usage()
+        scoring: Scoring = "reranker"
+        async for part in self._app.rerank_stream(messages(), deadline=deadline(context)):
+            if isinstance(part, RerankChunkResult):
+                results += part.result.results
+            else:
+                usage, scoring = part.result.usage, part.result.scoring
+        raw = bool(first) and first[0].raw_scores
+        return tei_pb2.RerankResponse(
+            ranks=translate.ranks(best_first(results), scoring, raw), metadata=translate.metadata(usage, chars[0])
+        )
+
+
+class TokenizeServicer:
+    def __init__(self, app: Application) -> None:
+        self._app = app
+
+    @rpc_errors(fields.TOKENIZE)
+    async def Tokenize(self, request: tei_pb2.EncodeRequest, context: Context) -> tei_pb2.EncodeResponse:
+        call = translate.tokenize_call(request, self._app.primary_model().model_id)
+        return translate.tokens(await self._app.tokenize(call, deadline=deadline(context)))
+
+    @stream_rpc_errors(fields.TOKENIZE)
+    async def TokenizeStream(
+        self, request_iterator: AsyncIterator[tei_pb2.EncodeRequest], context: Context
+    ) -> AsyncIterator[tei_pb2.EncodeResponse]:
+        async for request in request_iterator:
+            call = translate.tokenize_call(request, self._app.primary_model().model_id)
+            yield translate.tokens(await self._app.tokenize(call, deadline=deadline(context)))
+
+    @rpc_errors(fields.DECODE)
+    async def Decode(self, request: tei_pb2.DecodeRequest, context: Context) -> tei_pb2.DecodeResponse:
+        call = translate.decode_call(request, self._app.primary_model().model_id)
+        return tei_pb2.DecodeResponse(text=(await self._app.decode(call, deadline=deadline(context))).texts[0])
+
+    @stream_rpc_errors(fields.DECODE)
+    async def DecodeStream(
+        self, request_iterator: AsyncIterator[tei_pb2.DecodeRequest], context: Context
+    ) -> AsyncIterator[tei_pb2.DecodeResponse]:
+        async for request in request_iterator:
+            call = translate.decode_call(request, self._app.primary_model().model_id)
+            yield tei_pb2.DecodeResponse(text=(await self._app.decode(call, deadline=deadline(context))).texts[0])

@@ -1,0 +1,114 @@
+"""tei.v1 <-> core translation, and nothing else (no decisions, no I/O).
+
+TEI's messages carry one input each (a stream carries many); options a TEI client may
+set that embedroute cannot honour (left truncation, an unknown prompt name) are refused
+as INVALID_ARGUMENT, not ignored.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from service.core.encoding import raw_score
+from service.core.errors import InvalidArgumentError
+from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
+from service.core.results import RankedDocument, Scoring, TokenizeResult, Usage
+from service.core.types import EmbedOptions, InputType
+from service.rpc.generated.tei.v1 import tei_pb2
+
+if TYPE_CHECKING:
+    from service.app import ServedModel
+    from service.core.config import Settings
+
+_PROMPT_NAMES: dict[str, InputType] = {"query": "query", "document": "document", "passage": "document"}
+
+
+def _right_only(direction: int) -> None:
+    if direction != tei_pb2.TRUNCATION_DIRECTION_RIGHT:
+        raise InvalidArgumentError.for_field("truncation_direction", "only TRUNCATION_DIRECTION_RIGHT is supported")
+
+
+def input_type(request: tei_pb2.EmbedRequest | tei_pb2.EncodeRequest) -> InputType:
+    name = request.prompt_name if request.HasField("prompt_name") else "document"
+    if name not in _PROMPT_NAMES:
+        raise InvalidArgumentError.for_field("prompt_name", f"unknown prompt_name {name!r}; use query or document")
+    return _PROMPT_NAMES[name]
+
+
+def embed_call(request: tei_pb2.EmbedRequest) -> EmbedCall:
+    """`normalize` as sent: proto3's default is false, as it is for TEI's own gRPC server."""
+    _right_only(request.truncation_direction)
+    options = EmbedOptions(
+        input_type=input_type(request),
+        dimensions=request.dimensions if request.HasField("dimensions") else None,
+        normalize=request.normalize,
+        truncate=request.truncate,
+    )
+    return EmbedCall("", [request.inputs], options)
+
+
+def metadata(usage: Usage, chars: int) -> tei_pb2.Metadata:
+    return tei_pb2.Metadata(
+        compute_chars=chars,
+        compute_tokens=usage.prompt_tokens,
+        total_time_ns=usage.total_ns,
+        tokenization_time_ns=usage.timing.tokenization_ns,
+        queue_time_ns=usage.timing.queue_ns,
+        inference_time_ns=usage.timing.inference_ns,
+    )
+
+
+def rerank_call(request: tei_pb2.RerankRequest) -> RerankCall:
+    _right_only(request.truncation_direction)
+    return RerankCall(
+        model="", query=request.query, documents=list(request.texts), return_documents=request.return_text,
+        truncate=request.truncate,
+    )
+
+
+def rerank_stream_call(request: tei_pb2.RerankStreamRequest) -> RerankCall:
+    """One document; the application reads the query and options from the first message, as TEI does."""
+    _right_only(request.truncation_direction)
+    return RerankCall(
+        model="", query=request.query, documents=[request.text], return_documents=request.return_text,
+        truncate=request.truncate,
+    )
+
+
+def ranks(results: list[RankedDocument], scoring: Scoring, raw: bool) -> list[tei_pb2.Rank]:
+    return [
+        tei_pb2.Rank(index=r.index, text=r.document, score=raw_score(r.score, scoring) if raw else r.score)
+        if r.document is not None
+        else tei_pb2.Rank(index=r.index, score=raw_score(r.score, scoring) if raw else r.score)
+        for r in results
+    ]
+
+
+def tokenize_call(request: tei_pb2.EncodeRequest, model: str) -> TokenizeCall:
+    return TokenizeCall(model=model, inputs=[request.inputs], input_type=input_type(request), return_tokens=True)
+
+
+def tokens(result: TokenizeResult) -> tei_pb2.EncodeResponse:
+    counted = result.results[0]
+    return tei_pb2.EncodeResponse(
+        tokens=[tei_pb2.SimpleToken(id=t, text=piece) for t, piece in zip(counted.token_ids, counted.pieces)]
+    )
+
+
+def decode_call(request: tei_pb2.DecodeRequest, model: str) -> DecodeCall:
+    return DecodeCall(model, [list(request.ids)])
+
+
+def info(served: ServedModel, settings: Settings, version: str) -> tei_pb2.InfoResponse:
+    d = (served.chosen or served.plan.candidates[0]).description
+    return tei_pb2.InfoResponse(
+        version=version,
+        model_id=served.model_id,
+        model_dtype=d.quant,
+        model_type=tei_pb2.MODEL_TYPE_EMBEDDING if served.kind == "embedding" else tei_pb2.MODEL_TYPE_RERANKER,
+        max_concurrent_requests=settings.max_concurrent_rpcs,
+        max_input_length=served.worker.n_ctx if served.worker else d.context_length,
+        max_batch_tokens=settings.step_tokens,
+        max_client_batch_size=settings.max_inputs_per_request,
+        tokenization_workers=1,
+    )

@@ -1,0 +1,63 @@
+"""TEI's HTTP routes (/embed, /rerank with `texts`, /tokenize, /decode, /info) answer in TEI's shapes
+with the gRPC API's values."""
+
+from __future__ import annotations
+
+import math
+
+import grpc
+import httpx
+import numpy as np
+
+from service.rpc.generated.embedroute.v1 import common_pb2, tokenize_pb2, tokenize_pb2_grpc
+from tests.http.conftest import EMBED_MODEL, grpc_scores, grpc_vectors
+
+TEXTS = ["What is the capital of China?", "Beijing is the capital of China."]
+
+
+def test_embed_normalises_by_default(http: httpx.Client, http_channel: grpc.Channel) -> None:
+    answer = http.post("/embed", json={"inputs": TEXTS})
+    assert answer.status_code == 200
+    for got, want in zip(answer.json(), grpc_vectors(http_channel, TEXTS), strict=True):
+        np.testing.assert_array_equal(np.array(got, dtype=np.float32), want)
+    one = http.post("/embed", json={"inputs": TEXTS[0], "normalize": False, "prompt_name": "query", "dimensions": 64})
+    want = grpc_vectors(http_channel, TEXTS[:1], normalize=False, input_type=common_pb2.INPUT_TYPE_QUERY, dimensions=64)
+    np.testing.assert_array_equal(np.array(one.json()[0], dtype=np.float32), want[0])
+
+
+def test_rerank_in_tei_shape(http: httpx.Client, http_channel: grpc.Channel) -> None:
+    want = grpc_scores(http_channel, TEXTS[0], TEXTS)
+    order = sorted(want, key=lambda i: (-want[i], i))
+    answer = http.post("/rerank", json={"query": TEXTS[0], "texts": TEXTS, "return_text": True})
+    assert answer.status_code == 200
+    assert [r["index"] for r in answer.json()] == order
+    assert [np.float32(r["score"]) for r in answer.json()] == [np.float32(want[i]) for i in order]
+    assert [r["text"] for r in answer.json()] == [TEXTS[i] for i in order]
+    raw = http.post("/rerank", json={"query": TEXTS[0], "texts": TEXTS, "raw_scores": True}).json()
+    for r in raw:  # the yes-minus-no logit whose two-way softmax is the score
+        p = 1 / (1 + math.exp(-r["score"]))
+        assert abs(p - want[r["index"]]) < 1e-6 and "text" not in r
+
+
+def test_tokenize_and_decode_round_trip(http: httpx.Client, http_channel: grpc.Channel) -> None:
+    counted = tokenize_pb2_grpc.TokenizeServiceStub(http_channel).Tokenize(
+        tokenize_pb2.TokenizeRequest(model=EMBED_MODEL, inputs=TEXTS, return_tokens=True)
+    )
+    answer = http.post("/tokenize", json={"inputs": TEXTS})
+    assert answer.status_code == 200
+    for tokens, want in zip(answer.json(), counted.results, strict=True):
+        assert [t["id"] for t in tokens] == list(want.token_ids)
+        assert [t["text"] for t in tokens] == list(want.pieces)
+        assert not any(t["special"] for t in tokens)
+    ids = [t["id"] for t in answer.json()[0]]
+    assert http.post("/decode", json={"ids": ids}).json() == TEXTS[0]
+    assert http.post("/decode", json={"ids": [ids, ids]}).json() == [TEXTS[0], TEXTS[0]]
+
+
+def test_info(http: httpx.Client) -> None:
+    info = http.get("/info").json()
+    assert info["model_id"] == EMBED_MODEL
+    assert info["model_dtype"] == "Q8_0"
+    assert info["model_type"] == {"embedding": {"pooling": "last"}}
+    assert info["max_input_length"] == 512
+    assert info["max_client_batch_size"] == 8
