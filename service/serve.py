@@ -100,6 +100,7 @@ def preflight(settings: Settings) -> None:
     for name, host, port in (
         ("port", settings.host, settings.port),
         ("metrics_port", settings.metrics_host or settings.host, settings.metrics_port),
+        ("http_port", settings.host, settings.http_port),
     ):
         if port:
             _check_port_free(name, host, port)

@@ -16,11 +16,13 @@ from tests.conftest import SynthModels
 from tests.hardening.test_security import issue
 
 EMBEDROUTE = Path(sys.executable).parent / "embedroute"
+HTTP_OFF = ("--http-port", "0")
+"""serve's HTTP port would be checked too: keep it off, so a busy 8080 here changes no answer."""
 
 
 def run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(EMBEDROUTE), *argv],
+        [str(EMBEDROUTE), *argv, *HTTP_OFF[: 2 if argv[:1] == ("serve",) else 0]],
         capture_output=True,
         text=True,
         timeout=120,
