@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from service.core.errors import InputTooLongError
+from service.core.errors import InputTooLongError, QueryTooLongError
 from service.core.results import TokenCount
 from service.core.types import EmbedOptions, Embedding, PreparedInput
 from service.scheduler import Prepared, Row
@@ -25,6 +25,8 @@ def located(field: str, prepare: Callable[..., PreparedInput], *args: Any) -> Pr
     """`prepare(*args)`, with a too-long input named by its field."""
     try:
         return prepare(*args)
+    except QueryTooLongError as exc:  # the query is the problem, whichever document showed it
+        raise exc.at("query") from None
     except InputTooLongError as exc:
         raise exc.at(field) from None
 

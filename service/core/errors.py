@@ -8,6 +8,7 @@ its own.
     EmbedrouteError
     ├── InvalidArgumentError          bad request; carries field violations
     │   └── InputTooLongError         over the context without truncate
+    │       └── QueryTooLongError     a rerank query that leaves no room for documents
     ├── NotFoundError                 unknown model id
     ├── ResourceExhaustedError        queue full; carries a retry delay
     ├── UnavailableError              not loaded yet, draining, or model failed
@@ -85,6 +86,19 @@ class InputTooLongError(InvalidArgumentError):
         )
         self.n_tokens = n_tokens
         self.limit = limit
+
+
+class QueryTooLongError(InputTooLongError):
+    """A rerank query whose prompt leaves no room for the document: with truncate on, every document
+    would be cut away and score the same, so it is refused even then, and blamed on the query."""
+
+    def __init__(self, n_tokens: int, limit: int, room: int) -> None:
+        super().__init__(n_tokens, limit)
+        self.message = (
+            f"the query with its instruction and template is {n_tokens} tokens, leaving {max(room, 0)} of the "
+            f"model's {limit} for each document; shorten the query"
+        )
+        self.args = (self.message,)
 
 
 class NotFoundError(EmbedrouteError):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from service.core.types import EmbedOptions, PreparedInput
-from service.core.errors import InputTooLongError
+from service.core.errors import InputTooLongError, QueryTooLongError
 
 DEFAULT_TASK = "Given a web search query, retrieve relevant passages that answer the query"
 
@@ -94,10 +94,17 @@ class Qwen3RerankTemplate:
         suffix = tok.tokenize(RERANK_SUFFIX, special=True)
         pair = format_rerank_pair(instruction, query, document)
         body = tok.tokenize(unicodedata.normalize("NFC", pair), special=False)
-        fitted = _fit(body, prefix, suffix, n_ctx, truncate, n_user=len(body))
         # Everything before the document is the same for every document of the request.
         head = prefix + tok.tokenize(unicodedata.normalize("NFC", format_rerank_pair(instruction, query, "")[:-1]), special=False)
+        room = n_ctx - len(head) - len(suffix)
+        if room < min(MIN_DOCUMENT_TOKENS, max(1, len(prefix) + len(body) - len(head))):
+            raise QueryTooLongError(len(head) + len(suffix), n_ctx, room)
+        fitted = _fit(body, prefix, suffix, n_ctx, truncate, n_user=len(body))
         return replace(fitted, n_shared=_common(head, fitted.tokens))
+
+
+MIN_DOCUMENT_TOKENS = 16
+"""A query must leave a rerank prompt room for this much of each document (or all of a shorter one)."""
 
 
 def _common(head: list[int], tokens: list[int]) -> int:

@@ -81,6 +81,12 @@ CASES = {
     "over-length pair without truncate": Case(
         "Rerank", rerank("q", "fine", LONG), ["documents[1]"], reason="INPUT_TOO_LONG", metadata={"limit": "512"}
     ),
+    "a query that leaves no room for documents, truncate on": Case(
+        "Rerank", rerank(LONG, "a", "b", truncate=True), ["query"], reason="INPUT_TOO_LONG", metadata={"limit": "512"}
+    ),
+    "a query that leaves no room for documents, truncate off": Case(
+        "Rerank", rerank(LONG, "a"), ["query"], reason="INPUT_TOO_LONG", metadata={"limit": "512"}
+    ),
     "stream whose later message contradicts the first": Case(
         "RerankStream",
         [
