@@ -20,6 +20,8 @@ from tests.hardening.conftest import free_port
 EMBEDROUTE = Path(sys.executable).with_name("embedroute")
 LONG = " ".join(["hello"] * 400)
 N_CALLS = 4
+INPUTS = 48
+"""Enough work that the calls are still in flight when SIGTERM comes, on an idle machine too."""
 
 
 def test_sigterm_drains_http_requests(synth_models: SynthModels, tmp_path: Path) -> None:
@@ -48,12 +50,12 @@ def test_sigterm_drains_http_requests(synth_models: SynthModels, tmp_path: Path)
         answers: list[httpx.Response] = []
 
         def call() -> None:
-            answers.append(httpx.post(f"{url}/v1/embeddings", json={"input": [LONG] * 4}, timeout=150))
+            answers.append(httpx.post(f"{url}/v1/embeddings", json={"input": [LONG] * INPUTS}, timeout=150))
 
         threads = [threading.Thread(target=call) for _ in range(N_CALLS)]
         for t in threads:
             t.start()
-        time.sleep(0.5)
+        time.sleep(0.3)
         finished_before = len(answers)
         process.send_signal(signal.SIGTERM)
         for t in threads:
@@ -65,7 +67,7 @@ def test_sigterm_drains_http_requests(synth_models: SynthModels, tmp_path: Path)
             process.wait(10)
     assert finished_before < N_CALLS, "the requests finished before SIGTERM: the test proved nothing"
     assert [a.status_code for a in answers] == [200] * N_CALLS
-    assert all(len(a.json()["data"]) == 4 for a in answers)
+    assert all(len(a.json()["data"]) == INPUTS for a in answers)
     logged = []
     while not lines.empty():
         logged.append(json.loads(lines.get()).get("message", ""))
