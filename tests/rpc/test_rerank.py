@@ -45,7 +45,9 @@ def test_scores_equal_engine_sorted(stub: rerank_pb2_grpc.RerankServiceStub, eng
     want = sorted(expected, key=lambda s: (-s.score, s.index))
     assert response.model == RERANK_MODEL
     assert [r.index for r in response.results] == [s.index for s in want]
-    assert [r.score for r in response.results] == [pytest.approx(s.score, rel=1e-6) for s in want]
+    # The server decodes the shared prefix once (share_prefixes), the engine here whole prompts:
+    # another split of the same decode, within the 1e-4 that sharing is held to.
+    assert [r.score for r in response.results] == [pytest.approx(s.score, abs=1e-4) for s in want]
     assert [r.prompt_tokens for r in response.results] == [s.n_tokens for s in want]
     assert all(not r.document for r in response.results)
     assert response.usage.prompt_tokens == sum(s.n_tokens for s in expected)
@@ -62,7 +64,9 @@ def test_top_n_instruction_and_documents(stub: rerank_pb2_grpc.RerankServiceStub
     want = sorted(engine.rerank(QUERY, DOCS, instruction=instruction), key=lambda s: (-s.score, s.index))[:2]
     assert [r.index for r in response.results] == [s.index for s in want]
     assert [r.document for r in response.results] == [DOCS[s.index] for s in want]
-    assert [r.score for r in response.results] == [pytest.approx(s.score, rel=1e-6) for s in want]
+    # The server decodes the shared prefix once (share_prefixes), the engine here whole prompts:
+    # another split of the same decode, within the 1e-4 that sharing is held to.
+    assert [r.score for r in response.results] == [pytest.approx(s.score, abs=1e-4) for s in want]
 
 
 def test_embedding_model_cannot_rerank(stub: rerank_pb2_grpc.RerankServiceStub) -> None:
