@@ -20,7 +20,7 @@ import pytest
 from router import ModelPlan
 from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc, rerank_pb2, rerank_pb2_grpc
 from service.serve import plan
-from tests.hardening.conftest import MAX_CHARS, MAX_INPUTS, MAX_MESSAGE_BYTES, free_port
+from tests.hardening.conftest import MAX_CHARS, MAX_INPUTS, MAX_MESSAGE_BYTES, MAX_REQUEST_CHARS, free_port
 from tests.rpc.harness import RunningServer, server_settings
 
 
@@ -41,6 +41,7 @@ def http_served(models_dir: Path, http_plans: list[ModelPlan]) -> Iterator[Runni
         metrics_port=free_port(),
         max_inputs_per_request=MAX_INPUTS,
         max_input_chars=MAX_CHARS,
+        max_request_chars=MAX_REQUEST_CHARS,
         max_message_bytes=MAX_MESSAGE_BYTES,
     )
     server = RunningServer(settings, http_plans).load()
