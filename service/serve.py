@@ -180,7 +180,7 @@ def plan(settings: Settings) -> list[router.ModelPlan]:
 
 async def serve(settings: Settings, plans: list[router.ModelPlan] | None = None) -> None:
     """Runs until SIGTERM or SIGINT, then drains; `plans` None: prepare the default model if
-    needed, then plan. The signal handlers come first: a SIGTERM while the default model is
+    needed, then plan. The caller has run `preflight` (service.cli does, before logging starts). The signal handlers come first: a SIGTERM while the default model is
     prepared (seconds to minutes) ends the start-up as soon as that step returns, instead of
     being ignored until the kubelet kills the process at the end of its grace period."""
     stop = asyncio.Event()
@@ -188,7 +188,6 @@ async def serve(settings: Settings, plans: list[router.ModelPlan] | None = None)
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if plans is None:
-        preflight(settings)
         prefs = router.RouterPrefs(n_ctx=settings.ctx, n_batch=settings.step_tokens, max_threads=settings.threads)
         await asyncio.to_thread(prepare_models, list(settings.models), prefs)  # no model configured: the default
         if stop.is_set():

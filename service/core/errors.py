@@ -19,7 +19,11 @@ its own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,21 @@ class UnauthenticatedError(EmbedrouteError):
 
 class EngineError(EmbedrouteError):
     reason = "ENGINE_FAILURE"
+
+
+def nearest(error: EmbedrouteError, table: Mapping[type[EmbedrouteError], T], default: T) -> T:
+    """What `table` maps the error's nearest class to (a front's code or status per class)."""
+    for cls in type(error).__mro__:
+        if cls in table:
+            return table[cls]
+    return default
+
+
+def retry_after(error: EmbedrouteError) -> float | None:
+    """The delay a client should wait before retrying, for the errors that have one."""
+    if isinstance(error, (ResourceExhaustedError, UnavailableError)):
+        return error.retry_after_s
+    return None
 
 
 class ConfigError(ValueError):

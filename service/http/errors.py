@@ -31,6 +31,8 @@ from service.core.errors import (
     ResourceExhaustedError,
     UnauthenticatedError,
     UnavailableError,
+    nearest,
+    retry_after,
 )
 from service.http.fields import JsonParams, json_param
 
@@ -65,10 +67,7 @@ _TEI_TYPES = {400: "Validation", 401: "Unauthorized", 404: "Validation", 413: "P
 
 def status_of(error: EmbedrouteError) -> int:
     """The status of the nearest mapped class in the error's MRO."""
-    for cls in type(error).__mro__:
-        if cls in _STATUS:
-            return _STATUS[cls]
-    return 500
+    return nearest(error, _STATUS, 500)
 
 
 def error_response(dialect: Dialect, error: EmbedrouteError, params: JsonParams) -> Response:
@@ -92,8 +91,8 @@ def error_response(dialect: Dialect, error: EmbedrouteError, params: JsonParams)
 
 
 def _headers(error: EmbedrouteError) -> dict[str, str]:
-    if isinstance(error, (ResourceExhaustedError, UnavailableError)):
-        seconds = error.retry_after_s
+    seconds = retry_after(error)
+    if seconds is not None:
         return {"retry-after": str(max(1, math.ceil(seconds))), "retry-after-ms": str(int(seconds * 1000))}
     if isinstance(error, UnauthenticatedError):
         return {"www-authenticate": "Bearer"}

@@ -32,6 +32,8 @@ from service.core.errors import (
     ResourceExhaustedError,
     UnauthenticatedError,
     UnavailableError,
+    nearest,
+    retry_after,
 )
 from service.rpc.fields import FieldPaths, proto_path
 
@@ -53,11 +55,8 @@ _CODES: dict[type[EmbedrouteError], int] = {
 
 def code_of(error: EmbedrouteError) -> int:
     """The canonical code of the nearest mapped class in the error's MRO."""
-    for cls in type(error).__mro__:
-        if cls in _CODES:
-            return _CODES[cls]
     internal: int = code_pb2.INTERNAL
-    return internal
+    return nearest(error, _CODES, internal)
 
 
 MAX_MESSAGE_CHARS = 256
@@ -87,10 +86,10 @@ def to_status_proto(error: EmbedrouteError, paths: FieldPaths | None = None) -> 
                 ]
             )
         )
-    retry_after = _retry_after(error)
-    if retry_after is not None:
+    delay_s = retry_after(error)
+    if delay_s is not None:
         delay = duration_pb2.Duration()
-        delay.FromNanoseconds(int(retry_after * 1e9))
+        delay.FromNanoseconds(int(delay_s * 1e9))
         details.append(error_details_pb2.RetryInfo(retry_delay=delay))
     packed = []
     for detail in details:
@@ -99,12 +98,6 @@ def to_status_proto(error: EmbedrouteError, paths: FieldPaths | None = None) -> 
         packed.append(holder)
     message = _clip(error.message, MAX_MESSAGE_CHARS)
     return status_pb2.Status(code=code_of(error), message=message, details=packed)
-
-
-def _retry_after(error: EmbedrouteError) -> float | None:
-    if isinstance(error, (ResourceExhaustedError, UnavailableError)):
-        return error.retry_after_s
-    return None
 
 
 async def abort(
