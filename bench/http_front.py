@@ -30,13 +30,14 @@ import numpy as np
 import openai
 
 from bench.__main__ import load_average, model_files
+from bench import sections
 from bench.corpus import build_corpus
 from bench.service_load import DOCUMENT, OWN_CONNECTION, ServerProcess, run_load
 from service.core.metadata import describe_gguf
 from service.core.resources import available_cpus
 from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc
 
-BEGIN, END = "<!-- bench.http_front: begin -->", "<!-- bench.http_front: end -->"
+SECTION = "bench.http_front"
 MAX_SLOWDOWN = 0.10
 """The issue's target: /v1/embeddings within 10% of the gRPC API's throughput."""
 
@@ -141,7 +142,7 @@ LABELS = {
 
 
 def section(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
-    lines = [BEGIN, "## HTTP front vs gRPC (`python -m bench.http_front`)", "",
+    lines = ["## HTTP front vs gRPC (`python -m bench.http_front`)", "",
              "Throughput of the same documents through OpenAI's /v1/embeddings and through the gRPC API, measured in "
              "one run against one `embedroute serve` process with both fronts (bench/http_front.py: each path once "
              "per round, reversed order in the next round, rounds averaged; clients decode the vectors they get).", "",
@@ -159,16 +160,7 @@ def section(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         met = "met" if r["ratio"] >= 1 - MAX_SLOWDOWN else "**not met**"
         lines += ["", f"Target: /v1/embeddings (base64, as the SDK asks) >= {1 - MAX_SLOWDOWN:.2f}x gRPC Embed: "
                   f"{r['ratio']:.2f}x, {met}.", ""]
-    return "\n".join(lines + [END]) + "\n"
-
-
-def replace_section(path: Path, text: str) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in old and END in old:
-        new = old[: old.index(BEGIN)] + text + old[old.index(END) + len(END) + 1 :]
-    else:
-        new = old.rstrip() + "\n\n" + text
-    path.write_text(new, encoding="utf-8")
+    return sections.section(SECTION, "\n".join(lines))
 
 
 def say(message: str) -> None:
@@ -204,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append({**result, "model": description.model_id, "quant": args.quant})
     meta["load_end"] = load_average()
     text = section(results, meta)
-    replace_section(args.out, text)
+    sections.replace(args.out, SECTION, text)
     print(text)
     return 0 if all(r["ratio"] >= 1 - MAX_SLOWDOWN for r in results) else 1
 

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from bench import sections
+from bench.__main__ import load_average
 from bench.corpus import build_corpus
 from bench.rerank import service_rerank
 from bench.service_load import ServerProcess, free_port
@@ -40,6 +42,7 @@ from service.core.resources import available_cpus
 from service.core.types import EmbedOptions, EngineSettings
 from service.engine import Model, load_model
 
+SECTION = "bench.prefix"
 QUERY = EmbedOptions(input_type="query")
 DOCUMENT = EmbedOptions()
 
@@ -169,10 +172,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--llama-server", type=Path, default=None)
     parser.add_argument("--no-service", action="store_true", help="skip the gRPC rerank (two server starts)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="write this benchmark's section of that file")
+    parser.add_argument("--concurrent", default="nothing else of ours", help="what else ran, for the report")
     args = parser.parse_args(argv)
     threads = available_cpus()
     base = EngineSettings(n_threads=threads)
-    results: dict[str, Any] = {"command": " ".join(["python -m bench.prefix", *(argv or sys.argv[1:])])}
+    results: dict[str, Any] = {"command": " ".join(["python -m bench.prefix", *(argv or sys.argv[1:])]),
+                               "load_start": load_average()}
     short, long = build_corpus(args.docs, args.queries, doc_tokens=40), build_corpus(args.docs, 1, doc_tokens=128)
     query = short.queries[0]
     lines = ["| case | sharing on | off | on / off | tokens decoded on / off | notes |", "|---|---:|---:|---:|---:|---|"]
@@ -198,9 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.llama_server is not None:
         seconds = llama_server_rerank(args.llama_server, args.reranker, query, short.documents, threads, args.rounds)
         results["llama_server_40_s"] = seconds
-        on = args.docs / results["rerank_40"]["on_s"]
-        lines.append(f"| llama-server /v1/rerank, same 40-token documents (docs/s) | {args.docs / seconds:.2f} | - | "
-                     f"engine on / llama-server {on / (args.docs / seconds):.2f}x | - | same file |")
+        theirs = args.docs / seconds
+        ours = args.docs / results["rerank_service_40"]["on_s"] if "rerank_service_40" in results else None
+        versus = f"service on / llama-server {ours / theirs:.2f}x" if ours is not None else \
+            f"engine on / llama-server {args.docs / results['rerank_40']['on_s'] / theirs:.2f}x"
+        lines.append(f"| llama-server /v1/rerank, same 40-token documents (docs/s) | {theirs:.2f} | - | {versus} | - | "
+                     "same file, 4 slots |")
     embedders = {share: load_model(args.embedder, replace(base, share_prefixes=share)) for share in (True, False)}
     try:
         for per_call in (1, 16):
@@ -216,10 +225,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for model in embedders.values():
             model.close()
+    results["load_end"] = load_average()
     print("\n".join(lines))
+    if args.out is not None:
+        sections.replace(args.out, SECTION, report(results, lines, args))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
+
+
+def targets(results: dict[str, Any]) -> list[str]:
+    """The issue's targets, each with the measured ratio."""
+    def ratio(case: dict[str, Any]) -> float:
+        return case["off_s"] / case["on_s"]
+
+    checks: list[tuple[str, float, bool]] = []
+    if "rerank_40" in results:
+        checks.append(("rerank docs/s, sharing on >= 2x off, 40-token documents (engine)", ratio(results["rerank_40"]),
+                       ratio(results["rerank_40"]) >= 2))
+    if "llama_server_40_s" in results:
+        runner = results.get("rerank_service_40") or results["rerank_40"]
+        versus = results["llama_server_40_s"] / runner["on_s"]
+        name = "gRPC service" if "rerank_service_40" in results else "engine"
+        checks.append((f"rerank docs/s, sharing on ({name}) >= 2.5x llama-server /v1/rerank", versus, versus >= 2.5))
+    for per_call in (1, 16):
+        case = results[f"queries_{per_call}"]
+        checks.append((f"instructed queries/s, {per_call} per call, on >= 2x off", ratio(case), ratio(case) >= 2))
+    level = ratio(results["documents"])
+    checks.append(("documents without instruction, on / off within noise (0.95-1.05)", level, 0.95 <= level <= 1.05))
+    return [f"| {name} | {value:.2f}x | {'yes' if ok else '**no**'} |" for name, value, ok in checks]
+
+
+def report(results: dict[str, Any], lines: list[str], args: argparse.Namespace) -> str:
+    """This benchmark's section of BENCHMARKS.md."""
+    head = [
+        "## Shared prefixes (issue #18), sharing on vs off (`python -m bench.prefix`)", "",
+        "Engine cases: two models loaded side by side, sharing on and off, run alternately round by round (best "
+        "round each; the machine drifts); tokens decoded are the stepper's own count. The gRPC row starts "
+        "`embedroute serve` once per setting (median of the rounds); llama-server runs on the same file.", "",
+        f"- Command: `{results['command']}`",
+        f"- Files: `{args.reranker.name}`, `{args.embedder.name}`",
+        f"- Machine: {available_cpus()} usable CPUs; load average at start {results['load_start']}, "
+        f"at end {results['load_end']}",
+        f"- Ran at the same time: {args.concurrent}", "",
+    ]
+    return sections.section(SECTION, "\n".join([
+        *head, *lines, "", "| target | measured | met |", "|---|---:|---|", *targets(results)]))
 
 
 if __name__ == "__main__":

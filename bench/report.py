@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench import sections
+
 MIN_THROUGHPUT_RATIO = 0.95
 THROUGHPUT_CHECK_CLIENTS = (4, 16)
 MAX_LOAD_LATENCY_FACTOR = 3.0
@@ -196,7 +198,7 @@ def markdown(results: dict[str, Any]) -> str:
 def write(results: dict[str, Any], out: Path | None, json_path: Path | None) -> str:
     text = markdown(results)
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        out.write_text(sections.keep_marked(text, out), encoding="utf-8")
     if json_path is not None:
         json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return text

@@ -20,10 +20,12 @@ CASES = [
 ]
 
 
-def test_every_case_is_measured_on_and_off(synth_models: SynthModels) -> None:
+def test_every_case_is_measured_on_and_off(synth_models: SynthModels, tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("# Benchmarks\n\nthe full run\n", encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "bench.prefix", str(synth_models.reranker_cls["Q8_0"]), str(synth_models.embedding["Q8_0"]),
-         "--docs", "6", "--queries", "4", "--rounds", "1"],
+         "--docs", "6", "--queries", "4", "--rounds", "1", "--out", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -36,3 +38,13 @@ def test_every_case_is_measured_on_and_off(synth_models: SynthModels) -> None:
         assert 0 < on < off  # the shared prefix is decoded once
     on, off = tokens[CASES[5]]
     assert on == off == 6 * 129  # nothing to share: every token of every document
+    written = out.read_text(encoding="utf-8")
+    assert written.startswith("# Benchmarks\n\nthe full run\n\n<!-- bench.prefix: begin -->\n")
+    assert written.endswith("<!-- bench.prefix: end -->\n")
+    checked = re.findall(r"^\| (.+?) \| ([\d.]+)x \| (yes|\*\*no\*\*) \|$", written, re.MULTILINE)
+    assert [name for name, _, _ in checked] == [
+        "rerank docs/s, sharing on >= 2x off, 40-token documents (engine)",
+        "instructed queries/s, 1 per call, on >= 2x off",
+        "instructed queries/s, 16 per call, on >= 2x off",
+        "documents without instruction, on / off within noise (0.95-1.05)",
+    ]
