@@ -192,6 +192,7 @@ class Application:
             EmbedOptions(input_type=call.input_type, instruction=call.instruction),
             call.query if is_reranker else None,
             call.return_tokens,
+            call.with_template,
         )
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceededError("the deadline passed before the request was tokenised")
@@ -243,5 +244,12 @@ class Application:
     async def _submit(
         self, worker: ModelWorker, work: Work[T], texts: list[str], deadline: float | None
     ) -> Outcome[T]:
+        """The work's outcome, or DeadlineExceededError once the deadline passes: the work is then
+        cancelled, queued or in the engine, whether or not the transport would have cancelled it
+        (gRPC does; HTTP callers only announce a timeout, service.http.deadlines)."""
         short = sum(len(t) for t in texts) <= self.settings.short_request_chars
-        return await worker.submit(work, short=short, timeout_s=_timeout(deadline))
+        timeout_s = _timeout(deadline)
+        try:
+            return await asyncio.wait_for(worker.submit(work, short=short, timeout_s=timeout_s), timeout_s)
+        except TimeoutError:
+            raise DeadlineExceededError("the deadline passed before the answer was ready") from None

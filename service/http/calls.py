@@ -8,7 +8,8 @@ counted and logged like any other. The request id comes from the caller's
 task (service.core.logs.request_id) and sent back in the `x-request-id` header, as the
 gRPC front sends it in trailers. Metrics are `http_server_requests_total` and
 `http_server_request_duration_seconds` by method, route and status, on the server's
-metrics registry beside the gRPC ones.
+metrics registry beside the gRPC ones. A request whose client leaves first is cancelled
+(service.http.disconnect) and logged with status 499.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -27,14 +26,10 @@ from service.app.tracing import Tracer
 from service.core import logs
 from service.core.errors import UnauthenticatedError
 from service.core.keys import KeyRing
+from service.http.asgi import ASGIApp, Message, Receive, Scope, Send
+from service.http.disconnect import CLIENT_CLOSED, run_until_disconnect
 from service.http.errors import dialect_of, error_response
 from service.http.fields import NONE
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REQUEST_ID_HEADER = "x-request-id"
 OPEN_PATHS = frozenset({"/health", "/livez", "/readyz"})
@@ -88,8 +83,8 @@ class Calls:
                 if self._refused(path, headers):
                     error = UnauthenticatedError("missing or unknown API key: send `authorization: Bearer KEY`")
                     await error_response(dialect_of(path), error, NONE)(scope, receive, send_with_id)
-                else:
-                    await self._app(scope, receive, send_with_id)
+                elif await run_until_disconnect(self._app, scope, receive, send_with_id):
+                    status[0] = CLIENT_CLOSED
             finally:
                 span.finish(str(status[0]))
                 self._record(scope["method"], path, status[0], time.perf_counter() - started, rid)

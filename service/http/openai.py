@@ -19,6 +19,7 @@ from starlette.routing import Route
 from service.app import Application, ServedModel
 from service.core.config import Settings
 from service.http import fields, translate
+from service.http.deadlines import deadline
 from service.http.errors import answers
 
 
@@ -39,11 +40,11 @@ class OpenAIRoutes:
         parsed = translate.openai_embed(await translate.json_object(request, self._max_bytes))
         if parsed.single:
             request.state.json_params = fields.OPENAI_EMBED_ONE
-        call = parsed.call
+        call, until = parsed.call, deadline(request)
         if parsed.token_ids is not None:
-            decoded = await self._app.decode(parsed.token_ids)
+            decoded = await self._app.decode(parsed.token_ids, deadline=until)
             call = translate.with_texts(call, decoded.texts)
-        result = await self._app.embed(call)
+        result = await self._app.embed(call, deadline=until)
         return JSONResponse(
             translate.openai_embeddings(result.model_id, result.embeddings, result.usage, parsed.encoding_format)
         )

@@ -17,6 +17,7 @@ from service.app import Application
 from service.core import logs
 from service.core.config import Settings
 from service.http import fields, translate
+from service.http.deadlines import deadline
 from service.http.errors import answers
 from service.http.tei import TeiRoutes
 
@@ -39,12 +40,12 @@ class RerankRoutes:
         body = await translate.json_object(request, self._max_bytes)
         if "texts" in body and "documents" not in body:
             return await self._tei.rerank_body(body, request)
-        return await self._rerank(body)
+        return await self._rerank(body, request)
 
     @answers("cohere", fields.COHERE_RERANK)
     async def rerank(self, request: Request) -> Response:
-        return await self._rerank(await translate.json_object(request, self._max_bytes))
+        return await self._rerank(await translate.json_object(request, self._max_bytes), request)
 
-    async def _rerank(self, body: translate.JsonObject) -> Response:
-        result = await self._app.rerank(translate.cohere_rerank(body))
+    async def _rerank(self, body: translate.JsonObject, request: Request) -> Response:
+        result = await self._app.rerank(translate.cohere_rerank(body), deadline=deadline(request))
         return JSONResponse(translate.cohere_results(result, logs.request_id.get()))

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from service.app import Application
 from service.core.config import Settings
 from service.http import fields, translate
+from service.http.deadlines import deadline
 from service.http.errors import answers
 
 VERSION = "embedroute-0.1.0"
@@ -42,26 +43,27 @@ class TeiRoutes:
         call, single = translate.tei_embed(await translate.json_object(request, self._max_bytes))
         if single:
             request.state.json_params = fields.TEI_EMBED_ONE
-        result = await self._app.embed(call)
+        result = await self._app.embed(call, deadline=deadline(request))
         return JSONResponse(translate.tei_vectors(result.embeddings))
 
     @answers("tei", fields.TEI_RERANK)
     async def rerank_body(self, body: translate.JsonObject, request: Request) -> Response:
         call, raw = translate.tei_rerank(body)
-        result = await self._app.rerank(call)
+        result = await self._app.rerank(call, deadline=deadline(request))
         return JSONResponse(translate.tei_ranks(result, raw))
 
     @answers("tei", fields.NONE)
     async def tokenize(self, request: Request) -> Response:
         body = await translate.json_object(request, self._max_bytes)
-        result = await self._app.tokenize(translate.tei_tokenize(body, self._app.primary_model().model_id))
+        call = translate.tei_tokenize(body, self._app.primary_model().model_id)
+        result = await self._app.tokenize(call, deadline=deadline(request))
         return JSONResponse(translate.tei_tokens(result))
 
     @answers("tei", fields.TEI_DECODE)
     async def decode(self, request: Request) -> Response:
         body = await translate.json_object(request, self._max_bytes)
         call, single = translate.tei_decode(body, self._app.primary_model().model_id)
-        result = await self._app.decode(call)
+        result = await self._app.decode(call, deadline=deadline(request))
         return JSONResponse(result.texts[0] if single else result.texts)
 
     @answers("tei", fields.NONE)
