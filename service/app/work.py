@@ -83,6 +83,7 @@ class TokenizeWork:
     query: str | None
     """Set for a reranker: the inputs are documents paired with this query."""
     return_tokens: bool
+    with_template: bool = False
 
     def __call__(self, model: Model) -> list[TokenCount]:
         return [self._count(model, i, text) for i, text in enumerate(self.inputs)]
@@ -97,6 +98,7 @@ class TokenizeWork:
         ids = model.tokenize(text)
         prompt = located(f"inputs[{index}]", self._prepare, model, text, True)
         kept = max(0, len(ids) - (prompt.full_length - len(prompt.tokens)))
+        shown = list(located(f"inputs[{index}]", self._prepare, model, text, False).tokens) if self.with_template else ids
         return TokenCount(
             index=index,
             input_tokens=len(ids),
@@ -104,8 +106,9 @@ class TokenizeWork:
             kept_input_tokens=kept,
             kept_text=model.detokenize(ids[:kept]) if prompt.truncated else text,
             would_truncate=prompt.truncated,
-            token_ids=list(ids) if self.return_tokens else [],
-            pieces=[model.detokenize([t]) for t in ids] if self.return_tokens else [],
+            token_ids=list(shown) if self.return_tokens else [],
+            pieces=[model.detokenize([t]) for t in shown] if self.return_tokens else [],
+            special=[model.is_control(t) for t in shown] if self.return_tokens else [],
         )
 
 

@@ -53,6 +53,9 @@ class TokenizeCall:
     query: str = ""
     """Rerankers count query-document pairs."""
     return_tokens: bool = False
+    with_template: bool = False
+    """Return the prompt's tokens as the model sees them (template and special tokens, as TEI's
+    `add_special_tokens`), not only the input's own."""
 
 
 @dataclass(frozen=True)

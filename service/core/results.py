@@ -102,6 +102,8 @@ class TokenCount:
     would_truncate: bool
     token_ids: list[int] = field(default_factory=list)
     pieces: list[str] = field(default_factory=list)
+    special: list[bool] = field(default_factory=list)
+    """Per token: a control token of the vocabulary (`<|endoftext|>`, `<|im_start|>`), not text."""
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,9 @@ class LlamaRuntime:
             n = llama_cpp.llama_tokenize(self._vocab, raw, len(raw), buf, capacity, add_special, special)
         return list(buf[:n])
 
+    def is_control(self, token: int) -> bool:
+        return bool(llama_cpp.llama_vocab_is_control(self._vocab, token))
+
     def detokenize(self, tokens: Sequence[int]) -> str:
         arr = (llama_cpp.llama_token * max(len(tokens), 1))(*tokens)
         capacity = 16 * len(tokens) + 16

@@ -96,6 +96,9 @@ class Model:
     def detokenize(self, tokens: Sequence[int]) -> str:
         return self._rt.detokenize(tokens)
 
+    def is_control(self, token: int) -> bool:
+        return self._rt.is_control(token)
+
     def prepare_embed(self, text: str, options: EmbedOptions) -> PreparedInput:
         """The text's tokens in the model's template; raises InputTooLongError past the context
         without truncate. Options are the application's to validate (service.app.validation)."""

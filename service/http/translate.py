@@ -292,12 +292,14 @@ def tei_tokenize(body: dict[str, Any], model: str) -> TokenizeCall:
     prompt_name = _str(body, "prompt_name", "document")
     if prompt_name not in _PROMPT_NAMES:
         raise InvalidArgumentError.for_field("prompt_name", f"unknown prompt_name {prompt_name!r}; use query or document")
-    return TokenizeCall(model=model, inputs=inputs, input_type=_PROMPT_NAMES[prompt_name], return_tokens=True)
+    return TokenizeCall(model=model, inputs=inputs, input_type=_PROMPT_NAMES[prompt_name], return_tokens=True,
+                        with_template=_bool(body, "add_special_tokens", True))
 
 
 def tei_tokens(result: TokenizeResult) -> list[list[dict[str, Any]]]:
     return [
-        [{"id": t, "text": piece, "special": False, "start": None, "stop": None} for t, piece in zip(c.token_ids, c.pieces)]
+        [{"id": t, "text": piece, "special": special, "start": None, "stop": None}
+         for t, piece, special in zip(c.token_ids, c.pieces, c.special)]
         for c in result.results
     ]
 

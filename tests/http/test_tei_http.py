@@ -13,6 +13,8 @@ from service.rpc.generated.embedroute.v1 import common_pb2, tokenize_pb2, tokeni
 from tests.http.conftest import EMBED_MODEL, grpc_scores, grpc_vectors
 
 TEXTS = ["What is the capital of China?", "Beijing is the capital of China."]
+ENDOFTEXT = 151643
+"""Qwen3's `<|endoftext|>`, which the embedding template appends to every input."""
 
 
 def test_embed_normalises_by_default(http: httpx.Client, http_channel: grpc.Channel) -> None:
@@ -43,15 +45,33 @@ def test_tokenize_and_decode_round_trip(http: httpx.Client, http_channel: grpc.C
     counted = tokenize_pb2_grpc.TokenizeServiceStub(http_channel).Tokenize(
         tokenize_pb2.TokenizeRequest(model=EMBED_MODEL, inputs=TEXTS, return_tokens=True)
     )
-    answer = http.post("/tokenize", json={"inputs": TEXTS})
+    answer = http.post("/tokenize", json={"inputs": TEXTS, "add_special_tokens": False})
     assert answer.status_code == 200
     for tokens, want in zip(answer.json(), counted.results, strict=True):
         assert [t["id"] for t in tokens] == list(want.token_ids)
         assert [t["text"] for t in tokens] == list(want.pieces)
         assert not any(t["special"] for t in tokens)
     ids = [t["id"] for t in answer.json()[0]]
+    with_template = http.post("/tokenize", json={"inputs": TEXTS}).json()  # TEI's default: as the model sees it
+    for tokens, want in zip(with_template, counted.results, strict=True):
+        assert [t["id"] for t in tokens] == [*want.token_ids, ENDOFTEXT]
+        assert [t["text"] for t in tokens] == [*want.pieces, "<|endoftext|>"]
+        assert [t["special"] for t in tokens] == [False] * len(want.token_ids) + [True]
     assert http.post("/decode", json={"ids": ids}).json() == TEXTS[0]
     assert http.post("/decode", json={"ids": [ids, ids]}).json() == [TEXTS[0], TEXTS[0]]
+
+
+def test_tokenize_a_query_shows_its_instruction(http: httpx.Client, http_channel: grpc.Channel) -> None:
+    counted = tokenize_pb2_grpc.TokenizeServiceStub(http_channel).Tokenize(
+        tokenize_pb2.TokenizeRequest(model=EMBED_MODEL, inputs=TEXTS[:1], input_type=common_pb2.INPUT_TYPE_QUERY)
+    )
+    tokens = http.post("/tokenize", json={"inputs": TEXTS[0], "prompt_name": "query"}).json()[0]
+    assert len(tokens) == counted.results[0].prompt_tokens
+    assert "".join(t["text"] for t in tokens) == (
+        "Instruct: Given a web search query, retrieve relevant passages that answer the query\n"
+        f"Query:{TEXTS[0]}<|endoftext|>"
+    )
+    assert [t["special"] for t in tokens].count(True) == 1 and tokens[-1]["special"]
 
 
 def test_info(http: httpx.Client) -> None:

@@ -85,13 +85,15 @@ def ranks(results: list[RankedDocument], scoring: Scoring, raw: bool) -> list[te
 
 
 def tokenize_call(request: tei_pb2.EncodeRequest, model: str) -> TokenizeCall:
-    return TokenizeCall(model=model, inputs=[request.inputs], input_type=input_type(request), return_tokens=True)
+    return TokenizeCall(model=model, inputs=[request.inputs], input_type=input_type(request), return_tokens=True,
+                        with_template=request.add_special_tokens)
 
 
 def tokens(result: TokenizeResult) -> tei_pb2.EncodeResponse:
     counted = result.results[0]
     return tei_pb2.EncodeResponse(
-        tokens=[tei_pb2.SimpleToken(id=t, text=piece) for t, piece in zip(counted.token_ids, counted.pieces)]
+        tokens=[tei_pb2.SimpleToken(id=t, text=piece, special=special)
+                for t, piece, special in zip(counted.token_ids, counted.pieces, counted.special)]
     )
 
 
