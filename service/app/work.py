@@ -98,7 +98,12 @@ class TokenizeWork:
         ids = model.tokenize(text)
         prompt = located(f"inputs[{index}]", self._prepare, model, text, True)
         kept = max(0, len(ids) - (prompt.full_length - len(prompt.tokens)))
-        shown = list(located(f"inputs[{index}]", self._prepare, model, text, False).tokens) if self.with_template else ids
+        if not self.with_template:
+            shown = ids
+        elif prompt.truncated:  # as the model would see it whole: too long for the context is the input's error
+            shown = list(located(f"inputs[{index}]", self._prepare, model, text, False).tokens)
+        else:
+            shown = list(prompt.tokens)
         return TokenCount(
             index=index,
             input_tokens=len(ids),

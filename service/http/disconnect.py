@@ -36,10 +36,7 @@ async def run_until_disconnect(app: ASGIApp, scope: Scope, receive: Receive, sen
             answered = True
         await send(message)
 
-    async def endpoint() -> None:
-        await app(scope, receive_body, send_answer)
-
-    task: asyncio.Task[None] = asyncio.create_task(endpoint())
+    task = asyncio.ensure_future(app(scope, receive_body, send_answer))
 
     async def watch() -> None:
         await body_read.wait()
