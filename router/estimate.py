@@ -47,7 +47,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from router.plan import MemoryEstimate, RouterPrefs
-from service.core.types import EngineSettings, GgufDescription, step_tokens
+from service.core.types import EngineSettings, GgufDescription, engine_layout
 
 ENCODER_ARCHES = frozenset(
     {
@@ -110,14 +110,19 @@ def engine_shape(description: GgufDescription, prefs: RouterPrefs, n_gpu_layers:
     causal = description.architecture not in ENCODER_ARCHES
     last_token = description.pooling == "last" or description.kind == "reranker"
     encoder = description.kind == "embedding" and not last_token
-    step = step_tokens(EngineSettings(n_batch=prefs.n_batch, n_gpu_layers=n_gpu_layers), cells)
+    layout = engine_layout(
+        EngineSettings(
+            n_batch=prefs.n_batch, n_seq_max=prefs.n_seq_max, flash_attn=prefs.flash_attn, n_gpu_layers=n_gpu_layers
+        ),
+        cells,
+    )
     return LlamaShape(
         kv_cells=cells if causal else 0,
         n_ctx_seq=cells,
-        n_ubatch=cells if encoder else step,
-        n_batch=cells if encoder else step,
-        n_seq_max=prefs.n_seq_max,
-        flash_attn=prefs.flash_attn,
+        n_ubatch=cells if encoder else layout.step_tokens,
+        n_batch=cells if encoder else layout.step_tokens,
+        n_seq_max=layout.n_seq_max,
+        flash_attn=layout.flash_attn,
         embeddings=encoder,
     )
 

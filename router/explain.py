@@ -118,7 +118,8 @@ def _plan_lines(p: ModelPlan, prefs: RouterPrefs) -> list[str]:
     lines = [
         "",
         f"{p.model_id} ({p.kind}): {prefs.context_for(chosen.description)} tokens per sequence, "
-        f"{chosen.settings.n_seq_max} sequences; pooling: {chosen.description.pooling_note}",
+        f"pooling: {chosen.description.pooling_note}",
+        f"  engine: {chosen.layout.summary()}",
         f"  {'#':>2}  {'file':40} {'quant':7} {'bits':>5}  {'device':6} {'layers':>6}  "
         f"{'GPU':>9} {'RAM':>9}  fits  note",
     ]

@@ -9,13 +9,14 @@ the start-up log and a Prometheus info metric.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import dataclasses
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from router.errors import RouterConfigError
 from router.hardware import GpuInfo, Hardware, format_bytes
-from service.core.types import EngineSettings, GgufDescription, PoolingChoice
+from service.core.types import EngineLayout, EngineSettings, GgufDescription, PoolingChoice, engine_layout
 
 Device = Literal["cpu", "gpu"]
 
@@ -88,7 +89,9 @@ class RouterPrefs:
     n_batch: int = DEFAULTS.n_batch
     """Tokens per decode step; 0 = by placement (EngineSettings.step_tokens)."""
     n_seq_max: int = DEFAULTS.n_seq_max
-    flash_attn: bool = DEFAULTS.flash_attn
+    """Sequences per step; 0 = by placement (service.core.types.engine_layout)."""
+    flash_attn: bool | None = DEFAULTS.flash_attn
+    """None = by placement: on with layers on a GPU."""
     headroom_fraction: float = 0.10
     """Share of each memory pool (RAM, GPU) never planned for: fragmentation, the
     runtime's own allocations, other processes that grow after we measured."""
@@ -104,7 +107,12 @@ class RouterPrefs:
     """Passed through to EngineSettings: they use the KV cells budgeted already."""
 
     def __post_init__(self) -> None:
-        for name, value in (("ctx", self.n_ctx), ("threads", self.max_threads), ("step_tokens", self.n_batch)):
+        for name, value in (
+            ("ctx", self.n_ctx),
+            ("threads", self.max_threads),
+            ("step_tokens", self.n_batch),
+            ("max_sequences", self.n_seq_max),
+        ):
             if value < 0:
                 raise RouterConfigError(name, f"must be at least 0, got {value}")
         if not 0 <= self.headroom_fraction < 1:
@@ -218,6 +226,11 @@ class Candidate:
         total = self.description.n_layers + 1
         return f"{min(self.n_gpu_layers, total)}/{total}"
 
+    @property
+    def layout(self) -> EngineLayout:
+        """How the engine lays its context out on this placement (cells padded as llama.cpp pads them)."""
+        return engine_layout(self.settings, -(-self.settings.n_ctx // 256) * 256)
+
     def label(self) -> str:
         where = "cpu" if self.device == "cpu" else f"gpu {self.gpu_layers_text} layers"
         return f"{self.description.quant} ({self.description.path.name}) on {where}"
@@ -239,6 +252,7 @@ class Candidate:
             "degraded": self.degraded,
             "rank": self.rank,
             "reason": self.reason,
+            "layout": dataclasses.asdict(self.layout),
         }
 
 

@@ -33,7 +33,7 @@ from router.estimate import estimate
 from router.hardware import GpuInfo, Hardware, format_bytes
 from router.plan import Budget, Candidate, Device, MemoryEstimate, ModelPlan, Pin, RouterPrefs
 from service.core.metadata import with_pooling
-from service.core.types import GgufDescription
+from service.core.types import GPU_STEP_TOKENS, GgufDescription
 
 Q8_INDEX = next(i for i, r in enumerate(quants.LADDER) if r.family == "Q8_0")
 
@@ -122,12 +122,31 @@ def _candidate(
     )
 
 
+GPU_STEP_SHARE = 0.02
+"""Share of a card's memory the worst case of a step's output head may take: llama.cpp reserves a
+vocabulary-wide logits row per step token (0.6 MiB a token for Qwen3's 151,669 tokens)."""
+
+
+def gpu_prefs(d: GgufDescription, prefs: RouterPrefs, gpu: GpuInfo) -> RouterPrefs:
+    """The step a GPU placement runs: the operator's, else the longest power of two from 512 up to
+    GPU_STEP_TOKENS whose reserved output rows stay within GPU_STEP_SHARE of the card (an H200 gets
+    4,096-token steps; an 8-16 GiB card keeps 512, and the memory for better weights)."""
+    if prefs.n_batch:
+        return prefs
+    fits = GPU_STEP_SHARE * gpu.memory_total_bytes / max(d.vocab_size * 4, 1)
+    step = 512
+    while step * 2 <= min(fits, GPU_STEP_TOKENS):
+        step *= 2
+    return replace(prefs, n_batch=step)
+
+
 def placements(
     d: GgufDescription, hardware: Hardware, prefs: RouterPrefs, budget: Budget, device_pin: Device | None
 ) -> list[Candidate]:
     """The GPU placement (whole, else partial) and the CPU placement of one file."""
     out: list[Candidate] = []
     if budget.gpu is not None and device_pin != "cpu":
+        cpu_prefs, prefs = prefs, gpu_prefs(d, prefs, budget.gpu)
         ranked = rank_on(d, "gpu", hardware, budget.gpu)
         whole = d.n_layers + 1
         est = estimate(d, prefs, whole)
@@ -141,6 +160,7 @@ def placements(
             out.append(
                 _candidate(d, "gpu", whole, est, False, f"too big: {_needs(est, budget)}", prefs, budget, ranked)
             )
+        prefs = cpu_prefs
     if device_pin != "gpu":
         ranked = rank_on(d, "cpu", hardware, None)
         est = estimate(d, prefs, 0)

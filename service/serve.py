@@ -22,7 +22,7 @@ import router
 from router.hardware import format_bytes
 from service.app import Application, Registry, ServedModel
 from service.app.metrics import Metrics, MetricsEndpoint
-from service.core.config import Settings
+from service.core.config import Settings, flash_attn_choice
 from service.core.errors import ConfigError
 from service.core.types import PoolingChoice
 from service.http import HttpFront
@@ -161,6 +161,8 @@ def plan(settings: Settings) -> list[router.ModelPlan]:
     prefs = router.RouterPrefs(
         n_ctx=settings.ctx,
         n_batch=settings.step_tokens,
+        n_seq_max=settings.max_sequences,
+        flash_attn=flash_attn_choice(settings.flash_attention),
         pins=router.merge_consistent(pins, settings.consistent),
         max_threads=settings.threads,
         pooling=cast("dict[str, PoolingChoice]", settings.pooling),

@@ -15,13 +15,14 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 
 from service.core.errors import ConfigError
 
 LogFormat = Literal["json", "text"]
+FlashAttention = Literal["auto", "on", "off"]
 
 ENV_PREFIX = "EMBEDROUTE_"
 
@@ -49,6 +50,13 @@ def _log_format(value: str) -> LogFormat:
     if value == "text":
         return "text"
     raise ValueError(f"log format must be json or text, not {value!r}")
+
+
+def _flash_attention(value: str) -> FlashAttention:
+    lowered = value.strip().lower()
+    if lowered in ("auto", "on", "off"):
+        return cast(FlashAttention, lowered)
+    raise ValueError(f"flash attention must be auto, on or off, not {value!r}")
 
 
 def _pins(value: str, what: str = "pin must be MODEL=QUANT[@DEVICE]") -> dict[str, str]:
@@ -217,10 +225,24 @@ class Settings:
         0,
         "Tokens per engine step (one llama_decode, a multiple of 32): sequences of all calls share it and "
         "longer documents are split over steps, so a query waits at most one step. 0 = 128 on CPU (fastest "
-        "measured there), 512 with layers on a GPU. On a CPU, steps are at most 64 tokens for 5 s after a "
+        "measured there), 4096 with layers on a GPU. On a CPU, steps are at most 64 tokens for 5 s after a "
         "short request, so that queries do not wait for long steps.",
         int,
         minimum=0, maximum=1 << 16,
+    )
+    max_sequences: int = _setting(
+        0,
+        "Sequences one engine step may hold (llama.cpp's n_seq_max, at most 256). 0 = by placement: 16 on a "
+        "CPU, where a 128-token step rarely has room for more, 256 with layers on a GPU, whose long steps "
+        "hold many short documents.",
+        int,
+        minimum=0, maximum=256,
+    )
+    flash_attention: FlashAttention = _setting(
+        "auto",
+        "llama.cpp's flash attention: auto = on with layers on a GPU (measured faster there), off on a CPU "
+        "(within noise there, and it changes every vector's last digits); on or off to force it.",
+        _flash_attention,
     )
     short_request_chars: int = _setting(
         256,
@@ -317,6 +339,11 @@ class Settings:
             raise ConfigError(_where("step_tokens"), f"must be a multiple of {STEP_ALIGN} (or 0), got {self.step_tokens}")
         if self.log_level.upper() not in _LOG_LEVELS:
             raise ConfigError(_where("log_level"), f"{self.log_level!r} is not one of {', '.join(_LOG_LEVELS)}")
+
+
+def flash_attn_choice(value: FlashAttention) -> bool | None:
+    """The engine's flash-attention setting: None leaves it to the placement."""
+    return None if value == "auto" else value == "on"
 
 
 STEP_ALIGN = 32

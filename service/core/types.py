@@ -116,8 +116,17 @@ CPU_QUERY_STEP_TOKENS = 64
 for the rest of it, and 64 tokens take about 0.3 s on the 0.6B shape where 128 take 0.6 s."""
 QUERY_WINDOW_S = 5.0
 """How long after a query steps stay query-sized: the next query is likely to come soon."""
-GPU_STEP_TOKENS = 512
-"""A GPU needs long decodes to fill its cores; each step is milliseconds there."""
+GPU_STEP_TOKENS = 4096
+"""A GPU needs long decodes to fill its cores; each step is milliseconds there (docs/engine-tuning.md
+section 10: H200 tokens/s by step length)."""
+CPU_SEQUENCES = 16
+"""Sequences one CPU step may hold: a 128-token step rarely has room for more (section 10)."""
+GPU_SEQUENCES = 256
+"""llama.cpp's most (LLAMA_MAX_SEQ): a 4,096-token GPU step holds 33 documents of 123 tokens, and 16
+sequences had capped the H200's steps at about 2,000 tokens whatever their length."""
+
+Device = Literal["cpu", "gpu"]
+LoadMode = Literal["read", "mmap"]
 
 
 @dataclass(frozen=True)
@@ -132,11 +141,13 @@ class EngineSettings:
     placement, `CPU_STEP_TOKENS` or, with layers on a GPU, `GPU_STEP_TOKENS`. Long documents
     are split over steps, so a step's length bounds how long a query waits behind them: on a
     CPU, steps shrink to `query_step_tokens` while queries are about."""
-    n_seq_max: int = 16
+    n_seq_max: int = 0
+    """Sequences one step may hold; 0 = by placement (`CPU_SEQUENCES`, `GPU_SEQUENCES`)."""
     n_threads: int = 0
     """0 means the CPU quota the process really has."""
     n_gpu_layers: int = 0
-    flash_attn: bool = False
+    flash_attn: bool | None = None
+    """None = by placement: on with layers on a GPU, off on a CPU (docs/engine-tuning.md section 10)."""
     extra: dict[str, str] = field(default_factory=dict)
     pooling: PoolingChoice | None = None
     """The operator's per-model pooling override; None = the file's, or inferred from its architecture."""
@@ -145,16 +156,58 @@ class EngineSettings:
     prefix_cache_cells: int = 256
     """KV cells of shared prefixes kept after their last user, for the next request (0 = none)."""
 
+    @property
+    def device(self) -> Device:
+        return "gpu" if self.n_gpu_layers > 0 else "cpu"
+
+
+@dataclass(frozen=True)
+class EngineLayout:
+    """The context a model runs in on its device, as the router chose it and ModelService reports it."""
+
+    device: Device
+    step_tokens: int
+    """Tokens per decode while only documents come."""
+    query_step_tokens: int
+    """Tokens per decode while queries are about."""
+    n_seq_max: int
+    flash_attn: bool
+    load_mode: LoadMode
+    """`read` copies the weights into llama.cpp's buffers (no mapping left resident beside repacked
+    CPU weights); `mmap` is what a GPU placement needs: reading crashed llama.cpp there."""
+    kv: str = "unified"
+    """One KV cache for every sequence: what lets a shared prefix's cells serve all its users."""
+
+    def summary(self) -> str:
+        return (
+            f"{self.step_tokens}-token steps ({self.query_step_tokens} with queries), {self.n_seq_max} sequences, "
+            f"flash attention {'on' if self.flash_attn else 'off'}, {self.kv} KV, {self.load_mode}"
+        )
 
 
 def step_tokens(settings: EngineSettings, n_ctx: int) -> int:
     """Tokens per decode of a causal model: a multiple of 32 (another micro-batch size aborts
     llama.cpp), at most the context. The router's estimate sizes buffers from the same number."""
-    wanted = settings.n_batch or (GPU_STEP_TOKENS if settings.n_gpu_layers > 0 else CPU_STEP_TOKENS)
+    wanted = settings.n_batch or (GPU_STEP_TOKENS if settings.device == "gpu" else CPU_STEP_TOKENS)
     return min(-(-wanted // _STEP_ALIGN) * _STEP_ALIGN, n_ctx)
 
 
 def query_step_tokens(settings: EngineSettings, step: int) -> int:
     """Tokens per decode while queries are about: on a GPU the step itself (milliseconds long),
     on a CPU at most `CPU_QUERY_STEP_TOKENS`, since each step is what the next query may wait for."""
-    return step if settings.n_gpu_layers > 0 else min(step, CPU_QUERY_STEP_TOKENS)
+    return step if settings.device == "gpu" else min(step, CPU_QUERY_STEP_TOKENS)
+
+
+def engine_layout(settings: EngineSettings, n_ctx: int) -> EngineLayout:
+    """The layout for the settings' device; the engine loads with it and the router's estimate
+    sizes memory by it, so the two cannot drift apart."""
+    gpu = settings.device == "gpu"
+    step = step_tokens(settings, n_ctx)
+    return EngineLayout(
+        device=settings.device,
+        step_tokens=step,
+        query_step_tokens=query_step_tokens(settings, step),
+        n_seq_max=settings.n_seq_max or (GPU_SEQUENCES if gpu else CPU_SEQUENCES),
+        flash_attn=gpu if settings.flash_attn is None else settings.flash_attn,
+        load_mode="mmap" if gpu else "read",
+    )

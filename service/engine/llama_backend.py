@@ -22,7 +22,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -58,8 +58,20 @@ class ModelLoadError(EngineError):
     reason = "MODEL_LOAD_FAILED"
 
 
+def library_folder(environ: Mapping[str, str] = os.environ) -> Path:
+    """The folder llama-cpp-python loads libllama from: `LLAMA_CPP_LIB_PATH` when set (how a user
+    brings a build of their own, e.g. with CUDA), else the `lib` folder it installed. libggml-base,
+    which the tap needs, is built beside libllama, and must come from the same build."""
+    override = environ.get("LLAMA_CPP_LIB_PATH")
+    return Path(override) if override else Path(llama_cpp.__file__).parent / "lib"
+
+
 def _ggml_base() -> ctypes.CDLL:
-    lib = ctypes.CDLL(str(Path(llama_cpp.__file__).parent / "lib" / "libggml-base.so"))
+    folder = library_folder()
+    found = sorted(folder.glob("libggml-base.*"))
+    if not found:
+        raise ModelLoadError(f"no libggml-base library in {folder}, where llama-cpp-python loads libllama from")
+    lib = ctypes.CDLL(str(found[0]))
     lib.ggml_get_name.restype = ctypes.c_char_p
     lib.ggml_get_name.argtypes = [ctypes.c_void_p]
     lib.ggml_nbytes.restype = ctypes.c_size_t
@@ -138,14 +150,17 @@ class LlamaRuntime:
         embeddings: bool,
         tap_hidden: bool,
         flash_attn: bool,
+        mmap: bool,
     ) -> None:
         ensure_backend()
         mparams = llama_cpp.llama_model_default_params()
         mparams.n_gpu_layers = n_gpu_layers
-        # Read, not mmap: on x86 llama.cpp repacks K-quant weights into its own buffers at load,
-        # and a mapping it read them through stayed resident beside the copy (Q4_K_M 0.6B:
-        # 203 MiB more RSS, none of it used again).
-        mparams.load_mode = llama_cpp.LLAMA_LOAD_MODE_NONE
+        # On a CPU, read, not mmap: on x86 llama.cpp repacks K-quant weights into its own buffers at
+        # load, and a mapping it read them through stayed resident beside the copy (Q4_K_M 0.6B:
+        # 203 MiB more RSS, none of it used again). With layers on a GPU, reading crashed llama.cpp
+        # (SIGSEGV in llama_model_load_from_file on an H200) where mmap loads and serves.
+        mparams.load_mode = llama_cpp.LLAMA_LOAD_MODE_MMAP if mmap else llama_cpp.LLAMA_LOAD_MODE_NONE
+        self.load_mode = "mmap" if mmap else "read"
         self._model = llama_cpp.llama_model_load_from_file(str(path).encode(), mparams)
         if not self._model:
             raise ModelLoadError(f"llama.cpp could not load {path.name}")
@@ -174,14 +189,14 @@ class LlamaRuntime:
         self.n_ctx = int(llama_cpp.llama_n_ctx(self._ctx))
         self.n_batch = int(llama_cpp.llama_n_batch(self._ctx))
         self.n_seq_max = int(llama_cpp.llama_n_seq_max(self._ctx))
+        self.flash_attn = flash_attn
         self.n_embd = int(llama_cpp.llama_model_n_embd(self._model))
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         self._encoder_only = bool(
             llama_cpp.llama_model_has_encoder(self._model) and not llama_cpp.llama_model_has_decoder(self._model)
         )
         self.output: Output = "pooled" if embeddings else "hidden" if tap_hidden else "logits"
-        # Room for every slot on one token: a shared prefix's tokens belong to all its users.
-        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, self.n_seq_max)
+        self._batch = _Batch(self.n_batch, self.n_seq_max)
 
     @property
     def splits_sequences(self) -> bool:
@@ -232,7 +247,7 @@ class LlamaRuntime:
             self._tap.start()
         positions = self._fill(pieces, all_outputs=self.output == "pooled")
         run = llama_cpp.llama_encode if self._encoder_only else llama_cpp.llama_decode
-        rc = run(self._ctx, self._batch)
+        rc = run(self._ctx, self._batch.struct)
         if rc != 0:
             raise EngineError(f"llama.cpp decode failed with code {rc}")
         if self._tap is not None:
@@ -263,7 +278,6 @@ class LlamaRuntime:
 
     def close(self) -> None:
         if self._ctx:
-            llama_cpp.llama_batch_free(self._batch)
             llama_cpp.llama_free(self._ctx)
             llama_cpp.llama_model_free(self._model)
             self._ctx = None
@@ -271,25 +285,10 @@ class LlamaRuntime:
 
     def _fill(self, pieces: Sequence[Piece], *, all_outputs: bool) -> list[int]:
         """Writes the pieces into the batch; returns the batch index of each final piece's last token."""
-        batch = self._batch
-        n = 0
-        finals: list[int] = []
-        for piece in pieces:
-            for offset, token in enumerate(piece.tokens):
-                batch.token[n] = token
-                batch.pos[n] = piece.start + offset
-                batch.n_seq_id[n] = 1 + len(piece.shared_with)
-                batch.seq_id[n][0] = piece.slot
-                for extra, slot in enumerate(piece.shared_with, 1):
-                    batch.seq_id[n][extra] = slot
-                batch.logits[n] = all_outputs or (piece.last and offset == len(piece.tokens) - 1)
-                n += 1
-            if piece.last:
-                finals.append(n - 1)
+        n = sum(len(piece.tokens) for piece in pieces)
         if n > self.n_batch:
             raise EngineError(f"a decode of {n} tokens exceeds the context's batch of {self.n_batch}")
-        batch.n_tokens = n
-        return finals
+        return self._batch.fill(pieces, n, all_outputs=all_outputs)
 
     def _pooled_row(self, slot: int) -> npt.NDArray[np.float32]:
         ptr = llama_cpp.llama_get_embeddings_seq(self._ctx, slot)
@@ -306,3 +305,49 @@ class LlamaRuntime:
     @staticmethod
     def _no_rows(width: int) -> npt.NDArray[np.float32]:
         return np.empty((0, width), dtype=np.float32)
+
+
+class _Batch:
+    """A llama_batch over numpy arrays, filled with a few array operations a step instead of a
+    Python loop a token (4,096-token GPU steps spent milliseconds in that loop)."""
+
+    def __init__(self, n_batch: int, n_seq_max: int) -> None:
+        self.token = np.zeros(n_batch, np.int32)
+        self.pos = np.zeros(n_batch, np.int32)
+        self.n_seq_id = np.zeros(n_batch, np.int32)
+        # Room for every slot on one token: a shared prefix's tokens belong to all its users.
+        self.seq_id = np.zeros((n_batch, n_seq_max), np.int32)
+        self.logits = np.zeros(n_batch, np.int8)
+        seq_ptr = ctypes.POINTER(llama_cpp.llama_seq_id)
+        row = self.seq_id.strides[0]
+        base = self.seq_id.ctypes.data
+        self._rows = (seq_ptr * (n_batch + 1))(*(ctypes.cast(base + i * row, seq_ptr) for i in range(n_batch)))
+        self.struct = llama_cpp.llama_batch(
+            n_tokens=0,
+            token=self.token.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token)),
+            embd=None,
+            pos=self.pos.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_pos)),
+            n_seq_id=self.n_seq_id.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+            seq_id=self._rows,
+            logits=self.logits.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)),
+        )
+
+    def fill(self, pieces: Sequence[Piece], n: int, *, all_outputs: bool) -> list[int]:
+        lengths = np.fromiter((len(piece.tokens) for piece in pieces), np.int64, len(pieces))
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        self.token[:n] = np.fromiter((t for piece in pieces for t in piece.tokens), np.int32, n)
+        first = np.fromiter((piece.start for piece in pieces), np.int64, len(pieces))
+        self.pos[:n] = np.arange(n) + np.repeat(first - starts, lengths)
+        self.seq_id[:n, 0] = np.repeat(np.fromiter((piece.slot for piece in pieces), np.int32, len(pieces)), lengths)
+        self.n_seq_id[:n] = 1
+        for index, piece in enumerate(pieces):
+            if piece.shared_with:
+                rows = slice(int(starts[index]), int(ends[index]))
+                self.n_seq_id[rows] = 1 + len(piece.shared_with)
+                self.seq_id[rows, 1 : 1 + len(piece.shared_with)] = piece.shared_with
+        finals = [int(end) - 1 for end, piece in zip(ends, pieces) if piece.last]
+        self.logits[:n] = all_outputs
+        self.logits[finals] = 1
+        self.struct.n_tokens = n
+        return finals

@@ -29,8 +29,7 @@ from service.core.types import (
     PreparedInput,
     QUERY_WINDOW_S,
     RerankScore,
-    query_step_tokens,
-    step_tokens,
+    engine_layout,
 )
 from service.engine.llama_backend import LlamaRuntime
 from service.engine.postprocess import finish
@@ -223,28 +222,29 @@ def load_model(path: Path, settings: EngineSettings | None = None) -> Model:
         if encoder
         else llama_cpp.LLAMA_POOLING_TYPE_NONE
     )
-    step = step_tokens(settings, n_ctx)
+    layout = engine_layout(settings, n_ctx)
     runtime = LlamaRuntime(
         path,
         n_ctx=n_ctx,
-        n_seq_max=settings.n_seq_max,
+        n_seq_max=layout.n_seq_max,
         # Non-causal encoders must see a whole sequence in one decode.
-        n_batch=n_ctx if encoder else step,
+        n_batch=n_ctx if encoder else layout.step_tokens,
         n_threads=settings.n_threads or available_cpus(),
         n_gpu_layers=settings.n_gpu_layers,
         pooling=pooling,
         embeddings=encoder,
         tap_hidden=(description.kind == "embedding" and last_token) or uses_rank_head(description),
-        flash_attn=settings.flash_attn,
+        flash_attn=layout.flash_attn,
+        mmap=layout.load_mode == "mmap",
     )
     rank_head = read_tensor(path, "cls.output.weight") if uses_rank_head(description) else None
     return Model(
         description,
         runtime,
-        step,
+        layout.step_tokens,
         rank_head,
-        urgent_alone=settings.n_gpu_layers == 0,
-        query_step_tokens=query_step_tokens(settings, step),
+        urgent_alone=layout.device == "cpu",
+        query_step_tokens=layout.query_step_tokens,
         share_prefixes=settings.share_prefixes,
         prefix_cache_cells=settings.prefix_cache_cells,
     )

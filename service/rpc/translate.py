@@ -208,11 +208,18 @@ def gguf_file(c: Candidate) -> model_pb2.GgufFile:
 
 
 def placement(c: Candidate) -> model_pb2.Placement:
+    layout = c.layout
     return model_pb2.Placement(
         device=model_pb2.DEVICE_GPU if c.device == "gpu" else model_pb2.DEVICE_CPU,
         gpu_layers=c.n_gpu_layers,
         total_layers=c.description.n_layers,
         threads=c.n_threads,
+        step_tokens=layout.step_tokens,
+        query_step_tokens=layout.query_step_tokens,
+        max_sequences=layout.n_seq_max,
+        flash_attention=layout.flash_attn,
+        kv_layout=layout.kv,
+        load_mode=layout.load_mode,
     )
 
 

@@ -67,12 +67,16 @@ def test_estimate_within_15_percent_of_llama_cpp(synth_models: SynthModels, ladd
 def test_shape_follows_the_engine(synth_models: SynthModels) -> None:
     d = describe_gguf(synth_models.embedding["Q8_0"])
     shape = engine_shape(d, RouterPrefs(n_ctx=1000))
-    # Last-token models: one 128-token step per decode on a CPU, 512 on a GPU, and no
-    # embedding context (hidden-state tap).
-    assert (shape.kv_cells, shape.n_ubatch, shape.n_batch) == (1024, 128, 128)
+    # Last-token models: one 128-token step per decode on a CPU, 4,096 (capped by the context)
+    # on a GPU, and no embedding context (hidden-state tap).
+    assert (shape.kv_cells, shape.n_ubatch, shape.n_batch, shape.n_seq_max, shape.flash_attn) == (1024, 128, 128, 16, False)
     assert not shape.embeddings
     on_gpu = engine_shape(d, RouterPrefs(n_ctx=1000), n_gpu_layers=3)
-    assert (on_gpu.n_ubatch, on_gpu.n_batch) == (512, 512)
+    assert (on_gpu.n_ubatch, on_gpu.n_batch, on_gpu.n_seq_max, on_gpu.flash_attn) == (1024, 1024, 256, True)
+    long_gpu = engine_shape(d, RouterPrefs(n_ctx=8192), n_gpu_layers=3)
+    assert (long_gpu.n_ubatch, long_gpu.n_seq_max) == (4096, 256)
+    forced = engine_shape(d, RouterPrefs(n_ctx=1000, n_seq_max=32, flash_attn=False), n_gpu_layers=3)
+    assert (forced.n_seq_max, forced.flash_attn) == (32, False)
     assert engine_shape(d, RouterPrefs(n_ctx=1000, n_batch=70)).n_ubatch == 96  # a multiple of 32
     lm = describe_gguf(synth_models.reranker_lm["Q8_0"])
     assert not engine_shape(lm, RouterPrefs()).embeddings

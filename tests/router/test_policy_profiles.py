@@ -37,8 +37,8 @@ class Row:
 
 
 ROWS = {
-    # Figures below are router/estimate.py's for --ctx 2048 (2048 KV cells, 512-token
-    # micro-batches): "gpu" = whole on the GPU (all layers and the output head), "cpu" =
+    # Figures below are router/estimate.py's for --ctx 2048 (2048 KV cells; GPU steps of 512 tokens on
+    # 8-24 GiB cards, longer on larger ones: router/policy.py:gpu_prefs): "gpu" = whole on the GPU (all layers and the output head), "cpu" =
     # RAM only. Budget = free memory less max(10% of the pool's size, 512 MiB);
     # 1 GiB = 1024 MiB.
     # 80 GB, compute capability 9.0: 8B BF16 is 15.1 GiB on the GPU, twice is 30.2 of the

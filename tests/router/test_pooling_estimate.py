@@ -59,5 +59,5 @@ def test_embedroute_route_reports_the_pooling(bare_models: dict[str, Path]) -> N
     assert explain.main(["--models", folder, "--hardware-profile", profile], inferred) == 0
     pooled = ["--pooling", "qwen3-embedding-tiny=mean"]
     assert explain.main(["--models", folder, "--hardware-profile", profile, *pooled], forced) == 0
-    assert "sequences; pooling: last (inferred: the file names none)" in inferred.getvalue()
-    assert "sequences; pooling: mean (operator override; the file says none)" in forced.getvalue()
+    assert "tokens per sequence, pooling: last (inferred: the file names none)" in inferred.getvalue()
+    assert "tokens per sequence, pooling: mean (operator override; the file says none)" in forced.getvalue()

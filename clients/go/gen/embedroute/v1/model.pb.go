@@ -264,7 +264,19 @@ type Placement struct {
 	// Layers of the model in total.
 	TotalLayers uint32 `protobuf:"varint,3,opt,name=total_layers,json=totalLayers,proto3" json:"total_layers,omitempty"`
 	// CPU threads llama.cpp uses.
-	Threads       uint32 `protobuf:"varint,4,opt,name=threads,proto3" json:"threads,omitempty"`
+	Threads uint32 `protobuf:"varint,4,opt,name=threads,proto3" json:"threads,omitempty"`
+	// Tokens one engine step (one llama_decode) holds while only documents come.
+	StepTokens uint32 `protobuf:"varint,5,opt,name=step_tokens,json=stepTokens,proto3" json:"step_tokens,omitempty"`
+	// Tokens per step while queries are about (shorter on a CPU, so a query waits less).
+	QueryStepTokens uint32 `protobuf:"varint,6,opt,name=query_step_tokens,json=queryStepTokens,proto3" json:"query_step_tokens,omitempty"`
+	// Sequences one step may hold.
+	MaxSequences uint32 `protobuf:"varint,7,opt,name=max_sequences,json=maxSequences,proto3" json:"max_sequences,omitempty"`
+	// Whether llama.cpp's flash attention is on.
+	FlashAttention bool `protobuf:"varint,8,opt,name=flash_attention,json=flashAttention,proto3" json:"flash_attention,omitempty"`
+	// The KV cache's layout: "unified" (one cache for every sequence; shared prefixes are decoded once).
+	KvLayout string `protobuf:"bytes,9,opt,name=kv_layout,json=kvLayout,proto3" json:"kv_layout,omitempty"`
+	// How the weights are loaded: "read" (copied into llama.cpp's buffers) or "mmap" (mapped; GPU placements).
+	LoadMode      string `protobuf:"bytes,10,opt,name=load_mode,json=loadMode,proto3" json:"load_mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -325,6 +337,48 @@ func (x *Placement) GetThreads() uint32 {
 		return x.Threads
 	}
 	return 0
+}
+
+func (x *Placement) GetStepTokens() uint32 {
+	if x != nil {
+		return x.StepTokens
+	}
+	return 0
+}
+
+func (x *Placement) GetQueryStepTokens() uint32 {
+	if x != nil {
+		return x.QueryStepTokens
+	}
+	return 0
+}
+
+func (x *Placement) GetMaxSequences() uint32 {
+	if x != nil {
+		return x.MaxSequences
+	}
+	return 0
+}
+
+func (x *Placement) GetFlashAttention() bool {
+	if x != nil {
+		return x.FlashAttention
+	}
+	return false
+}
+
+func (x *Placement) GetKvLayout() string {
+	if x != nil {
+		return x.KvLayout
+	}
+	return ""
+}
+
+func (x *Placement) GetLoadMode() string {
+	if x != nil {
+		return x.LoadMode
+	}
+	return ""
 }
 
 // One file the router considered for a model.
@@ -796,13 +850,21 @@ const file_embedroute_v1_model_proto_rawDesc = "" +
 	"\x0fbits_per_weight\x18\x04 \x01(\x02R\rbitsPerWeight\x12\x1e\n" +
 	"\n" +
 	"parameters\x18\x05 \x01(\x04R\n" +
-	"parameters\"\x96\x01\n" +
+	"parameters\"\xeb\x02\n" +
 	"\tPlacement\x12-\n" +
 	"\x06device\x18\x01 \x01(\x0e2\x15.embedroute.v1.DeviceR\x06device\x12\x1d\n" +
 	"\n" +
 	"gpu_layers\x18\x02 \x01(\rR\tgpuLayers\x12!\n" +
 	"\ftotal_layers\x18\x03 \x01(\rR\vtotalLayers\x12\x18\n" +
-	"\athreads\x18\x04 \x01(\rR\athreads\"\xdd\x01\n" +
+	"\athreads\x18\x04 \x01(\rR\athreads\x12\x1f\n" +
+	"\vstep_tokens\x18\x05 \x01(\rR\n" +
+	"stepTokens\x12*\n" +
+	"\x11query_step_tokens\x18\x06 \x01(\rR\x0fqueryStepTokens\x12#\n" +
+	"\rmax_sequences\x18\a \x01(\rR\fmaxSequences\x12'\n" +
+	"\x0fflash_attention\x18\b \x01(\bR\x0eflashAttention\x12\x1b\n" +
+	"\tkv_layout\x18\t \x01(\tR\bkvLayout\x12\x1b\n" +
+	"\tload_mode\x18\n" +
+	" \x01(\tR\bloadMode\"\xdd\x01\n" +
 	"\tCandidate\x12+\n" +
 	"\x04file\x18\x01 \x01(\v2\x17.embedroute.v1.GgufFileR\x04file\x126\n" +
 	"\tplacement\x18\x02 \x01(\v2\x18.embedroute.v1.PlacementR\tplacement\x12'\n" +

@@ -171,6 +171,18 @@ export interface Placement {
   totalLayers: number;
   /** CPU threads llama.cpp uses. */
   threads: number;
+  /** Tokens one engine step (one llama_decode) holds while only documents come. */
+  stepTokens: number;
+  /** Tokens per step while queries are about (shorter on a CPU, so a query waits less). */
+  queryStepTokens: number;
+  /** Sequences one step may hold. */
+  maxSequences: number;
+  /** Whether llama.cpp's flash attention is on. */
+  flashAttention: boolean;
+  /** The KV cache's layout: "unified" (one cache for every sequence; shared prefixes are decoded once). */
+  kvLayout: string;
+  /** How the weights are loaded: "read" (copied into llama.cpp's buffers) or "mmap" (mapped; GPU placements). */
+  loadMode: string;
 }
 
 /** One file the router considered for a model. */
@@ -398,7 +410,18 @@ export const GgufFile: MessageFns<GgufFile> = {
 };
 
 function createBasePlacement(): Placement {
-  return { device: 0, gpuLayers: 0, totalLayers: 0, threads: 0 };
+  return {
+    device: 0,
+    gpuLayers: 0,
+    totalLayers: 0,
+    threads: 0,
+    stepTokens: 0,
+    queryStepTokens: 0,
+    maxSequences: 0,
+    flashAttention: false,
+    kvLayout: "",
+    loadMode: "",
+  };
 }
 
 export const Placement: MessageFns<Placement> = {
@@ -414,6 +437,24 @@ export const Placement: MessageFns<Placement> = {
     }
     if (message.threads !== 0) {
       writer.uint32(32).uint32(message.threads);
+    }
+    if (message.stepTokens !== 0) {
+      writer.uint32(40).uint32(message.stepTokens);
+    }
+    if (message.queryStepTokens !== 0) {
+      writer.uint32(48).uint32(message.queryStepTokens);
+    }
+    if (message.maxSequences !== 0) {
+      writer.uint32(56).uint32(message.maxSequences);
+    }
+    if (message.flashAttention !== false) {
+      writer.uint32(64).bool(message.flashAttention);
+    }
+    if (message.kvLayout !== "") {
+      writer.uint32(74).string(message.kvLayout);
+    }
+    if (message.loadMode !== "") {
+      writer.uint32(82).string(message.loadMode);
     }
     return writer;
   },
@@ -463,6 +504,54 @@ export const Placement: MessageFns<Placement> = {
             message.threads = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.stepTokens = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.queryStepTokens = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxSequences = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.flashAttention = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.kvLayout = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.loadMode = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -489,6 +578,36 @@ export const Placement: MessageFns<Placement> = {
         ? globalThis.Number(object.total_layers)
         : 0,
       threads: isSet(object.threads) ? globalThis.Number(object.threads) : 0,
+      stepTokens: isSet(object.stepTokens)
+        ? globalThis.Number(object.stepTokens)
+        : isSet(object.step_tokens)
+        ? globalThis.Number(object.step_tokens)
+        : 0,
+      queryStepTokens: isSet(object.queryStepTokens)
+        ? globalThis.Number(object.queryStepTokens)
+        : isSet(object.query_step_tokens)
+        ? globalThis.Number(object.query_step_tokens)
+        : 0,
+      maxSequences: isSet(object.maxSequences)
+        ? globalThis.Number(object.maxSequences)
+        : isSet(object.max_sequences)
+        ? globalThis.Number(object.max_sequences)
+        : 0,
+      flashAttention: isSet(object.flashAttention)
+        ? globalThis.Boolean(object.flashAttention)
+        : isSet(object.flash_attention)
+        ? globalThis.Boolean(object.flash_attention)
+        : false,
+      kvLayout: isSet(object.kvLayout)
+        ? globalThis.String(object.kvLayout)
+        : isSet(object.kv_layout)
+        ? globalThis.String(object.kv_layout)
+        : "",
+      loadMode: isSet(object.loadMode)
+        ? globalThis.String(object.loadMode)
+        : isSet(object.load_mode)
+        ? globalThis.String(object.load_mode)
+        : "",
     };
   },
 
@@ -506,6 +625,24 @@ export const Placement: MessageFns<Placement> = {
     if (message.threads !== 0) {
       obj.threads = Math.round(message.threads);
     }
+    if (message.stepTokens !== 0) {
+      obj.stepTokens = Math.round(message.stepTokens);
+    }
+    if (message.queryStepTokens !== 0) {
+      obj.queryStepTokens = Math.round(message.queryStepTokens);
+    }
+    if (message.maxSequences !== 0) {
+      obj.maxSequences = Math.round(message.maxSequences);
+    }
+    if (message.flashAttention !== false) {
+      obj.flashAttention = message.flashAttention;
+    }
+    if (message.kvLayout !== "") {
+      obj.kvLayout = message.kvLayout;
+    }
+    if (message.loadMode !== "") {
+      obj.loadMode = message.loadMode;
+    }
     return obj;
   },
 
@@ -518,6 +655,12 @@ export const Placement: MessageFns<Placement> = {
     message.gpuLayers = object.gpuLayers ?? 0;
     message.totalLayers = object.totalLayers ?? 0;
     message.threads = object.threads ?? 0;
+    message.stepTokens = object.stepTokens ?? 0;
+    message.queryStepTokens = object.queryStepTokens ?? 0;
+    message.maxSequences = object.maxSequences ?? 0;
+    message.flashAttention = object.flashAttention ?? false;
+    message.kvLayout = object.kvLayout ?? "";
+    message.loadMode = object.loadMode ?? "";
     return message;
   },
 };

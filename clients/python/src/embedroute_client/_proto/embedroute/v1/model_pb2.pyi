@@ -51,16 +51,28 @@ class GgufFile(_message.Message):
     def __init__(self, file_name: _Optional[str] = ..., quant: _Optional[str] = ..., size_bytes: _Optional[int] = ..., bits_per_weight: _Optional[float] = ..., parameters: _Optional[int] = ...) -> None: ...
 
 class Placement(_message.Message):
-    __slots__ = ("device", "gpu_layers", "total_layers", "threads")
+    __slots__ = ("device", "gpu_layers", "total_layers", "threads", "step_tokens", "query_step_tokens", "max_sequences", "flash_attention", "kv_layout", "load_mode")
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     GPU_LAYERS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_LAYERS_FIELD_NUMBER: _ClassVar[int]
     THREADS_FIELD_NUMBER: _ClassVar[int]
+    STEP_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_STEP_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SEQUENCES_FIELD_NUMBER: _ClassVar[int]
+    FLASH_ATTENTION_FIELD_NUMBER: _ClassVar[int]
+    KV_LAYOUT_FIELD_NUMBER: _ClassVar[int]
+    LOAD_MODE_FIELD_NUMBER: _ClassVar[int]
     device: Device
     gpu_layers: int
     total_layers: int
     threads: int
-    def __init__(self, device: _Optional[_Union[Device, str]] = ..., gpu_layers: _Optional[int] = ..., total_layers: _Optional[int] = ..., threads: _Optional[int] = ...) -> None: ...
+    step_tokens: int
+    query_step_tokens: int
+    max_sequences: int
+    flash_attention: bool
+    kv_layout: str
+    load_mode: str
+    def __init__(self, device: _Optional[_Union[Device, str]] = ..., gpu_layers: _Optional[int] = ..., total_layers: _Optional[int] = ..., threads: _Optional[int] = ..., step_tokens: _Optional[int] = ..., query_step_tokens: _Optional[int] = ..., max_sequences: _Optional[int] = ..., flash_attention: _Optional[bool] = ..., kv_layout: _Optional[str] = ..., load_mode: _Optional[str] = ...) -> None: ...
 
 class Candidate(_message.Message):
     __slots__ = ("file", "placement", "estimated_bytes", "fits", "reason", "chosen")
