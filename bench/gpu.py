@@ -26,8 +26,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import service.engine  # noqa: F401  (libllama before numpy: service/cli.py:_serve says why)
+from bench import sections
 from bench.service_load import ServerProcess
 
+SECTION = "bench.gpu"
 DOC_WORDS = 110
 """About 123 tokens a document with the synthetic vocabulary, as the H200 figures of issue #27."""
 N_DOCS = int(os.environ.get("GPU_BENCH_DOCS", "2048"))
@@ -307,14 +310,16 @@ def section(results: dict[str, Any]) -> str:
     rows = [
         ("tokens/s, 32 documents a call, 8 clients (gRPC)", ("grpc_b32_c8", "tok_per_s"), None),
         ("tokens/s, 32 documents a call, 8 clients (HTTP float)", ("http_b32_c8", "tok_per_s"), ("http_b32_c8", "tok_per_s")),
-        ("tokens/s, 1 document a call, 32 clients", ("grpc_b1_c32", "tok_per_s"), ("http_b1_c32", "tok_per_s")),
+        ("tokens/s, 1 document a call, 32 clients (gRPC; llama-server HTTP)", ("grpc_b1_c32", "tok_per_s"), ("http_b1_c32", "tok_per_s")),
         ("idle one-line query p50, ms (HTTP)", ("idle_query", "p50_ms"), ("idle_query", "p50_ms")),
         ("rerank 100 x 40-token documents, docs/s, 1 client", ("rerank_c1", "docs_per_s"), ("rerank_c1", "docs_per_s")),
         ("rerank docs/s, 8 clients", ("rerank_c8", "docs_per_s"), ("rerank_c8", "docs_per_s")),
     ]
     lines = [
         f"GPU: {card}; 0.6B-shape synthetic BF16 files (embedding, rank-head reranker), 123-token documents;",
-        f"llama.cpp built from the vendored source of the pinned llama-cpp-python for this card; `scripts/gpu-check.sh`.",
+        "llama.cpp built from the vendored source of the pinned llama-cpp-python for this card, one build for the",
+        "service and llama-server (`-np 16 -b 4096 -ub 4096 -fa on`); all on one card within minutes",
+        "(`scripts/gpu-check.sh`, then `python -m bench.gpu --from` its gpu.json files `--write BENCHMARKS.md`).",
         "",
         "| workload | embedroute (defaults) | llama-server (same build, same files) |",
         "|---|---:|---:|",
@@ -348,41 +353,63 @@ def section(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.gpu", description=__doc__)
-    parser.add_argument("--models", type=Path, required=True, help="folder with emb/ and rr/, one GGUF file each")
-    parser.add_argument("--llama-server", required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--models", type=Path, help="folder with emb/ and rr/, one GGUF file each")
+    parser.add_argument("--llama-server", default="")
+    parser.add_argument("--out", type=Path, help="where gpu.json, gpu-section.md and the logs go")
+    parser.add_argument("--from", dest="recorded", type=Path, nargs="+", default=[],
+                        help="render the section from recorded gpu.json files (later ones win) instead of running")
+    parser.add_argument("--write", type=Path, help="replace this benchmark's section of this file (BENCHMARKS.md)")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    both = args.models / "both"
+    if args.recorded:
+        results: dict[str, Any] = {}
+        for path in args.recorded:
+            results |= {k: v for k, v in json.loads(path.read_text()).items() if not _failed(v)}
+    else:
+        if args.models is None or args.out is None:
+            parser.error("--models and --out are needed to run (or --from to render recorded results)")
+        results = measure(args.models, args.llama_server, args.out)
+    text = section(results)
+    print(text, flush=True)
+    if args.write is not None:
+        sections.replace(args.write, SECTION, sections.section(SECTION, f"## GPU ({SECTION})\n\n{text}"))
+    if args.recorded:
+        return 0
+    return 1 if any(_failed(v) for v in results.values()) else 0
+
+
+def _failed(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value.get("error") or value.get("failed"))
+
+
+def measure(models: Path, llama_server_binary: str, out: Path) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    both = models / "both"
     both.mkdir(exist_ok=True)
-    for gguf in [*(args.models / "emb").glob("*.gguf"), *(args.models / "rr").glob("*.gguf")]:
+    for gguf in [*(models / "emb").glob("*.gguf"), *(models / "rr").glob("*.gguf")]:
         if not (both / gguf.name).exists():
             (both / gguf.name).symlink_to(gguf)
-    previous = args.out / "gpu.json"
-    run = Run(args.out, {s for s in os.environ.get("ONLY", "").split(",") if s})
+    previous = out / "gpu.json"
+    run = Run(out, {s for s in os.environ.get("ONLY", "").split(",") if s})
     if previous.exists():
         run.results = json.loads(previous.read_text())  # phase 2 adds to phase 1's results
-    embedder = next((args.models / "emb").glob("*.gguf"))
-    reranker = next((args.models / "rr").glob("*.gguf"))
+    embedder = next((models / "emb").glob("*.gguf"))
+    reranker = next((models / "rr").glob("*.gguf"))
     run.step("card", lambda: subprocess.run(
         ["nvidia-smi", "--query-gpu=name,memory.total,driver_version,compute_cap", "--format=csv,noheader"],
         capture_output=True, text=True, check=True).stdout.strip())
     run.step("route", lambda: json.loads(subprocess.run(
         [sys.executable, "-m", "service.cli", "route", "--json", "--models", str(both)],
         capture_output=True, text=True, check=True).stdout)["models"])
-    run.step("estimate_and_parity", lambda: estimate_and_parity(args.models))
-    run.step("service_default", lambda: service(both, args.out, "default", [], full=True))
+    run.step("estimate_and_parity", lambda: estimate_and_parity(models))
+    run.step("service_default", lambda: service(both, out, "default", [], full=True))
     run.step("service_layouts", lambda: {
-        name: service(both, args.out, f"layout{i}", extra, full=False) for i, (name, extra) in enumerate(LAYOUTS.items())
+        name: service(both, out, f"layout{i}", extra, full=False) for i, (name, extra) in enumerate(LAYOUTS.items())
     })
-    run.step("llama_server_embed", lambda: llama_server(args.llama_server, embedder, args.out, "embed"))
-    run.step("llama_server_rerank", lambda: llama_server(args.llama_server, reranker, args.out, "rerank"))
+    run.step("llama_server_embed", lambda: llama_server(llama_server_binary, embedder, out, "embed"))
+    run.step("llama_server_rerank", lambda: llama_server(llama_server_binary, reranker, out, "rerank"))
     run.step("torch_bf16", torch_bf16)
-    text = section(run.results)
-    (args.out / "gpu-section.md").write_text(text)
-    print(text, flush=True)
-    failed = [k for k, v in run.results.items() if isinstance(v, dict) and (v.get("error") or v.get("failed"))]
-    return 1 if failed else 0
+    (out / "gpu-section.md").write_text(section(run.results))
+    return run.results
 
 
 if __name__ == "__main__":

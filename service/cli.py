@@ -131,6 +131,10 @@ def _serve(args: argparse.Namespace) -> int:
     """A setting that cannot work is one line on stderr and exit 2, before the server starts: the
     settings are checked when they are read, and the router's choices (pins) against the model
     files before logging starts, so no log line comes before the error."""
+    # The engine before anything that imports numpy: with numpy loaded first, a CUDA build of
+    # llama.cpp crashed in llama_model_load_from_file (SIGSEGV on an H200, every model, every load
+    # mode); with libllama loaded first every load worked (docs/engine-tuning.md section 10).
+    import service.engine  # noqa: F401
     from service import serve
     from service.core import logs
     from service.prepare.pull.startup import has_models

@@ -117,3 +117,15 @@ def test_a_build_named_by_llama_cpp_lib_path_serves(synth_models: SynthModels, t
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split() == ["256", "True"]
+
+
+def test_serve_loads_libllama_before_numpy(tmp_path: Path) -> None:
+    """With numpy imported first, a CUDA build of llama.cpp crashed loading any model (H200); the
+    server's entry loads the engine, and so libllama, before anything imports numpy."""
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "service.cli", "serve", "--models", str(tmp_path / "none")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert run.returncode == 2, run.stderr[-2000:]  # the missing folder is refused after the imports
+    modules = [line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")]
+    assert modules.index("llama_cpp.llama_cpp") < modules.index("numpy")
