@@ -47,7 +47,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from router.plan import MemoryEstimate, RouterPrefs
-from service.core.types import EngineSettings, GgufDescription, step_tokens
+from router.types import EngineSettings, GgufDescription, step_tokens
 
 ENCODER_ARCHES = frozenset(
     {

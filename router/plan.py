@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from router.errors import RouterConfigError
 from router.hardware import GpuInfo, Hardware, format_bytes
-from service.core.types import EngineSettings, GgufDescription, PoolingChoice
+from router.types import EngineSettings, GgufDescription, PoolingChoice
 
 Device = Literal["cpu", "gpu"]
 

@@ -39,7 +39,7 @@ from service.rpc.generated.embedroute.v1 import (
     tokenize_pb2_grpc,
 )
 from service.core.config import add_arguments, load_settings
-from service.core.errors import ConfigError
+from router.errors import ConfigError
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 _ENCODINGS = {

@@ -45,7 +45,7 @@ from service.core.results import (
     TokenizeResult,
     Usage,
 )
-from service.core.types import EmbedOptions
+from service.core.values import EmbedOptions
 from service.scheduler import ModelWorker, Outcome, Work
 
 T = TypeVar("T")

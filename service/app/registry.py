@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from service.engine import load_model
 from service.core.space import VectorSpace, weights_sha256
-from service.core.types import ModelKind
+from router.types import ModelKind
 from service.core.errors import InvalidArgumentError, NotFoundError, UnavailableError
 from service.scheduler import ModelWorker
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
-from service.core.errors import ConfigError
+from router.errors import ConfigError
 
 LogFormat = Literal["json", "text"]
 

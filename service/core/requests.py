@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from service.core.types import EmbedOptions, InputType, ModelKind
+from router.types import ModelKind
+
+from service.core.values import EmbedOptions, InputType
 
 OutputEncoding = Literal["float32", "int8", "ubinary"]
 

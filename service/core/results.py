@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from service.core.requests import EmbedStreamItem
-from service.core.types import Embedding
+from service.core.values import Embedding
 
 Scoring = Literal["reranker", "cosine"]
 """What rerank scores mean: a reranker's p(yes), or the cosine fallback with no reranker served."""

@@ -20,7 +20,7 @@ from service.core.encoding import raw_score
 from service.core.errors import FieldViolation, InvalidArgumentError
 from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
 from service.core.results import RankedDocument, RerankResult, TokenizeResult, Usage
-from service.core.types import EmbedOptions, Embedding, InputType
+from service.core.values import EmbedOptions, Embedding, InputType
 from service.http.errors import BodyTooLargeError
 
 if TYPE_CHECKING:

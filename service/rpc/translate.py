@@ -13,7 +13,7 @@ from service.core.encoding import encode
 from service.core.errors import FieldViolation, InvalidArgumentError
 from service.core.requests import EmbedCall, EmbedStreamItem, OutputEncoding, RerankCall, TokenizeCall
 from service.core.results import RankedDocument, RerankResult, Scoring, TokenCount, Usage
-from service.core.types import EmbedOptions, Embedding, InputType
+from service.core.values import EmbedOptions, Embedding, InputType
 from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, model_pb2, rerank_pb2, tokenize_pb2
 
 if TYPE_CHECKING:

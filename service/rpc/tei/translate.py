@@ -13,7 +13,7 @@ from service.core.encoding import raw_score
 from service.core.errors import InvalidArgumentError
 from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
 from service.core.results import RankedDocument, Scoring, TokenizeResult, Usage
-from service.core.types import EmbedOptions, InputType
+from service.core.values import EmbedOptions, InputType
 from service.rpc.generated.tei.v1 import tei_pb2
 
 if TYPE_CHECKING:
