@@ -21,7 +21,7 @@ from typing import cast
 import router
 from router.hardware import format_bytes
 from service.app import Application, Registry, ServedModel
-from service.app.metrics import Metrics, MetricsEndpoint
+from service.telemetry.metrics import Metrics, MetricsEndpoint
 from service.core.config import Settings
 from router.errors import ConfigError
 from router.types import PoolingChoice

@@ -42,7 +42,7 @@ def test_settings_loaded_from_the_chart(tmp_path: Path) -> None:
     assert settings.threads == 0
     assert settings.log_format == "text"
     assert settings.drain_grace_seconds == 20.0
-    assert settings.max_connection_age_seconds == 300.0
+    assert settings.grpc.max_connection_age_seconds == 300.0
     assert settings.pins == {"qwen3-embedding-0.6b": "Q8_0@cpu"}
     assert settings.ctx == 2048
     assert (settings.step_tokens, settings.max_queued_requests, settings.log_level) == (128, 256, "INFO")
@@ -54,7 +54,7 @@ def test_settings_loaded_from_the_chart(tmp_path: Path) -> None:
 
 def test_drain_values_reach_the_server(tmp_path: Path) -> None:
     settings = settings_from(("istio-values.yaml",), tmp_path)
-    assert (settings.drain_grace_seconds, settings.max_connection_age_seconds) == (45.0, 300.0)
+    assert (settings.drain_grace_seconds, settings.grpc.max_connection_age_seconds) == (45.0, 300.0)
     assert settings.config is None
 
 
