@@ -361,6 +361,11 @@ _FIELDS = {**_OWN_FIELDS, **_TRANSPORT_FIELDS}
 they name the others (`--keepalive-time-seconds`, `EMBEDROUTE_MAX_OPEN_STREAMS`)."""
 
 
+def setting_names() -> list[str]:
+    """Every setting by its flat name (YAML key; flag and variable are made from it), sections included."""
+    return list(_FIELDS)
+
+
 def make_settings(values: Mapping[str, Any]) -> Settings:
     """Settings from flat names, each section's fields put in its section; validated as made."""
     transport = {k: v for k, v in values.items() if k in _TRANSPORT_FIELDS}

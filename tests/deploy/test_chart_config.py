@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
-from service.core.config import Settings, env_name, load_settings
+from service.core.config import Settings, env_name, load_settings, setting_names
 from tests.deploy.chart import CHART, CI_VALUES, render
 
 ALL_FEATURES = ("cpu-values.yaml", "secure-values.yaml")
@@ -28,7 +27,7 @@ def settings_from(values: tuple[str, ...], tmp_path: Path) -> Settings:
 
 @pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
 def test_every_variable_is_a_server_setting(values: Path) -> None:
-    known = {env_name(f.name) for f in dataclasses.fields(Settings)}
+    known = {env_name(name) for name in setting_names()}
     assert set(render(values).env) <= known
 
 
@@ -86,7 +85,7 @@ def test_schema_and_chart_cover_every_setting_once() -> None:
     every = {"server.pins.m": "Q8_0", "server.config.log_level": "INFO"}
     every |= {"vectorSpace.consistent.c": "Q8_0", "vectorSpace.pooling.p": "last"}
     managed = set(render("secure-values.yaml", sets=every).env)
-    fields = {f.name for f in dataclasses.fields(Settings)}
+    fields = set(setting_names())
     assert managed.isdisjoint({env_name(n) for n in open_settings})
     assert {n for n in fields if env_name(n) in managed} | open_settings == fields - NEVER_PLAIN
     assert NEVER_PLAIN.isdisjoint(open_settings) and not {env_name(n) for n in NEVER_PLAIN} & managed
