@@ -24,9 +24,9 @@ from bench.rerank import engine_rerank, service_rerank
 from bench.timing import Latency
 from bench.service_load import ServerProcess, idle_latency, run_load, run_probed_load
 from router.estimate import estimate
-from service.core.types import EngineSettings
+from router.types import EngineSettings
 from service.engine import load_model
-from service.core.metadata import describe_gguf
+from router.metadata import describe_gguf
 from service.core.resources import available_cpus
 from service.prepare.synth.qwen3 import SHAPES, SynthKind, model_name
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from bench.corpus import Corpus
 from bench.timing import Latency
-from service.core.types import EmbedOptions, EngineSettings
+from router.types import EngineSettings
+from service.core.values import EmbedOptions
 from service.engine import Model, load_model
 
 N_BATCHES = (32, 64, 128, 512)

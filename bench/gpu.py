@@ -269,7 +269,7 @@ def estimate_and_parity(models: Path) -> dict[str, Any]:
     import pynvml
 
     from router import RouterPrefs, plan_models, probe_hardware
-    from service.core.types import EmbedOptions
+    from service.core.values import EmbedOptions
     from service.engine import load_model
 
     hardware = probe_hardware(cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))

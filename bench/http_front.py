@@ -33,7 +33,7 @@ from bench.__main__ import load_average, model_files
 from bench import sections
 from bench.corpus import build_corpus
 from bench.service_load import DOCUMENT, OWN_CONNECTION, ServerProcess, run_load
-from service.core.metadata import describe_gguf
+from router.metadata import describe_gguf
 from service.core.resources import available_cpus
 from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from bench.corpus import build_corpus
 from bench.engine_loop import DOCUMENT
-from service.core.types import EngineSettings, PreparedInput
+from router.types import EngineSettings
+from service.core.values import PreparedInput
 from service.engine import Model, load_model
 from service.core.resources import available_cpus
 

@@ -37,9 +37,10 @@ from bench.__main__ import load_average
 from bench.corpus import build_corpus
 from bench.rerank import service_rerank
 from bench.service_load import ServerProcess, free_port
-from service.core.metadata import describe_gguf
+from router.metadata import describe_gguf
 from service.core.resources import available_cpus
-from service.core.types import EmbedOptions, EngineSettings
+from router.types import EngineSettings
+from service.core.values import EmbedOptions
 from service.engine import Model, load_model
 
 SECTION = "bench.prefix"

@@ -10,7 +10,7 @@ import grpc
 
 from bench.timing import Latency
 from service.rpc.generated.embedroute.v1 import rerank_pb2, rerank_pb2_grpc
-from service.core.types import EngineSettings
+from router.types import EngineSettings
 from service.engine import Model, load_model
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from router.plan import UnreadableFile
-from service.core.metadata import describe_gguf
-from service.core.types import GgufDescription
+from router.metadata import describe_gguf
+from router.types import GgufDescription
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from router.plan import MemoryEstimate, RouterPrefs
-from service.core.types import EngineSettings, GgufDescription, engine_layout
+from router.types import EngineSettings, GgufDescription, engine_layout
 
 ENCODER_ARCHES = frozenset(
     {

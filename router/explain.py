@@ -25,7 +25,7 @@ from router.hardware import Hardware, format_bytes, load_profile, save_profile
 from router.plan import Budget, ModelPlan, Pin, RouterPrefs, merge_consistent
 from router.policy import make_budget, plan
 from router.probe import probe_hardware
-from service.core.types import PoolingChoice
+from router.types import PoolingChoice
 
 
 def _parser() -> argparse.ArgumentParser:

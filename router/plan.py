@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from router.errors import RouterConfigError
 from router.hardware import GpuInfo, Hardware, format_bytes
-from service.core.types import EngineLayout, EngineSettings, GgufDescription, PoolingChoice, engine_layout
+from router.types import EngineLayout, EngineSettings, GgufDescription, PoolingChoice, engine_layout
 
 Device = Literal["cpu", "gpu"]
 
@@ -89,7 +89,7 @@ class RouterPrefs:
     n_batch: int = DEFAULTS.n_batch
     """Tokens per decode step; 0 = by placement (EngineSettings.step_tokens)."""
     n_seq_max: int = DEFAULTS.n_seq_max
-    """Sequences per step; 0 = by placement (service.core.types.engine_layout)."""
+    """Sequences per step; 0 = by placement (router.types.engine_layout)."""
     flash_attn: bool | None = DEFAULTS.flash_attn
     """None = by placement: on with layers on a GPU."""
     headroom_fraction: float = 0.10

@@ -32,8 +32,8 @@ from router.errors import RouterConfigError
 from router.estimate import estimate
 from router.hardware import GpuInfo, Hardware, format_bytes
 from router.plan import Budget, Candidate, Device, MemoryEstimate, ModelPlan, Pin, RouterPrefs
-from service.core.metadata import with_pooling
-from service.core.types import GPU_STEP_TOKENS, GgufDescription
+from router.metadata import with_pooling
+from router.types import GPU_STEP_TOKENS, GgufDescription
 
 Q8_INDEX = next(i for i, r in enumerate(quants.LADDER) if r.family == "Q8_0")
 

@@ -21,6 +21,11 @@ from typing import Any
 # What it would report reaches the server as statuses and errors anyway. An operator's value wins.
 os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
+# libllama before anything imports numpy (the settings reach the router, which reads GGUF headers
+# with it): with numpy loaded first, a CUDA build of llama.cpp crashed in llama_model_load_from_file
+# (SIGSEGV on an H200, every model, every load mode); loaded first, every load worked
+# (docs/engine-tuning.md section 10).
+import llama_cpp  # noqa: E402, F401
 import grpc  # noqa: E402
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -39,7 +44,7 @@ from service.rpc.generated.embedroute.v1 import (
     tokenize_pb2_grpc,
 )
 from service.core.config import add_arguments, load_settings
-from service.core.errors import ConfigError
+from router.errors import ConfigError
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 _ENCODINGS = {
@@ -131,10 +136,6 @@ def _serve(args: argparse.Namespace) -> int:
     """A setting that cannot work is one line on stderr and exit 2, before the server starts: the
     settings are checked when they are read, and the router's choices (pins) against the model
     files before logging starts, so no log line comes before the error."""
-    # The engine before anything that imports numpy: with numpy loaded first, a CUDA build of
-    # llama.cpp crashed in llama_model_load_from_file (SIGSEGV on an H200, every model, every load
-    # mode); with libllama loaded first every load worked (docs/engine-tuning.md section 10).
-    import service.engine  # noqa: F401
     from service import serve
     from service.core import logs
     from service.prepare.pull.startup import has_models

@@ -21,10 +21,10 @@ from typing import cast
 import router
 from router.hardware import format_bytes
 from service.app import Application, Registry, ServedModel
-from service.app.metrics import Metrics, MetricsEndpoint
+from service.telemetry.metrics import Metrics, MetricsEndpoint
 from service.core.config import Settings, flash_attn_choice
-from service.core.errors import ConfigError
-from service.core.types import PoolingChoice
+from router.errors import ConfigError
+from router.types import PoolingChoice
 from service.http import HttpFront
 from service.prepare.pull.startup import prepare_models
 from service.rpc.server import RpcFront

@@ -3,7 +3,7 @@
     app = Application(Registry(plans), settings)
     result = await app.embed(EmbedCall(model="", inputs=["text"], options=EmbedOptions()))
 
-Fronts (service.rpc, and any other transport) translate their wire format into
+Fronts (service.rpc, service.http) translate their wire format into
 `service.core.requests`, call one of these methods, and translate the results and
 domain errors back. Below it: the scheduler (service.scheduler), then the engine.
 """

@@ -16,12 +16,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, replace
+from importlib import metadata
 from typing import Any, TypeVar
 
 from service.app.cosine_rerank import CosineRerankWork, scoring
-from service.app.ranking import TopN, ranked
+from service.app.ranking import TopN, best_first, ranked
 from service.app.registry import Registry, ServedModel
-from service.app.streams import map_unordered
+from service.app.streams import map_ordered, map_unordered
 from service.app.validation import (
     Limits,
     validate_decode,
@@ -33,22 +34,26 @@ from service.app.validation import (
 from service.app.work import DecodeWork, EmbedWork, RerankWork, TokenizeWork
 from service.core.config import Settings
 from service.core.errors import DeadlineExceededError, InvalidArgumentError, UnavailableError
-from service.core.requests import DecodeCall, EmbedCall, EmbedStreamItem, RerankCall, TokenizeCall
+from service.core.requests import DecodeCall, EmbedCall, EmbedStreamItem, RerankCall, TokenizeCall, UnnamedModel
 from service.core.results import (
     DecodeResult,
     EmbedResult,
     EmbedStreamResult,
+    RankedDocument,
     RerankChunkResult,
     RerankResult,
     RerankStreamSummary,
+    ServerInfo,
     Timing,
     TokenizeResult,
     Usage,
 )
-from service.core.types import EmbedOptions
+from service.core.values import EmbedOptions
 from service.scheduler import ModelWorker, Outcome, Work
 
 T = TypeVar("T")
+
+VERSION = metadata.version("embedroute")
 
 
 def _timeout(deadline: float | None) -> float | None:
@@ -79,14 +84,19 @@ class Application:
     # --- embed ---------------------------------------------------------------------
 
     async def embed(self, call: EmbedCall, *, deadline: float | None = None) -> EmbedResult:
+        """Token-id inputs are decoded with the model's vocabulary first, then embedded as texts."""
         self._check_open()
+        if call.token_ids is not None:
+            decoded = await self.decode(DecodeCall(call.model, call.token_ids, kind="embedding"), deadline=deadline)
+            call = replace(call, inputs=decoded.texts, token_ids=None)
         return await self._embed(call, deadline)
 
     async def embed_stream(
-        self, items: AsyncIterable[EmbedStreamItem], *, deadline: float | None = None
+        self, items: AsyncIterable[EmbedStreamItem], *, deadline: float | None = None, ordered: bool = False
     ) -> AsyncIterator[EmbedStreamResult]:
-        """Results as they are computed, not in input order; the first failure ends the stream,
-        with the failing item's id in the error's metadata."""
+        """Results as they are computed or, `ordered`, in input order (held back until their turn,
+        as TEI answers); the first failure ends the stream, with the failing item's id in the
+        error's metadata."""
         self._check_open()  # a stream already open when draining starts may finish within the grace
 
         async def one(item: EmbedStreamItem) -> EmbedStreamResult:
@@ -96,7 +106,8 @@ class Application:
                 exc.metadata["id"] = item.id
                 raise
 
-        async for result in map_unordered(items, one, self.settings.stream_window):
+        in_order = map_ordered if ordered else map_unordered
+        async for result in in_order(items, one, self.settings.stream_window):
             yield result
 
     async def _embed(self, call: EmbedCall, deadline: float | None) -> EmbedResult:
@@ -167,6 +178,21 @@ class Application:
             RerankResult(description.model_id, best.best() if best else [], total, scoring(description))
         )
 
+    async def rerank_merged(
+        self, messages: AsyncIterable[RerankCall], *, deadline: float | None = None
+    ) -> RerankResult:
+        """A rerank stream answered once (TEI's RerankStream): every chunk's documents, best first
+        (the top_n best when the first message sets it), with the whole stream's usage."""
+        results: list[RankedDocument] = []
+        summary: RerankResult | None = None
+        async for part in self.rerank_stream(messages, deadline=deadline):
+            if isinstance(part, RerankStreamSummary):
+                summary = part.result
+            else:
+                results += part.result.results
+        assert summary is not None  # rerank_stream ends with its summary, or raises
+        return summary if summary.results else replace(summary, results=best_first(results))
+
     async def _rerank(self, worker: ModelWorker, call: RerankCall, offset: int, deadline: float | None) -> RerankResult:
         started = time.monotonic_ns()
         description = worker.description
@@ -184,7 +210,7 @@ class Application:
         (2 M characters with their pieces take seconds) would otherwise hold every Embed behind it."""
         self._check_open()
         started = time.monotonic_ns()
-        worker = self.registry.worker_for(call.model, None)
+        worker = self.registry.worker_for(self._named(call.model, call.unnamed), None)
         validate_tokenize(call, self.limits, worker.description)
         is_reranker = worker.description.kind == "reranker"
         count = TokenizeWork(
@@ -206,7 +232,7 @@ class Application:
         """Token ids as text: for clients that send ids (OpenAI's token-array inputs), whose texts
         are then embedded like any other, template and end token included."""
         self._check_open()
-        worker = self.registry.worker_for(call.model, call.kind)
+        worker = self.registry.worker_for(self._named(call.model, call.unnamed), call.kind)
         validate_decode(call, self.limits, worker.description)
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceededError("the deadline passed before the token ids were decoded")
@@ -232,10 +258,36 @@ class Application:
             raise UnavailableError("this server has no models", reason="NO_MODEL", retry_after_s=60.0)
         return served
 
+    @property
+    def version(self) -> str:
+        """embedroute's version, as every front reports it."""
+        return VERSION
+
+    def info(self) -> ServerInfo:
+        """The server and its primary model, for single-model APIs (TEI's Info)."""
+        served = self.primary_model()
+        description = served.description
+        return ServerInfo(
+            model_id=served.model_id,
+            kind=served.kind,
+            pooling=description.pooling,
+            quant=description.quant,
+            max_input_length=served.context_length or description.context_length,
+            max_client_batch_size=self.settings.max_inputs_per_request,
+            max_batch_tokens=self.settings.step_tokens,
+            max_concurrent_requests=self.settings.max_concurrent_rpcs,
+            version=VERSION,
+        )
+
     def serves_rerank_by_cosine(self, served: ServedModel) -> bool:
         return self.registry.serves_rerank_by_cosine(served)
 
     # --- shared steps --------------------------------------------------------------
+
+    def _named(self, model_id: str, unnamed: UnnamedModel) -> str:
+        """The model a call means: the one it names, or with none named and `primary`, the primary
+        model ("" otherwise: the registry then takes the only model, or says to name one)."""
+        return model_id or (self.primary_model().model_id if unnamed == "primary" else "")
 
     def _check_open(self) -> None:
         if self.draining:

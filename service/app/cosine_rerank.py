@@ -21,7 +21,8 @@ import numpy as np
 
 from service.app.work import located
 from service.core.results import Scoring
-from service.core.types import EmbedOptions, GgufDescription
+from router.types import GgufDescription
+from service.core.values import EmbedOptions
 from service.scheduler import Prepared, Row
 
 if TYPE_CHECKING:

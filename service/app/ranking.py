@@ -6,7 +6,7 @@ import heapq
 
 from service.core.requests import RerankCall
 from service.core.results import RankedDocument
-from service.core.types import PreparedInput
+from service.core.values import PreparedInput
 
 
 def ranked(

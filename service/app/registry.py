@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from service.engine import load_model
 from service.core.space import VectorSpace, weights_sha256
-from service.core.types import ModelKind
+from router.types import GgufDescription, ModelKind
 from service.core.errors import InvalidArgumentError, NotFoundError, UnavailableError
 from service.scheduler import ModelWorker
 
@@ -47,6 +47,21 @@ class ServedModel:
     @property
     def model_id(self) -> str:
         return self.plan.model_id
+
+    @property
+    def shown(self) -> Candidate:
+        """The file a front describes: the one loaded, else the router's first choice."""
+        return self.chosen or self.plan.candidates[0]
+
+    @property
+    def description(self) -> GgufDescription:
+        """The model as served: the loaded model's own description (pooling as in use), else the file's."""
+        return self.worker.description if self.worker is not None else self.shown.description
+
+    @property
+    def context_length(self) -> int:
+        """The context the loaded model accepts (0 while it is not loaded)."""
+        return self.worker.n_ctx if self.worker is not None else 0
 
     @property
     def kind(self) -> ModelKind:

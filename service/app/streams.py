@@ -7,7 +7,8 @@ writer, which waits while the peer's flow-control window is full, so a client th
 stops reading stops costing the server CPU and memory once `window` results wait;
 and a client that streams faster than the model computes is held back by HTTP/2
 flow control instead of growing a buffer in the server. Results are yielded as
-they complete; the first failure cancels the rest and is raised.
+they complete (`map_ordered`: in the source's order); the first failure cancels the
+rest and is raised.
 """
 
 from __future__ import annotations
@@ -57,3 +58,25 @@ async def map_unordered(source: AsyncIterable[A], fn: Callable[[A], Awaitable[B]
         feeder.cancel()
         for task in running:
             task.cancel()
+
+
+async def map_ordered(source: AsyncIterable[A], fn: Callable[[A], Awaitable[B]], window: int) -> AsyncIterator[B]:
+    """As `map_unordered`, but yielded in the source's order: a result that finishes early is held
+    back until those before it are yielded."""
+
+    async def numbered() -> AsyncIterator[tuple[int, A]]:
+        n = 0
+        async for item in source:
+            yield n, item
+            n += 1
+
+    async def one(entry: tuple[int, A]) -> tuple[int, B]:
+        return entry[0], await fn(entry[1])
+
+    waiting: dict[int, B] = {}
+    next_n = 0
+    async for n, result in map_unordered(numbered(), one, window):
+        waiting[n] = result
+        while next_n in waiting:
+            yield waiting.pop(next_n)
+            next_n += 1

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from service.core.errors import FieldViolation, InvalidArgumentError
 from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
-from service.core.types import MIN_DIMENSIONS, GgufDescription
+from router.types import GgufDescription
+from service.core.values import MIN_DIMENSIONS
 
 
 @dataclass(frozen=True)

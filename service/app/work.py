@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from service.core.errors import InputTooLongError, QueryTooLongError
 from service.core.results import TokenCount
-from service.core.types import EmbedOptions, Embedding, PreparedInput
+from service.core.values import EmbedOptions, Embedding, PreparedInput
 from service.scheduler import Prepared, Row
 
 if TYPE_CHECKING:

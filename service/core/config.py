@@ -19,7 +19,7 @@ from typing import Any, Literal, cast
 
 import yaml
 
-from service.core.errors import ConfigError
+from router.errors import ConfigError
 
 LogFormat = Literal["json", "text"]
 FlashAttention = Literal["auto", "on", "off"]
@@ -113,7 +113,43 @@ def _setting(
 
 
 @dataclass(frozen=True)
+class GrpcTransport:
+    """The gRPC front's connection settings: nothing below the fronts reads them. Part of the one
+    settings object (`Settings.grpc`), set by the same flags, variables and YAML keys as any other."""
+
+    max_connection_age_seconds: float = _setting(
+        300.0,
+        "Connections are closed (GOAWAY) after this age, so clients behind an L4 balancer reconnect and "
+        "load spreads over new pods; 0 = never.",
+        float,
+        minimum=0,
+    )
+    max_connection_age_grace_seconds: float = _setting(
+        30.0, "Time a connection past its max age gets to finish its calls.", float,
+        minimum=0,
+    )
+    keepalive_time_seconds: float = _setting(
+        60.0, "Server pings an idle connection this often to detect dead peers (and keep NAT entries).", float,
+        minimum=1,
+    )
+    keepalive_timeout_seconds: float = _setting(20.0, "A ping unanswered this long closes the connection.", float, minimum=1)
+    max_open_streams: int = _setting(
+        64,
+        "Health/Watch and reflection streams open at once. They need no API key and can stay open for "
+        "hours, so they get their own small allowance: more are refused with RESOURCE_EXHAUSTED, and "
+        "neither Health/Check (the kubelet's probe) nor authenticated calls are ever kept waiting by them.",
+        int,
+        minimum=1,
+    )
+
+    def __post_init__(self) -> None:
+        _check_fields(self, _TRANSPORT_FIELDS)
+
+
+@dataclass(frozen=True)
 class Settings:
+    """Every limit and default; transport-neutral but for `grpc`, the gRPC front's connection section."""
+
     host: str = _setting("0.0.0.0", "Address to listen on; 127.0.0.1 keeps the server local.", str)
     port: int = _setting(50051, "gRPC port; 0 picks a free one (logged at start-up).", int, minimum=0, maximum=65535)
     models: list[Path] = _setting(
@@ -158,22 +194,6 @@ class Settings:
         float,
         minimum=0,
     )
-    max_connection_age_seconds: float = _setting(
-        300.0,
-        "Connections are closed (GOAWAY) after this age, so clients behind an L4 balancer reconnect and "
-        "load spreads over new pods; 0 = never.",
-        float,
-        minimum=0,
-    )
-    max_connection_age_grace_seconds: float = _setting(
-        30.0, "Time a connection past its max age gets to finish its calls.", float,
-        minimum=0,
-    )
-    keepalive_time_seconds: float = _setting(
-        60.0, "Server pings an idle connection this often to detect dead peers (and keep NAT entries).", float,
-        minimum=1,
-    )
-    keepalive_timeout_seconds: float = _setting(20.0, "A ping unanswered this long closes the connection.", float, minimum=1)
     max_message_bytes: int = _setting(
         64 * 1024 * 1024,
         "Largest request or response message. 1,000 float32 vectors of 4,096 dims are about 16 MiB.",
@@ -183,18 +203,10 @@ class Settings:
     max_concurrent_rpcs: int = _setting(
         1024,
         "Embed, Rerank, Tokenize and Model calls served at once; more are refused at once with "
-        "RESOURCE_EXHAUSTED before any work. Health checks and the open streams below are counted "
+        "RESOURCE_EXHAUSTED before any work. Health checks and the open streams (max_open_streams) are counted "
         "apart, so neither can take these slots. 0 = unbounded.",
         int,
         minimum=0,
-    )
-    max_open_streams: int = _setting(
-        64,
-        "Health/Watch and reflection streams open at once. They need no API key and can stay open for "
-        "hours, so they get their own small allowance: more are refused with RESOURCE_EXHAUSTED, and "
-        "neither Health/Check (the kubelet's probe) nor authenticated calls are ever kept waiting by them.",
-        int,
-        minimum=1,
     )
     max_inputs_per_request: int = _setting(
         2048, "Inputs (Embed, Tokenize) or documents (Rerank, per stream chunk) in one message.", int,
@@ -326,15 +338,16 @@ class Settings:
     )
     http_port: int = _setting(
         8080,
-        "HTTP port of the compatibility fronts (OpenAI /v1/embeddings, Cohere/Jina /v1/rerank, TEI /embed), "
+        "HTTP port of the compatibility fronts (OpenAI /v1/embeddings, Cohere/Jina /v1/rerank, TEI /embed, Ollama /api/embed), "
         "on the same host, models, limits, API keys and TLS as gRPC; 0 = off.",
         int,
         minimum=0, maximum=65535,
     )
 
+    grpc: GrpcTransport = field(default_factory=GrpcTransport)
+
     def __post_init__(self) -> None:
-        for name, f in _FIELDS.items():
-            _check_range(name, getattr(self, name), f.metadata["minimum"], f.metadata["maximum"])
+        _check_fields(self, _OWN_FIELDS)
         if self.step_tokens % STEP_ALIGN:
             raise ConfigError(_where("step_tokens"), f"must be a multiple of {STEP_ALIGN} (or 0), got {self.step_tokens}")
         if self.log_level.upper() not in _LOG_LEVELS:
@@ -351,6 +364,11 @@ STEP_ALIGN = 32
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
+def _check_fields(settings: object, fields: Mapping[str, dataclasses.Field[Any]]) -> None:
+    for name, f in fields.items():
+        _check_range(name, getattr(settings, name), f.metadata["minimum"], f.metadata["maximum"])
+
+
 def _check_range(name: str, value: Any, minimum: float | None, maximum: float | None) -> None:
     if minimum is not None and value < minimum:
         raise ConfigError(_where(name), f"must be at least {minimum}, got {value}")
@@ -363,7 +381,23 @@ def _where(name: str) -> str:
     return f"{name} ({flag_name(name)}, {env_name(name)})"
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_TRANSPORT_FIELDS = {f.name: f for f in dataclasses.fields(GrpcTransport)}
+_OWN_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "grpc"}
+_FIELDS = {**_OWN_FIELDS, **_TRANSPORT_FIELDS}
+"""Every setting by its flat name: the flags, variables and YAML keys name a section's fields as
+they name the others (`--keepalive-time-seconds`, `EMBEDROUTE_MAX_OPEN_STREAMS`)."""
+
+
+def setting_names() -> list[str]:
+    """Every setting by its flat name (YAML key; flag and variable are made from it), sections included."""
+    return list(_FIELDS)
+
+
+def make_settings(values: Mapping[str, Any]) -> Settings:
+    """Settings from flat names, each section's fields put in its section; validated as made."""
+    transport = {k: v for k, v in values.items() if k in _TRANSPORT_FIELDS}
+    own = {k: v for k, v in values.items() if k not in _TRANSPORT_FIELDS}
+    return Settings(**own, grpc=GrpcTransport(**transport))
 
 
 _MAPPINGS = {"pins": "QUANT[@DEVICE]", "pooling": "last|mean|cls", "consistent": "QUANT"}
@@ -402,7 +436,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Setti
     values.update(_from_env(environ))
     values.update(_from_flags(flags))
     values["config"] = config_path
-    return Settings(**values)
+    return make_settings(values)
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:

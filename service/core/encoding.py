@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 
 from service.core.results import Scoring
-from service.core.types import Vector
+from service.core.values import Vector
 
 Encoding = Literal["float32", "int8", "ubinary"]
 

@@ -153,11 +153,3 @@ def retry_after(error: EmbedrouteError) -> float | None:
         return error.retry_after_s
     return None
 
-
-class ConfigError(ValueError):
-    """A setting that cannot work, found at start-up; the message names the setting."""
-
-    def __init__(self, setting: str, problem: str) -> None:
-        super().__init__(f"{setting}: {problem}")
-        self.setting = setting
-        self.problem = problem

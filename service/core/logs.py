@@ -11,13 +11,28 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
+import uuid
 from typing import Any
 
 from service.core.config import LogFormat
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
-"""The id of the call being handled; set by `service.rpc.calls` for the call's task."""
+"""The id of the call being handled; set by each front's bookkeeping (`adopt_request_id`) for the call's task."""
+
+REQUEST_ID_HEADER = "x-request-id"
+"""The header (HTTP) and metadata key (gRPC) a caller's id comes in and every answer carries back."""
+
+_VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+"""A caller's id is used only when it cannot forge log structure or flood the log."""
+
+
+def adopt_request_id(offered: object) -> str:
+    """The call's id - the caller's when it is safe to log, else a new one - set for the call's task."""
+    rid = offered if isinstance(offered, str) and _VALID_ID.fullmatch(offered) else uuid.uuid4().hex
+    request_id.set(rid)
+    return rid
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 

@@ -10,9 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from service.core.types import EmbedOptions, InputType, ModelKind
+from router.types import ModelKind
+
+from service.core.values import EmbedOptions, InputType
 
 OutputEncoding = Literal["float32", "int8", "ubinary"]
+UnnamedModel = Literal["only", "primary"]
+"""What a call that names no model means: the only model it can use (several are an error), or the
+primary one, for single-model APIs whose calls never name one (TEI; `Application.primary_model`)."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,9 @@ class EmbedCall:
     inputs: list[str]
     options: EmbedOptions
     encoding: OutputEncoding = "float32"
+    token_ids: list[list[int]] | None = None
+    """The inputs as token ids (OpenAI's token-array inputs), instead of `inputs`: the application
+    decodes them with the model's vocabulary and embeds the texts."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class TokenizeCall:
     with_template: bool = False
     """Return the prompt's tokens as the model sees them (template and special tokens, as TEI's
     `add_special_tokens`), not only the input's own."""
+    unnamed: UnnamedModel = "only"
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,7 @@ class DecodeCall:
     token_ids: list[list[int]]
     kind: ModelKind | None = None
     """The kind of model the ids belong to (e.g. "embedding" for an embedding call's ids); None: any."""
+    unnamed: UnnamedModel = "only"
 
 
-__all__ = ["DecodeCall", "EmbedCall", "EmbedStreamItem", "OutputEncoding", "RerankCall", "TokenizeCall"]
+__all__ = ["DecodeCall", "EmbedCall", "EmbedStreamItem", "OutputEncoding", "RerankCall", "TokenizeCall", "UnnamedModel"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from router.types import ModelKind, Pooling
+
 from service.core.requests import EmbedStreamItem
-from service.core.types import Embedding
+from service.core.values import Embedding
 
 Scoring = Literal["reranker", "cosine"]
 """What rerank scores mean: a reranker's p(yes), or the cosine fallback with no reranker served."""
@@ -121,6 +123,24 @@ class DecodeResult:
     """One per token-id list, in input order."""
 
 
+@dataclass(frozen=True)
+class ServerInfo:
+    """The server and its primary model, as a single-model API reports them (TEI's Info, Ollama's
+    version): built once, so every front reports the same."""
+
+    model_id: str
+    kind: ModelKind
+    pooling: Pooling
+    quant: str
+    max_input_length: int
+    """The loaded context, or the file's trained one while the model loads."""
+    max_client_batch_size: int
+    max_batch_tokens: int
+    max_concurrent_requests: int
+    version: str
+    """embedroute's version, from the installed package's metadata."""
+
+
 __all__ = [
     "DecodeResult",
     "EmbedResult",
@@ -130,6 +150,7 @@ __all__ = [
     "RerankResult",
     "RerankStreamSummary",
     "Scoring",
+    "ServerInfo",
     "Timing",
     "TokenCount",
     "TokenizeResult",

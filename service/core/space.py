@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.core.types import GgufDescription
+from router.types import GgufDescription
 
 log = logging.getLogger(__name__)
 

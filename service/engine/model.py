@@ -18,19 +18,11 @@ import numpy as np
 import numpy.typing as npt
 
 from service.core.errors import EngineError
-from service.core.gguf_header import read_tensor
-from service.core.metadata import describe_gguf, with_pooling
+from router.gguf_header import read_tensor
+from router.metadata import describe_gguf, with_pooling
 from service.core.resources import available_cpus
-from service.core.types import (
-    EmbedOptions,
-    Embedding,
-    EngineSettings,
-    GgufDescription,
-    PreparedInput,
-    QUERY_WINDOW_S,
-    RerankScore,
-    engine_layout,
-)
+from router.types import QUERY_WINDOW_S, EngineSettings, GgufDescription, engine_layout
+from service.core.values import EmbedOptions, Embedding, PreparedInput, RerankScore
 from service.engine.llama_backend import LlamaRuntime
 from service.engine.postprocess import finish
 from service.engine.prompts import EncoderTemplate, LastTokenTemplate, Qwen3RerankTemplate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from service.core.types import Vector
+from service.core.values import Vector
 
 
 def finish(vector: npt.NDArray[np.float32], dimensions: int | None, normalize: bool) -> Vector:

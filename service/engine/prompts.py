@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from service.core.types import EmbedOptions, PreparedInput
+from service.core.values import EmbedOptions, PreparedInput
 from service.core.errors import InputTooLongError, QueryTooLongError
 
 DEFAULT_TASK = "Given a web search query, retrieve relevant passages that answer the query"

@@ -15,14 +15,12 @@ metrics registry beside the gRPC ones. A request whose client leaves first is ca
 from __future__ import annotations
 
 import logging
-import re
 import time
-import uuid
 
 from prometheus_client import Counter, Histogram
 
-from service.app.metrics import LATENCY_BUCKETS, Metrics
-from service.app.tracing import Tracer
+from service.telemetry.metrics import LATENCY_BUCKETS, Metrics
+from service.telemetry.tracing import Tracer
 from service.core import logs
 from service.core.errors import UnauthenticatedError
 from service.core.keys import KeyRing
@@ -31,12 +29,10 @@ from service.http.disconnect import CLIENT_CLOSED, run_until_disconnect
 from service.http.errors import dialect_of, error_response
 from service.http.fields import NONE
 
-REQUEST_ID_HEADER = "x-request-id"
 OPEN_PATHS = frozenset({"/health", "/livez", "/readyz"})
 """Kubernetes' probes and load balancers' health checks need no key."""
 
 log = logging.getLogger("embedroute.access")
-_VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class HttpMetrics:
@@ -65,15 +61,13 @@ class Calls:
             await self._app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        offered = headers.get(REQUEST_ID_HEADER, "")
-        rid = offered if _VALID_ID.fullmatch(offered) else uuid.uuid4().hex
-        logs.request_id.set(rid)
+        rid = logs.adopt_request_id(headers.get(logs.REQUEST_ID_HEADER, ""))
         status = [500]
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                message["headers"] = [*message.get("headers", []), (logs.REQUEST_ID_HEADER.encode(), rid.encode())]
             await send(message)
 
         path: str = scope["path"]
@@ -102,4 +96,4 @@ class Calls:
                         "duration_ms": round(elapsed * 1000, 3), "request_id": rid})
 
 
-__all__ = ["OPEN_PATHS", "REQUEST_ID_HEADER", "Calls"]
+__all__ = ["OPEN_PATHS", "Calls"]

@@ -3,6 +3,7 @@
     OpenAI  {"error": {"message", "type", "param", "code", "violations"}}
     Cohere  {"message", "code", "violations"}            (Cohere's and Jina's clients read `message`)
     TEI     {"error", "error_type", "violations"}        (TEI's own shape; validation is 422 there)
+    Ollama  {"error", "violations"}                       (Ollama's clients read `error`; busy is 503 there)
 
 Status codes: invalid 400 (TEI 422), unknown model 404, body too large 413, overloaded 429
 and unavailable 503 (both with Retry-After, and OpenAI's `retry-after-ms`, which its SDK
@@ -36,7 +37,7 @@ from service.core.errors import (
 )
 from service.http.fields import JsonParams, json_param
 
-Dialect = Literal["openai", "cohere", "tei"]
+Dialect = Literal["openai", "cohere", "tei", "ollama"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ _STATUS: dict[type[EmbedrouteError], int] = {
 }
 _TEI_STATUS = {400: 422}
 """TEI answers validation errors with 422 Unprocessable Entity; its clients expect that."""
+_OLLAMA_STATUS = {429: 503}
+"""Ollama answers a full queue with 503 ("server busy"); its clients expect that."""
 _OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "invalid_request_error",
                  413: "invalid_request_error", 429: "rate_limit_error"}
 _TEI_TYPES = {400: "Validation", 401: "Unauthorized", 404: "Validation", 413: "PayloadTooLarge", 429: "Overloaded",
@@ -83,6 +86,9 @@ def error_response(dialect: Dialect, error: EmbedrouteError, params: JsonParams)
                           "violations": violations}}
     elif dialect == "cohere":
         body = {"message": error.message, "code": error.reason, "violations": violations}
+    elif dialect == "ollama":
+        status = _OLLAMA_STATUS.get(status, status)
+        body = {"error": error.message, "violations": violations}
     else:
         status = _TEI_STATUS.get(status, status)
         body = {"error": error.message, "error_type": _TEI_TYPES.get(status, _TEI_TYPES.get(status_of(error), "Backend")),
@@ -131,6 +137,8 @@ def dialect_of(path: str) -> Dialect:
         return "openai"
     if path.endswith("/rerank"):
         return "cohere"
+    if path.startswith("/api/"):
+        return "ollama"
     return "tei"
 
 

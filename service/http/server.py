@@ -5,7 +5,7 @@ here so that port 0 reports the port it got; its own signal handling is off, sin
 service.serve owns SIGTERM and drains both fronts together: the application refuses
 new calls (503), then uvicorn closes idle connections and gives requests in flight the
 grace before cancelling them. The stack, outermost first: service.http.calls (request
-id, access log, metrics, span, API keys) -> Starlette's router -> one module per API.
+id, access log, metrics, span, API keys) -> Starlette's router -> one package per API dialect.
 TLS, the concurrency bound and the body limit come from the same settings as gRPC's.
 """
 
@@ -23,14 +23,15 @@ import uvicorn
 from starlette.applications import Starlette
 
 from service.app import Application
-from service.app.metrics import Metrics
-from service.app.tracing import Tracer
+from service.telemetry.metrics import Metrics
+from service.telemetry.tracing import Tracer
 from service.core.config import Settings
 from service.core.keys import api_keys
 from service.http.calls import Calls
+from service.http.cohere import CohereRoutes
 from service.http.health import HealthRoutes
+from service.http.ollama import OllamaRoutes
 from service.http.openai import OpenAIRoutes
-from service.http.rerank import RerankRoutes
 from service.http.tei import TeiRoutes
 
 
@@ -45,8 +46,9 @@ def asgi_app(app: Application, settings: Settings, metrics: Metrics | None) -> C
     tei = TeiRoutes(app, settings)
     routes = [
         *OpenAIRoutes(app, settings).routes(),
-        *RerankRoutes(app, settings, tei).routes(),
+        *CohereRoutes(app, settings, tei).routes(),
         *tei.routes(),
+        *OllamaRoutes(app, settings).routes(),
         *HealthRoutes(app).routes(),
     ]
     paths = frozenset(r.path for r in routes if "{" not in r.path)

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import gguf
 
-from service.core.gguf_header import read_header
-from service.core.metadata import UnreadableGgufError, describe_gguf
+from router.gguf_header import read_header
+from router.metadata import UnreadableGgufError, describe_gguf
 from service.core.space import file_sha256, record_sha256
 from service.engine.quantize import QUANT_TYPES, quantize
-from service.core.types import GgufDescription
+from router.types import GgufDescription
 
 DEFAULT_QUANTS = ("Q8_0", "Q4_K_M", "IQ3_M")
 _FLOAT_TYPES = frozenset({gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.BF16})

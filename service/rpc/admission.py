@@ -35,7 +35,7 @@ class Admission:
     def __init__(self, settings: Settings) -> None:
         self._limits: dict[CallClass, int] = {
             "probe": 0,
-            "open": settings.max_open_streams,
+            "open": settings.grpc.max_open_streams,
             "work": settings.max_concurrent_rpcs,
         }
         self.in_flight: dict[CallClass, int] = {"probe": 0, "open": 0, "work": 0}

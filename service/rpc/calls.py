@@ -22,26 +22,21 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
 import grpc.aio
 
-from service.app.metrics import Metrics
-from service.app.tracing import Tracer
+from service.telemetry.metrics import Metrics
+from service.telemetry.tracing import Tracer
 from service.core import logs
 from service.core.errors import InvalidArgumentError, ResourceExhaustedError
 from service.rpc.admission import Admission, call_class
-from service.rpc.status import REQUEST_ID_HEADER, abort
+from service.rpc.status import abort
 
 log = logging.getLogger("embedroute.access")
-
-_VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-"""A caller's id is used only when it cannot forge log structure or flood the log."""
 
 _TYPES = {
     (False, False): "unary",
@@ -157,10 +152,9 @@ class _Method:
             admission.leave(self._class)
 
     def _start(self, context: grpc.aio.ServicerContext[Any, Any], metadata: Sequence[tuple[str, Any]]) -> float:
-        offered = dict(metadata).get(REQUEST_ID_HEADER, "")
-        rid = offered if isinstance(offered, str) and _VALID_ID.fullmatch(offered) else uuid.uuid4().hex
-        logs.request_id.set(rid)  # this call's task has its own context: the id stays with this call
-        context.set_trailing_metadata(((REQUEST_ID_HEADER, rid),))
+        # this call's task has its own context: the id stays with this call
+        rid = logs.adopt_request_id(dict(metadata).get(logs.REQUEST_ID_HEADER, ""))
+        context.set_trailing_metadata(((logs.REQUEST_ID_HEADER, rid),))
         if self._owner._metrics is not None:
             self._owner._metrics.started.labels(self._type, self._service, self._method).inc()
         return time.perf_counter()
@@ -250,4 +244,4 @@ def _name(code: Any) -> str:
     return "UNKNOWN"
 
 
-__all__ = ["REQUEST_ID_HEADER", "CallRecorder", "Registrar"]
+__all__ = ["CallRecorder", "Registrar"]

@@ -18,8 +18,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
 from service.app import Application
-from service.app.metrics import Metrics
-from service.app.tracing import Tracer
+from service.telemetry.metrics import Metrics
+from service.telemetry.tracing import Tracer
 from service.core.config import Settings
 from service.rpc import reflection, tei
 from service.rpc.admission import Admission
@@ -53,8 +53,8 @@ def server_options(settings: Settings) -> list[tuple[str, Any]]:
     options: list[tuple[str, Any]] = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
-        ("grpc.keepalive_time_ms", int(settings.keepalive_time_seconds * 1000)),
-        ("grpc.keepalive_timeout_ms", int(settings.keepalive_timeout_seconds * 1000)),
+        ("grpc.keepalive_time_ms", int(settings.grpc.keepalive_time_seconds * 1000)),
+        ("grpc.keepalive_timeout_ms", int(settings.grpc.keepalive_timeout_seconds * 1000)),
         ("grpc.keepalive_permit_without_calls", 1),
         # Clients may ping every 10 s (their keepalive) without being sent GOAWAY(too_many_pings).
         ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
@@ -62,10 +62,10 @@ def server_options(settings: Settings) -> list[tuple[str, Any]]:
         # A second server on the same port must fail loudly, not share it.
         ("grpc.so_reuseport", 0),
     ]
-    if settings.max_connection_age_seconds > 0:
+    if settings.grpc.max_connection_age_seconds > 0:
         options += [
-            ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
-            ("grpc.max_connection_age_grace_ms", int(settings.max_connection_age_grace_seconds * 1000)),
+            ("grpc.max_connection_age_ms", int(settings.grpc.max_connection_age_seconds * 1000)),
+            ("grpc.max_connection_age_grace_ms", int(settings.grpc.max_connection_age_grace_seconds * 1000)),
         ]
     return options
 
@@ -88,7 +88,7 @@ class RpcFront:
         rerank_pb2_grpc.add_RerankServiceServicer_to_server(RerankServicer(app), registrar)
         tokenize_pb2_grpc.add_TokenizeServiceServicer_to_server(TokenizeServicer(app), registrar)
         model_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(app), registrar)
-        tei_names = tei.register(app, settings, registrar)
+        tei_names = tei.register(app, registrar)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, registrar)
         health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
         reflection.enable((*SERVICE_NAMES, *tei_names, health_name), registrar)

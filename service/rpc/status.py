@@ -38,7 +38,6 @@ from service.core.errors import (
 from service.rpc.fields import FieldPaths, proto_path
 
 ERROR_DOMAIN = "embedroute.dev"
-REQUEST_ID_HEADER = "x-request-id"
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +105,7 @@ async def abort(
     status = rpc_status.to_status(to_status_proto(error, paths))
     trailing = tuple(status.trailing_metadata)
     if rid := logs.request_id.get():  # abort replaces the trailers: keep the call's request id in them
-        trailing += ((REQUEST_ID_HEADER, rid),)
+        trailing += ((logs.REQUEST_ID_HEADER, rid),)
     await context.abort(status.code, status.details, trailing)
     raise AssertionError("context.abort returned")  # abort always raises; this keeps NoReturn honest
 

@@ -13,7 +13,7 @@ from service.core.encoding import encode
 from service.core.errors import FieldViolation, InvalidArgumentError
 from service.core.requests import EmbedCall, EmbedStreamItem, OutputEncoding, RerankCall, TokenizeCall
 from service.core.results import RankedDocument, RerankResult, Scoring, TokenCount, Usage
-from service.core.types import EmbedOptions, Embedding, InputType
+from service.core.values import EmbedOptions, Embedding, InputType
 from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, model_pb2, rerank_pb2, tokenize_pb2
 
 if TYPE_CHECKING:
@@ -170,18 +170,17 @@ _STATES = {
 
 def model(served: ServedModel, *, serves_rerank_by_cosine: bool) -> model_pb2.Model:
     plan = served.plan
-    shown = served.chosen or plan.candidates[0]
-    d = served.worker.description if served.worker is not None else shown.description
+    d = served.description
     proto = model_pb2.Model(
         id=served.model_id,
         kind=_KINDS[served.kind],
         state=_STATES[served.state],
         dimensions=d.hidden_size,
-        context_length=served.worker.n_ctx if served.worker else 0,
+        context_length=served.context_length,
         trained_context_length=d.context_length,
         pooling=d.pooling,
         architecture=d.architecture,
-        reason=shown.reason if served.chosen else plan.reason,
+        reason=served.chosen.reason if served.chosen else plan.reason,
         candidates=[candidate(c, chosen=c is served.chosen) for c in plan.candidates],
         degraded=plan.degraded,
         error="; ".join(served.errors),

@@ -34,7 +34,8 @@ import numpy.typing as npt
 
 from service.core.errors import DeadlineExceededError, ResourceExhaustedError, UnavailableError
 from service.core.results import Timing
-from service.core.types import GgufDescription, PreparedInput
+from router.types import GgufDescription
+from service.core.values import PreparedInput
 
 if TYPE_CHECKING:
     from service.engine import Model

@@ -19,7 +19,7 @@ from service.core.config import Settings
 from service.core.errors import InvalidArgumentError
 from service.core.requests import EmbedCall, EmbedStreamItem, RerankCall, TokenizeCall
 from service.core.results import RerankChunkResult, RerankStreamSummary
-from service.core.types import EmbedOptions
+from service.core.values import EmbedOptions
 from service.serve import plan
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ import router
 from router.hardware import load_profile
 from service.app import Registry
 from service.core.config import Settings
-from service.core.errors import ConfigError
+from router.errors import ConfigError
 from service.serve import plan
 from tests.conftest import SynthModels
 

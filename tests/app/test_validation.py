@@ -8,9 +8,10 @@ import pytest
 
 from service.app.validation import Limits, validate_embed, validate_rerank, validate_tokenize, validate_top_n
 from service.core.errors import InvalidArgumentError
-from service.core.metadata import describe_gguf
+from router.metadata import describe_gguf
 from service.core.requests import EmbedCall, RerankCall, TokenizeCall
-from service.core.types import EmbedOptions, GgufDescription
+from router.types import GgufDescription
+from service.core.values import EmbedOptions
 from tests.conftest import SynthModels
 
 LIMITS = Limits(max_inputs=3, max_chars=10, max_request_chars=25, max_response_bytes=1_000_000)
@@ -135,5 +136,5 @@ def test_the_rules_live_only_in_validation() -> None:
         if path.name == "validation.py" or "generated" in path.parts:
             continue
         text = path.read_text()
-        assert "MIN_DIMENSIONS" not in text or path.name == "types.py", path
+        assert "MIN_DIMENSIONS" not in text or path.name == "values.py", path
         assert "max_chars" not in text or path.name == "application.py", path

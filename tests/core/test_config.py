@@ -28,7 +28,7 @@ def test_precedence(tmp_path: Path) -> None:
     assert settings.drain_grace_seconds == 7.0  # file beats default
     assert settings.models == [Path("/a"), Path("/b")]
     assert settings.pins == {"m": "Q8_0@cpu"}
-    assert settings.host == "0.0.0.0" and settings.max_connection_age_seconds == 300.0  # defaults
+    assert settings.host == "0.0.0.0" and settings.grpc.max_connection_age_seconds == 300.0  # defaults
     assert settings.config == config
 
 

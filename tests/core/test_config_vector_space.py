@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.core.config import add_arguments, load_settings
-from service.core.errors import ConfigError
+from router.errors import ConfigError
 from tests.conftest import SynthModels
 from tests.core.test_config_errors import one_line, run
 

@@ -6,7 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from service.core.metadata import describe_gguf
+from router.metadata import describe_gguf
 from service.core.space import VectorSpace, file_sha256, record_sha256, recorded_sha256, sidecar_path, weights_sha256
 from service.engine.prompts import EncoderTemplate, LastTokenTemplate
 from tests.conftest import SynthModels

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
-from service.core.config import Settings, env_name, load_settings
+from service.core.config import Settings, env_name, load_settings, setting_names
 from tests.deploy.chart import CHART, CI_VALUES, render
 
 ALL_FEATURES = ("cpu-values.yaml", "secure-values.yaml")
@@ -28,7 +27,7 @@ def settings_from(values: tuple[str, ...], tmp_path: Path) -> Settings:
 
 @pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
 def test_every_variable_is_a_server_setting(values: Path) -> None:
-    known = {env_name(f.name) for f in dataclasses.fields(Settings)}
+    known = {env_name(name) for name in setting_names()}
     assert set(render(values).env) <= known
 
 
@@ -42,7 +41,7 @@ def test_settings_loaded_from_the_chart(tmp_path: Path) -> None:
     assert settings.threads == 0
     assert settings.log_format == "text"
     assert settings.drain_grace_seconds == 20.0
-    assert settings.max_connection_age_seconds == 300.0
+    assert settings.grpc.max_connection_age_seconds == 300.0
     assert settings.pins == {"qwen3-embedding-0.6b": "Q8_0@cpu"}
     assert settings.ctx == 2048
     assert (settings.step_tokens, settings.max_queued_requests, settings.log_level) == (128, 256, "INFO")
@@ -54,7 +53,7 @@ def test_settings_loaded_from_the_chart(tmp_path: Path) -> None:
 
 def test_drain_values_reach_the_server(tmp_path: Path) -> None:
     settings = settings_from(("istio-values.yaml",), tmp_path)
-    assert (settings.drain_grace_seconds, settings.max_connection_age_seconds) == (45.0, 300.0)
+    assert (settings.drain_grace_seconds, settings.grpc.max_connection_age_seconds) == (45.0, 300.0)
     assert settings.config is None
 
 
@@ -86,7 +85,7 @@ def test_schema_and_chart_cover_every_setting_once() -> None:
     every = {"server.pins.m": "Q8_0", "server.config.log_level": "INFO"}
     every |= {"vectorSpace.consistent.c": "Q8_0", "vectorSpace.pooling.p": "last"}
     managed = set(render("secure-values.yaml", sets=every).env)
-    fields = {f.name for f in dataclasses.fields(Settings)}
+    fields = set(setting_names())
     assert managed.isdisjoint({env_name(n) for n in open_settings})
     assert {n for n in fields if env_name(n) in managed} | open_settings == fields - NEVER_PLAIN
     assert NEVER_PLAIN.isdisjoint(open_settings) and not {env_name(n) for n in NEVER_PLAIN} & managed

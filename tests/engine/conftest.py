@@ -8,7 +8,7 @@ import gguf
 import numpy as np
 import pytest
 
-from service.core.types import EngineSettings
+from router.types import EngineSettings
 from service.engine import Model, load_model
 from tests.conftest import SynthModels
 from tests.reference.qwen3_numpy import F64, Qwen3Reference

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.core.types import EmbedOptions
+from service.core.values import EmbedOptions
 from service.engine import Model
 
 SHORT = ["hi", "a", "What is the capital of China?"]

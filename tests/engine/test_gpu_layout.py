@@ -15,7 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from service.core.types import EmbedOptions, EngineSettings
+from router.types import EngineSettings
+from service.core.values import EmbedOptions
 from service.engine import Model, load_model
 from service.engine.llama_backend import ModelLoadError, _ggml_base, library_folder
 from tests.conftest import SynthModels
@@ -103,7 +104,8 @@ def test_a_build_named_by_llama_cpp_lib_path_serves(synth_models: SynthModels, t
         shutil.copy(lib, build / lib.name)
     script = (
         "import sys\n"
-        "from service.core.types import EmbedOptions, EngineSettings\n"
+        "from router.types import EngineSettings\n"
+        "from service.core.values import EmbedOptions\n"
         "from service.engine import load_model\n"
         "m = load_model(__import__('pathlib').Path(sys.argv[1]), EngineSettings(n_ctx=256))\n"
         "v = m.embed(['a short text'], EmbedOptions())[0].vector\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.core.metadata import UnreadableGgufError, describe_gguf
+from router.metadata import UnreadableGgufError, describe_gguf
 from tests.conftest import SynthModels
 
 EXPECTED_BPW = {"F32": 32.0, "F16": 16.0, "BF16": 16.0, "Q8_0": 8.5}

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from service.core.metadata import describe_gguf, infer_pooling, with_pooling
-from service.core.types import EmbedOptions, PoolingChoice
+from router.metadata import describe_gguf, infer_pooling, with_pooling
+from router.types import PoolingChoice
+from service.core.values import EmbedOptions
 from service.engine import load_model
 from tests.conftest import SynthModels
 from tests.engine.conftest import SETTINGS

@@ -14,7 +14,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from service.core.types import EmbedOptions, EngineSettings, PreparedInput
+from router.types import EngineSettings
+
+from service.core.values import EmbedOptions, PreparedInput
 from service.engine import Model, load_model
 from tests.conftest import SynthModels
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.core.types import EmbedOptions
+from service.core.values import EmbedOptions
 from service.engine import Model
 from service.engine.prompts import DEFAULT_TASK
 from service.core.errors import InputTooLongError

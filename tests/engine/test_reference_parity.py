@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.core.types import EmbedOptions, EngineSettings
+from router.types import EngineSettings
+
+from service.core.values import EmbedOptions
 from service.engine import load_model
 from tests.conftest import SynthModels
 from tests.engine.conftest import SETTINGS

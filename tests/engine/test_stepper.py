@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.core.types import EmbedOptions, EngineSettings
+from router.types import EngineSettings
+
+from service.core.values import EmbedOptions
 from service.engine import Model, load_model
 from service.engine.stepper import Step
-from service.core.types import QUERY_WINDOW_S
+from router.types import QUERY_WINDOW_S
 from tests.conftest import SynthModels
 
 LINES = [f"line {i}: the river bends past the mill and the old stone bridge." for i in range(12)]

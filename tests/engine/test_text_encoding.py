@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.core.types import EmbedOptions
+from service.core.values import EmbedOptions
 from service.engine import Model
 
 TEXTS = ["中文文本", "日本語のテキスト", "한국어", "🚀🔥👩‍👩‍👧‍👦", "𝕳𝖊𝖑𝖑𝖔 𐍈", "e\u0301", "\u200b\ufeff zero width"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.core.types import EmbedOptions
+from service.core.values import EmbedOptions
 from service.engine import Model
 from tests.reference.qwen_tokenizer_hf import reference_tokenizer
 

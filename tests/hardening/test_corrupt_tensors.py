@@ -17,8 +17,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from service.core.errors import EngineError
-from service.core.gguf_header import read_header
-from service.core.types import EmbedOptions, EngineSettings
+from router.gguf_header import read_header
+from router.types import EngineSettings
+from service.core.values import EmbedOptions
 from service.engine import load_model
 from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc
 from service.serve import plan

@@ -20,6 +20,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from router import ModelPlan
+from service.core.config import GrpcTransport
 from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc
 from tests.rpc.harness import RunningServer, server_settings
 
@@ -31,7 +32,7 @@ KEY = "k-open-streams"
 @pytest.fixture
 def server(models_dir: Path, embed_plans_only: list[ModelPlan]) -> Iterator[RunningServer]:
     settings = server_settings(
-        models_dir, max_open_streams=OPEN_STREAMS, max_concurrent_rpcs=WORK_SLOTS, api_keys=[KEY]
+        models_dir, grpc=GrpcTransport(max_open_streams=OPEN_STREAMS), max_concurrent_rpcs=WORK_SLOTS, api_keys=[KEY]
     )
     running = RunningServer(settings, embed_plans_only).load()
     yield running

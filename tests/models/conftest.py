@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from service.core.types import EngineSettings
+from router.types import EngineSettings
 from service.engine import Model, load_model
 from service.prepare.hf2gguf.default_model import default_checkpoint, prepare_default_model
 from tests.models.bert_numpy import BertReference

@@ -18,7 +18,8 @@ from tests.models.conftest import REPO
 _CHILD = """
 import sys
 from pathlib import Path
-from service.core.types import EmbedOptions, EngineSettings
+from router.types import EngineSettings
+from service.core.values import EmbedOptions
 from service.engine import load_model
 from service.prepare.hf2gguf.evaluate import load_set
 model = load_model(Path(sys.argv[1]), EngineSettings(n_ctx=int(sys.argv[2]), n_threads=1))

@@ -11,7 +11,7 @@ import gguf
 import pytest
 from safetensors.numpy import load_file
 
-from service.core.metadata import describe_gguf
+from router.metadata import describe_gguf
 from service.prepare.hf2gguf.bert import NORMALIZE_KEY, UnsupportedCheckpointError, convert_bert
 
 N_TENSORS = 5 + 16 * 6

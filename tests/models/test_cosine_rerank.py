@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from service.rpc.generated.embedroute.v1 import model_pb2, model_pb2_grpc, rerank_pb2, rerank_pb2_grpc
-from service.core.types import EmbedOptions, EngineSettings
+from router.types import EngineSettings
+from service.core.values import EmbedOptions
 from service.engine import load_model
 from service.serve import plan
 from tests.rpc.harness import RunningServer, server_settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.core.metadata import describe_gguf
+from router.metadata import describe_gguf
 from service.prepare.hf2gguf.default_model import DEFAULT_LADDER, prepare_default_model
 from tests.models.conftest import CACHE, QUANTS
 

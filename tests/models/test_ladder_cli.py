@@ -8,7 +8,7 @@ from pathlib import Path
 import gguf
 import pytest
 
-from service.core.metadata import describe_gguf
+from router.metadata import describe_gguf
 from service.core.space import file_sha256, recorded_sha256
 from service.prepare.ladder import main
 from tests.models.hybrid import write_hybrid

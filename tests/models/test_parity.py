@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.core.types import EmbedOptions
+from service.core.values import EmbedOptions
 from service.engine import Model, load_model
 from tests.models.bert_numpy import BertReference
 from tests.models.conftest import SETTINGS

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from service.core.types import EmbedOptions
+from service.core.values import EmbedOptions
 from service.engine import Model
 from service.prepare.hf2gguf.evaluate import load_set
 

@@ -12,7 +12,7 @@ import pytest
 
 import router
 from router import RouterPrefs, load_profile
-from service.core.metadata import describe_gguf
+from router.metadata import describe_gguf
 from service.core.space import recorded_sha256
 from service.prepare.pull.hub import RemoteFile
 from service.prepare.pull.remote import FIRST_RANGE, infer_from_name, quant_in_name

@@ -32,10 +32,10 @@ import llama_cpp
 import psutil
 
 from router.plan import RouterPrefs
-from service.core.types import EmbedOptions
+from service.core.values import EmbedOptions
 from service.engine import Model, load_model
 from service.engine.llama_backend import ensure_backend
-from service.core.metadata import describe_gguf
+from router.metadata import describe_gguf
 
 _LOG: list[str] = []
 _FILLER = " ".join(f"w{i % 997} lorem{i % 89}" for i in range(20_000))

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.core.metadata import slug
-from service.core.types import GgufDescription, ModelKind
+from router.metadata import slug
+from router.types import GgufDescription, ModelKind
 
 
 @dataclass(frozen=True)

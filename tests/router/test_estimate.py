@@ -21,7 +21,7 @@ import pytest
 
 from router.estimate import compute_bytes, engine_shape, estimate, has_separate_output
 from router.plan import RouterPrefs
-from service.core.metadata import describe_gguf
+from router.metadata import describe_gguf
 from tests.conftest import SynthModels
 from tests.router.shapes import describe
 

@@ -19,7 +19,7 @@ from router.catalog import Catalog, ModelGroup
 from router.hardware import load_profile
 from router.plan import ModelPlan, RouterPrefs
 from router.policy import plan
-from service.core.types import ModelKind
+from router.types import ModelKind
 from tests.router.shapes import FULL_LADDER, SIXTEEN_AND_EIGHT, ladder
 
 PROFILES = Path(__file__).resolve().parents[2] / "router" / "profiles"

@@ -17,7 +17,7 @@ from router.estimate import engine_shape, estimate
 from router.hardware import load_profile
 from router.plan import RouterPrefs
 from router.policy import plan
-from service.core.metadata import describe_gguf, with_pooling
+from router.metadata import describe_gguf, with_pooling
 from tests.router.test_estimate import N_CTX, measured
 from tests.router.test_policy_profiles import PROFILES
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, embed_pb2_grpc
-from service.core.types import EmbedOptions
+from service.core.values import EmbedOptions
 from service.engine import Model, load_model
 from service.core.encoding import encode
 from tests.rpc.conftest import EMBED_MODEL

@@ -10,7 +10,7 @@ import pytest
 
 from service.rpc.generated.embedroute.v1 import rerank_pb2, rerank_pb2_grpc
 from service.engine import Model, load_model
-from service.core.types import CPU_QUERY_STEP_TOKENS
+from router.types import CPU_QUERY_STEP_TOKENS
 from tests.rpc.conftest import EMBED_MODEL, RERANK_MODEL
 from tests.rpc.harness import RunningServer, details_of, rich_status
 

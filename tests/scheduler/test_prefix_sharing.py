@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from service.app.work import RerankWork
-from service.core.types import EngineSettings
+from router.types import EngineSettings
 from service.engine import load_model
 from service.scheduler import ModelWorker
 from tests.conftest import SynthModels

@@ -18,7 +18,7 @@ import pytest
 
 from service.engine.llama_backend import Piece
 from service.engine.stepper import Stepper
-from service.core.types import EmbedOptions, Embedding, PreparedInput
+from service.core.values import EmbedOptions, Embedding, PreparedInput
 from service.core.errors import DeadlineExceededError, EngineError, ResourceExhaustedError
 from service.app.work import EmbedWork
 from service.scheduler import ModelWorker

@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from service.core.types import EmbedOptions, EngineSettings
+from router.types import EngineSettings
+
+from service.core.values import EmbedOptions
 from service.engine import Model, load_model
-from service.core.metadata import describe_gguf
+from router.metadata import describe_gguf
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "retrieval"
 BATCH = 16

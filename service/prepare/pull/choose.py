@@ -17,7 +17,7 @@ from router.catalog import Catalog, group
 from router.hardware import Hardware
 from router.plan import ModelPlan, RouterPrefs
 from router.policy import plan
-from service.core.types import ModelKind
+from router.types import ModelKind
 from service.prepare.pull.errors import PullError
 from service.prepare.pull.remote import RemoteDescription
 

@@ -11,7 +11,7 @@ from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from router.hardware import Hardware
 from router.plan import RouterPrefs
-from service.core.types import ModelKind
+from router.types import ModelKind
 from service.prepare.pull.choose import Selection, select
 from service.prepare.pull.download import download
 from service.prepare.pull.hub import list_gguf

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from httpx2 import Client, HTTPError
 
-from service.core.gguf_header import GgufFormatError, read_header
-from service.core.metadata import UnreadableGgufError, describe_gguf
-from service.core.types import GgufDescription
+from router.gguf_header import GgufFormatError, read_header
+from router.metadata import UnreadableGgufError, describe_gguf
+from router.types import GgufDescription
 from service.prepare.pull.hub import RemoteFile
 
 log = logging.getLogger(__name__)

@@ -1,12 +1,11 @@
 """The tei.v1 gRPC services (Text Embeddings Inference's contract) on the gRPC front.
 
-    names = register(app, settings, registrar)   # beside embedroute.v1; names for health and reflection
+    names = register(app, registrar)   # beside embedroute.v1; names for health and reflection
 """
 
 from __future__ import annotations
 
 from service.app import Application
-from service.core.config import Settings
 from service.rpc.calls import Registrar
 from service.rpc.generated.tei.v1 import tei_pb2, tei_pb2_grpc
 from service.rpc.tei.servicers import (
@@ -26,9 +25,9 @@ TOKENIZE = _SERVICES["Tokenize"].full_name
 SERVICE_NAMES = (INFO, EMBED, PREDICT, RERANK, TOKENIZE)
 
 
-def register(app: Application, settings: Settings, registrar: Registrar) -> tuple[str, ...]:
+def register(app: Application, registrar: Registrar) -> tuple[str, ...]:
     """Adds the tei.v1 services; returns their full names."""
-    tei_pb2_grpc.add_InfoServicer_to_server(InfoServicer(app, settings), registrar)
+    tei_pb2_grpc.add_InfoServicer_to_server(InfoServicer(app), registrar)
     tei_pb2_grpc.add_EmbedServicer_to_server(EmbedServicer(app), registrar)
     tei_pb2_grpc.add_PredictServicer_to_server(PredictServicer(), registrar)
     tei_pb2_grpc.add_RerankServicer_to_server(RerankServicer(app), registrar)

@@ -4,29 +4,23 @@ Registered on the gRPC port beside embedroute.v1 (service.rpc.server), with the 
 call bookkeeping, API keys and status mapping (service.rpc.status, with this package's
 field tables). What TEI serves and embedroute cannot (sparse and per-token embeddings,
 classification) answers UNIMPLEMENTED with a message saying what to use instead.
-EmbedStream answers in request order, as TEI does: results are computed concurrently
-within the stream window and held back until their turn.
+EmbedStream answers in request order, as TEI does (the application holds results back
+until their turn); RerankStream answers once, with every chunk merged by the application.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from importlib import metadata
 from typing import Any
 
 import grpc
 
 from service.app import Application
-from service.app.ranking import best_first
-from service.core.config import Settings
 from service.core.requests import EmbedStreamItem, RerankCall
-from service.core.results import RankedDocument, RerankChunkResult, Scoring, Usage
 from service.rpc.context import Context, deadline
 from service.rpc.generated.tei.v1 import tei_pb2
 from service.rpc.status import rpc_errors, stream_rpc_errors
 from service.rpc.tei import fields, translate
-
-VERSION = metadata.version("embedroute")
 
 
 async def _unimplemented(context: Context, what: str) -> None:
@@ -34,13 +28,12 @@ async def _unimplemented(context: Context, what: str) -> None:
 
 
 class InfoServicer:
-    def __init__(self, app: Application, settings: Settings) -> None:
+    def __init__(self, app: Application) -> None:
         self._app = app
-        self._settings = settings
 
     @rpc_errors(fields.INFO)
     async def Info(self, request: tei_pb2.InfoRequest, context: Context) -> tei_pb2.InfoResponse:
-        return translate.info(self._app.primary_model(), self._settings, VERSION)
+        return translate.info(self._app.info())
 
 
 class EmbedServicer:
@@ -67,17 +60,11 @@ class EmbedServicer:
                 yield EmbedStreamItem(str(n), translate.embed_call(request))
                 n += 1
 
-        waiting: dict[int, tei_pb2.EmbedResponse] = {}
-        next_n = 0
-        async for done in self._app.embed_stream(items(), deadline=deadline(context)):
-            n = int(done.item.id)
-            result = done.result
-            waiting[n] = tei_pb2.EmbedResponse(
-                embeddings=result.embeddings[0].vector.tolist(), metadata=translate.metadata(result.usage, chars.pop(n))
+        async for done in self._app.embed_stream(items(), deadline=deadline(context), ordered=True):
+            yield tei_pb2.EmbedResponse(
+                embeddings=done.result.embeddings[0].vector.tolist(),
+                metadata=translate.metadata(done.result.usage, chars.pop(int(done.item.id))),
             )
-            while next_n in waiting:
-                yield waiting.pop(next_n)
-                next_n += 1
 
     async def EmbedSparse(self, request: Any, context: Context) -> Any:
         await _unimplemented(context, "sparse embeddings")
@@ -138,17 +125,10 @@ class RerankServicer:
                 chars[0] += len(first[0].query) + len(request.text)
                 yield translate.rerank_stream_call(request)
 
-        results: list[RankedDocument] = []
-        usage = Usage()
-        scoring: Scoring = "reranker"
-        async for part in self._app.rerank_stream(messages(), deadline=deadline(context)):
-            if isinstance(part, RerankChunkResult):
-                results += part.result.results
-            else:
-                usage, scoring = part.result.usage, part.result.scoring
+        result = await self._app.rerank_merged(messages(), deadline=deadline(context))
         raw = bool(first) and first[0].raw_scores
         return tei_pb2.RerankResponse(
-            ranks=translate.ranks(best_first(results), scoring, raw), metadata=translate.metadata(usage, chars[0])
+            ranks=translate.ranks(result.results, result.scoring, raw), metadata=translate.metadata(result.usage, chars[0])
         )
 
 
@@ -158,7 +138,7 @@ class TokenizeServicer:
 
     @rpc_errors(fields.TOKENIZE)
     async def Tokenize(self, request: tei_pb2.EncodeRequest, context: Context) -> tei_pb2.EncodeResponse:
-        call = translate.tokenize_call(request, self._app.primary_model().model_id)
+        call = translate.tokenize_call(request)
         return translate.tokens(await self._app.tokenize(call, deadline=deadline(context)))
 
     @stream_rpc_errors(fields.TOKENIZE)
@@ -166,12 +146,12 @@ class TokenizeServicer:
         self, request_iterator: AsyncIterator[tei_pb2.EncodeRequest], context: Context
     ) -> AsyncIterator[tei_pb2.EncodeResponse]:
         async for request in request_iterator:
-            call = translate.tokenize_call(request, self._app.primary_model().model_id)
+            call = translate.tokenize_call(request)
             yield translate.tokens(await self._app.tokenize(call, deadline=deadline(context)))
 
     @rpc_errors(fields.DECODE)
     async def Decode(self, request: tei_pb2.DecodeRequest, context: Context) -> tei_pb2.DecodeResponse:
-        call = translate.decode_call(request, self._app.primary_model().model_id)
+        call = translate.decode_call(request)
         return tei_pb2.DecodeResponse(text=(await self._app.decode(call, deadline=deadline(context))).texts[0])
 
     @stream_rpc_errors(fields.DECODE)
@@ -179,5 +159,5 @@ class TokenizeServicer:
         self, request_iterator: AsyncIterator[tei_pb2.DecodeRequest], context: Context
     ) -> AsyncIterator[tei_pb2.DecodeResponse]:
         async for request in request_iterator:
-            call = translate.decode_call(request, self._app.primary_model().model_id)
+            call = translate.decode_call(request)
             yield tei_pb2.DecodeResponse(text=(await self._app.decode(call, deadline=deadline(context))).texts[0])

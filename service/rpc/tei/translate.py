@@ -7,18 +7,12 @@ as INVALID_ARGUMENT, not ignored.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from service.core.encoding import raw_score
 from service.core.errors import InvalidArgumentError
 from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
-from service.core.results import RankedDocument, Scoring, TokenizeResult, Usage
-from service.core.types import EmbedOptions, InputType
+from service.core.results import RankedDocument, Scoring, ServerInfo, TokenizeResult, Usage
+from service.core.values import EmbedOptions, InputType
 from service.rpc.generated.tei.v1 import tei_pb2
-
-if TYPE_CHECKING:
-    from service.app import ServedModel
-    from service.core.config import Settings
 
 _PROMPT_NAMES: dict[str, InputType] = {"query": "query", "document": "document", "passage": "document"}
 
@@ -84,9 +78,10 @@ def ranks(results: list[RankedDocument], scoring: Scoring, raw: bool) -> list[te
     ]
 
 
-def tokenize_call(request: tei_pb2.EncodeRequest, model: str) -> TokenizeCall:
-    return TokenizeCall(model=model, inputs=[request.inputs], input_type=input_type(request), return_tokens=True,
-                        with_template=request.add_special_tokens)
+def tokenize_call(request: tei_pb2.EncodeRequest) -> TokenizeCall:
+    """TEI names no model: the application takes its primary one."""
+    return TokenizeCall(model="", inputs=[request.inputs], input_type=input_type(request), return_tokens=True,
+                        with_template=request.add_special_tokens, unnamed="primary")
 
 
 def tokens(result: TokenizeResult) -> tei_pb2.EncodeResponse:
@@ -97,20 +92,19 @@ def tokens(result: TokenizeResult) -> tei_pb2.EncodeResponse:
     )
 
 
-def decode_call(request: tei_pb2.DecodeRequest, model: str) -> DecodeCall:
-    return DecodeCall(model, [list(request.ids)])
+def decode_call(request: tei_pb2.DecodeRequest) -> DecodeCall:
+    return DecodeCall("", [list(request.ids)], unnamed="primary")
 
 
-def info(served: ServedModel, settings: Settings, version: str) -> tei_pb2.InfoResponse:
-    d = (served.chosen or served.plan.candidates[0]).description
+def info(server: ServerInfo) -> tei_pb2.InfoResponse:
     return tei_pb2.InfoResponse(
-        version=version,
-        model_id=served.model_id,
-        model_dtype=d.quant,
-        model_type=tei_pb2.MODEL_TYPE_EMBEDDING if served.kind == "embedding" else tei_pb2.MODEL_TYPE_RERANKER,
-        max_concurrent_requests=settings.max_concurrent_rpcs,
-        max_input_length=served.worker.n_ctx if served.worker else d.context_length,
-        max_batch_tokens=settings.step_tokens,
-        max_client_batch_size=settings.max_inputs_per_request,
+        version=server.version,
+        model_id=server.model_id,
+        model_dtype=server.quant,
+        model_type=tei_pb2.MODEL_TYPE_EMBEDDING if server.kind == "embedding" else tei_pb2.MODEL_TYPE_RERANKER,
+        max_concurrent_requests=server.max_concurrent_requests,
+        max_input_length=server.max_input_length,
+        max_batch_tokens=server.max_batch_tokens,
+        max_client_batch_size=server.max_client_batch_size,
         tokenization_workers=1,
     )

@@ -1,11 +1,12 @@
 """OpenAI's embeddings API: `POST /v1/embeddings` and `GET /v1/models` -> Application.
 
 What the `openai` SDK, langchain-openai and every tool configured with an OpenAI base
-URL send: `input` as a string, strings, token ids or lists of them (ids are decoded with
-the model's vocabulary, then embedded as text); `model` may be empty when one embedding
-model is served; `encoding_format` float or base64 (the SDK's default). NIM's
-`input_type` (query / passage) and `truncate` (NONE / END) and our `instruction` are
-extra body fields, defaulting as the gRPC API does (document, no truncation).
+URL send: `input` as a string, strings, token ids or lists of them (the application
+decodes ids with the model's vocabulary, then embeds them as text); `model` may be empty
+when one embedding model is served; `encoding_format` float or base64 (the SDK's
+default). NIM's `input_type` (query / passage) and `truncate` (NONE / END) and our
+`instruction` are extra body fields, defaulting as the gRPC API does (document, no
+truncation).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from starlette.routing import Route
 
 from service.app import Application, ServedModel
 from service.core.config import Settings
-from service.http import fields, translate
+from service.http.body import json_object
 from service.http.deadlines import deadline
 from service.http.errors import answers
+from service.http.fields import NONE
+from service.http.openai import translate
 
 
 class OpenAIRoutes:
@@ -35,27 +38,21 @@ class OpenAIRoutes:
             Route("/v1/models/{model_id:path}", self.get_model, methods=["GET"]),
         ]
 
-    @answers("openai", fields.OPENAI_EMBED)
+    @answers("openai", translate.EMBED)
     async def embeddings(self, request: Request) -> Response:
-        parsed = translate.openai_embed(await translate.json_object(request, self._max_bytes))
-        if parsed.single:
-            request.state.json_params = fields.OPENAI_EMBED_ONE
-        call, until = parsed.call, deadline(request)
-        if parsed.token_ids is not None:
-            decoded = await self._app.decode(parsed.token_ids, deadline=until)
-            call = translate.with_texts(call, decoded.texts)
-        result = await self._app.embed(call, deadline=until)
-        return JSONResponse(
-            translate.openai_embeddings(result.model_id, result.embeddings, result.usage, parsed.encoding_format)
-        )
+        call, encoding, single = translate.embed_call(await json_object(request, self._max_bytes))
+        if single:
+            request.state.json_params = translate.EMBED_ONE
+        result = await self._app.embed(call, deadline=deadline(request))
+        return JSONResponse(translate.embeddings(result, encoding))
 
-    @answers("openai", fields.NONE)
+    @answers("openai", NONE)
     async def list_models(self, request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [self._model(m) for m in self._app.models()]})
 
-    @answers("openai", fields.NONE)
+    @answers("openai", NONE)
     async def get_model(self, request: Request) -> Response:
         return JSONResponse(self._model(self._app.model(request.path_params["model_id"])))
 
     def _model(self, served: ServedModel) -> dict[str, Any]:
-        return translate.openai_model(served, self._app.serves_rerank_by_cosine(served))
+        return translate.model(served, self._app.serves_rerank_by_cosine(served))

@@ -16,13 +16,14 @@ from starlette.routing import Route
 from service.app import Application
 from service.core import logs
 from service.core.config import Settings
-from service.http import fields, translate
+from service.http.body import JsonObject, json_object
+from service.http.cohere import translate
 from service.http.deadlines import deadline
 from service.http.errors import answers
 from service.http.tei import TeiRoutes
 
 
-class RerankRoutes:
+class CohereRoutes:
     def __init__(self, app: Application, settings: Settings, tei: TeiRoutes) -> None:
         self._app = app
         self._max_bytes = settings.max_message_bytes
@@ -35,17 +36,17 @@ class RerankRoutes:
             Route("/rerank", self.cohere_or_tei, methods=["POST"]),
         ]
 
-    @answers("cohere", fields.COHERE_RERANK)
+    @answers("cohere", translate.RERANK)
     async def cohere_or_tei(self, request: Request) -> Response:
-        body = await translate.json_object(request, self._max_bytes)
+        body = await json_object(request, self._max_bytes)
         if "texts" in body and "documents" not in body:
             return await self._tei.rerank_body(body, request)
         return await self._rerank(body, request)
 
-    @answers("cohere", fields.COHERE_RERANK)
+    @answers("cohere", translate.RERANK)
     async def rerank(self, request: Request) -> Response:
-        return await self._rerank(await translate.json_object(request, self._max_bytes), request)
+        return await self._rerank(await json_object(request, self._max_bytes), request)
 
-    async def _rerank(self, body: translate.JsonObject, request: Request) -> Response:
-        result = await self._app.rerank(translate.cohere_rerank(body), deadline=deadline(request))
-        return JSONResponse(translate.cohere_results(result, logs.request_id.get()))
+    async def _rerank(self, body: JsonObject, request: Request) -> Response:
+        result = await self._app.rerank(translate.rerank_call(body), deadline=deadline(request))
+        return JSONResponse(translate.results(result, logs.request_id.get()))

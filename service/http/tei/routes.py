@@ -16,21 +16,20 @@ from starlette.routing import Route
 
 from service.app import Application
 from service.core.config import Settings
-from service.http import fields, translate
+from service.http.body import JsonObject, json_object
 from service.http.deadlines import deadline
 from service.http.errors import answers
-
-VERSION = "embedroute-0.1.0"
+from service.http.fields import NONE
+from service.http.tei import translate
 
 
 class TeiRoutes:
     def __init__(self, app: Application, settings: Settings) -> None:
         self._app = app
-        self._settings = settings
         self._max_bytes = settings.max_message_bytes
 
     def routes(self) -> list[Route]:
-        """`/rerank` is shared with Cohere's shape: service.http.rerank routes it here by its body."""
+        """`/rerank` is shared with Cohere's shape: service.http.cohere routes it here by its body."""
         return [
             Route("/embed", self.embed, methods=["POST"]),
             Route("/tokenize", self.tokenize, methods=["POST"]),
@@ -38,34 +37,32 @@ class TeiRoutes:
             Route("/info", self.info, methods=["GET"]),
         ]
 
-    @answers("tei", fields.TEI_EMBED)
+    @answers("tei", translate.EMBED)
     async def embed(self, request: Request) -> Response:
-        call, single = translate.tei_embed(await translate.json_object(request, self._max_bytes))
+        call, single = translate.embed_call(await json_object(request, self._max_bytes))
         if single:
-            request.state.json_params = fields.TEI_EMBED_ONE
+            request.state.json_params = translate.EMBED_ONE
         result = await self._app.embed(call, deadline=deadline(request))
-        return JSONResponse(translate.tei_vectors(result.embeddings))
+        return JSONResponse(translate.vectors(result.embeddings))
 
-    @answers("tei", fields.TEI_RERANK)
-    async def rerank_body(self, body: translate.JsonObject, request: Request) -> Response:
-        call, raw = translate.tei_rerank(body)
+    @answers("tei", translate.RERANK)
+    async def rerank_body(self, body: JsonObject, request: Request) -> Response:
+        call, raw = translate.rerank_call(body)
         result = await self._app.rerank(call, deadline=deadline(request))
-        return JSONResponse(translate.tei_ranks(result, raw))
+        return JSONResponse(translate.ranks(result, raw))
 
-    @answers("tei", fields.NONE)
+    @answers("tei", NONE)
     async def tokenize(self, request: Request) -> Response:
-        body = await translate.json_object(request, self._max_bytes)
-        call = translate.tei_tokenize(body, self._app.primary_model().model_id)
+        call = translate.tokenize_call(await json_object(request, self._max_bytes))
         result = await self._app.tokenize(call, deadline=deadline(request))
-        return JSONResponse(translate.tei_tokens(result))
+        return JSONResponse(translate.tokens(result))
 
-    @answers("tei", fields.TEI_DECODE)
+    @answers("tei", translate.DECODE)
     async def decode(self, request: Request) -> Response:
-        body = await translate.json_object(request, self._max_bytes)
-        call, single = translate.tei_decode(body, self._app.primary_model().model_id)
+        call, single = translate.decode_call(await json_object(request, self._max_bytes))
         result = await self._app.decode(call, deadline=deadline(request))
         return JSONResponse(result.texts[0] if single else result.texts)
 
-    @answers("tei", fields.NONE)
+    @answers("tei", NONE)
     async def info(self, request: Request) -> Response:
-        return JSONResponse(translate.tei_info(self._app.primary_model(), self._settings, VERSION))
+        return JSONResponse(translate.info(self._app.info()))

@@ -1,13 +1,13 @@
-"""Value types shared by the engine and its callers (application, scheduler, fronts, router)."""
+"""What the router reads and decides: a GGUF file's description and how a model is loaded.
+
+Here, not in the service, so that the router imports nothing of the service (the service
+imports the router): the engine loads what these settings say, the application serves it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-
-import numpy as np
-import numpy.typing as npt
 
 ModelKind = Literal["embedding", "reranker"]
 Pooling = Literal["none", "mean", "cls", "last", "rank"]
@@ -16,12 +16,6 @@ PoolingChoice = Literal["mean", "cls", "last"]
 PoolingSource = Literal["file", "inferred", "override"]
 """Where a description's pooling came from: the file's `{arch}.pooling_type`, the architecture
 (the file names none), or the operator's per-model override."""
-InputType = Literal["query", "document"]
-
-Vector = npt.NDArray[np.float32]
-
-MIN_DIMENSIONS = 32
-"""The smallest Matryoshka cut: Qwen3-Embedding is trained for cuts from 32 up to its hidden size."""
 
 
 @dataclass(frozen=True)
@@ -67,44 +61,6 @@ class GgufDescription:
         if self.pooling_source == "override":
             return f"{self.pooling} (operator override; the file says {self.file_pooling})"
         return self.pooling
-
-
-@dataclass(frozen=True)
-class PreparedInput:
-    """Tokens ready for the engine, plus what the caller needs to report."""
-
-    tokens: list[int]
-    n_user_tokens: int
-    truncated: bool
-    full_length: int = 0
-    """The prompt's length before any truncation (template included); what Tokenize reports."""
-    n_shared: int = 0
-    """Leading tokens other prompts of the same template may share (the instruction, a rerank's
-    query): the engine may decode them once for all (0: none)."""
-
-
-@dataclass(frozen=True)
-class EmbedOptions:
-    input_type: InputType = "document"
-    instruction: str | None = None
-    dimensions: int | None = None
-    normalize: bool = True
-    truncate: bool = False
-
-
-@dataclass(frozen=True)
-class Embedding:
-    vector: Vector
-    n_tokens: int
-    truncated: bool
-
-
-@dataclass(frozen=True)
-class RerankScore:
-    index: int
-    score: float
-    n_tokens: int
-    truncated: bool
 
 
 _STEP_ALIGN = 32

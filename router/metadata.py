@@ -14,8 +14,8 @@ from typing import Any
 
 import gguf
 
-from service.core.gguf_header import GgufFormatError, SkippedArray, read_header
-from service.core.types import GgufDescription, ModelKind, Pooling, PoolingChoice, PoolingSource
+from router.gguf_header import GgufFormatError, SkippedArray, read_header
+from router.types import GgufDescription, ModelKind, Pooling, PoolingChoice, PoolingSource
 
 _POOLING_BY_ID: dict[int, Pooling] = {0: "none", 1: "mean", 2: "cls", 3: "last", 4: "rank"}
 

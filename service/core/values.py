@@ -1,0 +1,54 @@
+"""Value types the engine and its callers exchange: what a request asks for, what it gets back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+InputType = Literal["query", "document"]
+
+Vector = npt.NDArray[np.float32]
+
+MIN_DIMENSIONS = 32
+"""The smallest Matryoshka cut: Qwen3-Embedding is trained for cuts from 32 up to its hidden size."""
+
+
+@dataclass(frozen=True)
+class PreparedInput:
+    """Tokens ready for the engine, plus what the caller needs to report."""
+
+    tokens: list[int]
+    n_user_tokens: int
+    truncated: bool
+    full_length: int = 0
+    """The prompt's length before any truncation (template included); what Tokenize reports."""
+    n_shared: int = 0
+    """Leading tokens other prompts of the same template may share (the instruction, a rerank's
+    query): the engine may decode them once for all (0: none)."""
+
+
+@dataclass(frozen=True)
+class EmbedOptions:
+    input_type: InputType = "document"
+    instruction: str | None = None
+    dimensions: int | None = None
+    normalize: bool = True
+    truncate: bool = False
+
+
+@dataclass(frozen=True)
+class Embedding:
+    vector: Vector
+    n_tokens: int
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class RerankScore:
+    index: int
+    score: float
+    n_tokens: int
+    truncated: bool

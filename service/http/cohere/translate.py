@@ -1,0 +1,71 @@
+"""Cohere's (and Jina's) rerank JSON <-> core translation, and nothing else (no decisions, no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.core.errors import FieldViolation, InvalidArgumentError
+from service.core.requests import RerankCall
+from service.core.results import RankedDocument, RerankResult
+from service.http.body import JsonObject, boolean, end_truncation, integer, opt_string, string, wrong
+from service.http.fields import JsonParams
+
+RERANK: JsonParams = {}
+
+
+def rerank_call(body: JsonObject) -> RerankCall:
+    documents = body.get("documents")
+    if not isinstance(documents, list):
+        raise wrong("documents", "a list of strings or {text} objects")
+    texts: list[str] = []
+    violations = []
+    for i, document in enumerate(documents):
+        text = document.get("text") if isinstance(document, dict) else document
+        if isinstance(text, str):
+            texts.append(text)
+        else:
+            violations.append(FieldViolation(f"documents[{i}]", "a document must be a string or a {text} object"))
+            texts.append("")
+    if violations:
+        raise InvalidArgumentError(violations[0].description, violations)
+    return RerankCall(
+        model=string(body, "model"),
+        query=string(body, "query"),
+        documents=texts,
+        top_n=_top_n(body),
+        instruction=opt_string(body, "instruction"),
+        return_documents=boolean(body, "return_documents", False),
+        truncate=end_truncation(body),
+    )
+
+
+def _top_n(body: JsonObject) -> int:
+    top_n = integer(body, "top_n")
+    if top_n is not None and top_n < 0:
+        raise InvalidArgumentError.for_field("top_n", f"top_n is {top_n}; it must be at least 0 (0 returns all)")
+    return top_n or 0
+
+
+def results(result: RerankResult, request_id: str) -> dict[str, Any]:
+    input_tokens = result.usage.prompt_tokens
+    meta: dict[str, Any] = {"api_version": {"version": "2"}, "tokens": {"input_tokens": input_tokens}}
+    if result.scoring == "cosine":
+        meta["warnings"] = [f"no reranker is served: scores are cosine similarities of {result.model_id} embeddings"]
+    return {
+        "id": request_id,
+        "results": [_result(r) for r in result.results],
+        "model": result.model_id,
+        "scoring": result.scoring,
+        "meta": meta,
+        "usage": {"total_tokens": input_tokens, "prompt_tokens": input_tokens},
+    }
+
+
+def _result(r: RankedDocument) -> dict[str, Any]:
+    entry: dict[str, Any] = {"index": r.index, "relevance_score": r.score}
+    if r.document is not None:
+        entry["document"] = {"text": r.document}
+    return entry
+
+
+__all__ = ["RERANK", "rerank_call", "results"]
