@@ -237,7 +237,8 @@ class Settings:
         0,
         "Tokens per engine step (one llama_decode, a multiple of 32): sequences of all calls share it and "
         "longer documents are split over steps, so a query waits at most one step. 0 = 128 on CPU (fastest "
-        "measured there), 4096 with layers on a GPU. On a CPU, steps are at most 64 tokens for 5 s after a "
+        "measured there); with layers on a GPU 512 to 4096 by the card's memory (4096 on an H200). On a CPU, "
+        "steps are at most 64 tokens for 5 s after a "
         "short request, so that queries do not wait for long steps.",
         int,
         minimum=0, maximum=1 << 16,
