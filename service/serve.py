@@ -21,6 +21,7 @@ from typing import cast
 import router
 from router.hardware import format_bytes
 from service.app import Application, Registry, ServedModel
+from service.app.cache import open_cache
 from service.telemetry.metrics import Metrics, MetricsEndpoint
 from service.core.config import Settings, flash_attn_choice
 from router.errors import ConfigError
@@ -40,8 +41,10 @@ class EmbedrouteServer:
     def __init__(self, settings: Settings, plans: list[router.ModelPlan]) -> None:
         self.settings = settings
         self.registry = Registry(plans)
-        self.app = Application(self.registry, settings)
+        self.app = Application(self.registry, settings, cache=open_cache(settings))
         self.metrics = Metrics() if settings.metrics_port else None
+        if self.metrics is not None and self.app.cache is not None:
+            self.metrics.observe_cache(self.app.cache)
         self.rpc = RpcFront(self.app, settings, self.metrics)
         self.http = HttpFront(self.app, settings, self.metrics) if settings.http_port else None
         self._metrics_endpoint: MetricsEndpoint | None = None
@@ -88,6 +91,8 @@ class EmbedrouteServer:
         fronts = [self.rpc.stop(grace)] + ([self.http.stop(grace)] if self.http is not None else [])
         await asyncio.gather(*fronts)  # both fronts drain at once, within the one grace
         await asyncio.to_thread(self.registry.close, grace)
+        if self.app.cache is not None:
+            await self.app.cache.close()
         if self._metrics_endpoint is not None:
             self._metrics_endpoint.close()
         log.info("stopped")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any, TypeVar
 
+from service.app.cache import VectorCache, embed_keys
 from service.app.cosine_rerank import CosineRerankWork, scoring
 from service.app.ranking import TopN, best_first, ranked
 from service.app.registry import Registry, ServedModel
@@ -33,6 +34,7 @@ from service.app.validation import (
 )
 from service.app.work import DecodeWork, EmbedWork, RerankWork, TokenizeWork
 from service.core.config import Settings
+from service.core import keys
 from service.core.errors import DeadlineExceededError, InvalidArgumentError, UnavailableError
 from service.core.requests import DecodeCall, EmbedCall, EmbedStreamItem, RerankCall, TokenizeCall, UnnamedModel
 from service.core.results import (
@@ -48,7 +50,9 @@ from service.core.results import (
     TokenizeResult,
     Usage,
 )
-from service.core.values import EmbedOptions
+from service.core.space import VectorSpace
+from service.core.values import EmbedOptions, Embedding
+from service.engine.postprocess import finish
 from service.scheduler import ModelWorker, Outcome, Work
 
 T = TypeVar("T")
@@ -66,10 +70,12 @@ def _usage(outcome: Outcome[Any], started_ns: int) -> Usage:
 
 @dataclass
 class Application:
-    """The models, the settings' limits, and whether the server is draining."""
+    """The models, the settings' limits, the vector cache, and whether the server is draining."""
 
     registry: Registry
     settings: Settings
+    cache: VectorCache | None = None
+    """None: every input is computed, repeats included (`cache=off`)."""
     draining: bool = False
 
     @property
@@ -114,15 +120,52 @@ class Application:
         started = time.monotonic_ns()
         worker = self.registry.worker_for(call.model, "embedding")
         validate_embed(call, self.limits, worker.description)
-        outcome = await self._submit(worker, EmbedWork(call.inputs, call.options), call.inputs, deadline)
         served = self.registry.get(worker.description.model_id)
+        if self.cache is None or served.cache_space is None:
+            outcome = await self._submit(worker, EmbedWork(call.inputs, call.options), call.inputs, deadline)
+            embeddings, usage = outcome.values, _usage(outcome, started)
+        else:
+            embeddings, usage = await self._embed_cached(self.cache, served.cache_space, worker, call, deadline, started)
         return EmbedResult(
             worker.description.model_id,
-            outcome.values,
-            _usage(outcome, started),
+            embeddings,
+            usage,
             vector_space_id=served.vector_space_id(call.options.normalize),
             dimensions=call.options.dimensions or worker.description.hidden_size,
         )
+
+    async def _embed_cached(
+        self, cache: VectorCache, space: VectorSpace, worker: ModelWorker, call: EmbedCall, deadline: float | None,
+        started: int,
+    ) -> tuple[list[Embedding], Usage]:
+        """Each distinct input computed once (or not at all, when cached) at full precision, then cut
+        and normalised for this request: one entry serves every `dimensions` and `normalize`."""
+        full = replace(call.options, dimensions=None, normalize=False)
+        spent = Usage()
+
+        async def compute(positions: list[int]) -> list[Embedding]:
+            nonlocal spent
+            texts = [call.inputs[i] for i in positions]
+            outcome = await self._submit(worker, EmbedWork(texts, full, positions), texts, deadline)
+            spent += Usage(timing=outcome.timing)
+            return outcome.values
+
+        tenant = keys.tenant.get() if self._tenants_apart else ""
+        resolved = await cache.embeddings(embed_keys(space, full, tenant, call.inputs), compute)
+        options = call.options
+        embeddings = [
+            Embedding(finish(e.vector, options.dimensions, options.normalize), e.n_tokens, e.truncated)
+            for e in resolved.embeddings
+        ]
+        cached = sum(e.n_tokens for i, e in enumerate(embeddings) if i not in resolved.computed)
+        usage = Usage(sum(e.n_tokens for e in embeddings), spent.timing, time.monotonic_ns() - started, cached)
+        return embeddings, usage
+
+    @property
+    def _tenants_apart(self) -> bool:
+        """With API keys, each key's cache entries are its own unless the operator shares them."""
+        has_keys = bool(self.settings.api_keys) or self.settings.api_keys_file is not None
+        return has_keys and not self.settings.cache_across_keys
 
     # --- rerank --------------------------------------------------------------------
 

@@ -39,6 +39,8 @@ class ServedModel:
     """One line per candidate that failed to load, in the order tried."""
     space: VectorSpace | None = None
     """What decides the loaded file's vectors; None while loading, for rerankers, or with ids off."""
+    cache_space: VectorSpace | None = None
+    """The same, for the vector cache's keys: known with ids off too when the cache is on."""
 
     def vector_space_id(self, normalize: bool = True) -> str:
         """The id of the vectors this model answers with ("" when none is known)."""
@@ -143,13 +145,15 @@ class Registry:
                     served.errors.append(message)
                     continue
                 try:
-                    worker, served.space = await _load_with_space(candidate, settings)
+                    worker, served.cache_space = await _load_with_space(candidate, settings)
                 except Exception as exc:  # any load failure moves on to the next candidate
                     message = f"{candidate.description.path.name}: {exc}"
                     log.warning("could not load %s", message, extra={"model": served.model_id})
                     served.errors.append(message)
                     continue
                 served.worker, served.chosen, served.state = worker, candidate, "ready"
+                if settings.vector_space_ids and served.kind == "embedding":
+                    served.space = served.cache_space
                 log.info(
                     "loaded %s from %s (%s, %s); pooling: %s; vector space %s",
                     served.model_id,
@@ -177,7 +181,7 @@ async def _load_with_space(candidate: Candidate, settings: Settings) -> tuple[Mo
     """Loads the model and, beside it on another thread, takes the file's sha256 (from its
     sidecar when recorded): the model is ready once both are, so every answer carries its id."""
     path = candidate.description.path
-    wanted = settings.vector_space_ids and candidate.description.kind == "embedding"
+    wanted = candidate.description.kind == "embedding" and (settings.vector_space_ids or settings.cache != "off")
     digest = asyncio.ensure_future(asyncio.to_thread(weights_sha256, path)) if wanted else None
     try:
         worker = await asyncio.to_thread(_load, candidate, settings)

@@ -35,10 +35,17 @@ def located(field: str, prepare: Callable[..., PreparedInput], *args: Any) -> Pr
 class EmbedWork:
     texts: list[str]
     options: EmbedOptions
+    positions: list[int] | None = None
+    """Each text's index in the request, for error fields, when only some of its inputs are computed
+    (the others came from the vector cache); None: texts[i] is inputs[i]."""
 
     def prepare(self, model: Model) -> Prepared:
+        positions = self.positions or range(len(self.texts))
         return Prepared(
-            [located(f"inputs[{i}]", model.prepare_embed, t, self.options) for i, t in enumerate(self.texts)]
+            [
+                located(f"inputs[{i}]", model.prepare_embed, t, self.options)
+                for i, t in zip(positions, self.texts, strict=True)
+            ]
         )
 
     def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[Embedding]:

@@ -22,6 +22,7 @@ import yaml
 from router.errors import ConfigError
 
 LogFormat = Literal["json", "text"]
+CacheMode = Literal["off", "memory", "shared"]
 FlashAttention = Literal["auto", "on", "off"]
 
 ENV_PREFIX = "EMBEDROUTE_"
@@ -57,6 +58,13 @@ def _flash_attention(value: str) -> FlashAttention:
     if lowered in ("auto", "on", "off"):
         return cast(FlashAttention, lowered)
     raise ValueError(f"flash attention must be auto, on or off, not {value!r}")
+
+
+def _cache_mode(value: str) -> CacheMode:
+    lowered = value.strip().lower()
+    if lowered in ("off", "memory", "shared"):
+        return cast(CacheMode, lowered)
+    raise ValueError(f"cache must be off, memory or shared, not {value!r}")
 
 
 def _pins(value: str, what: str = "pin must be MODEL=QUANT[@DEVICE]") -> dict[str, str]:
@@ -344,6 +352,43 @@ class Settings:
         int,
         minimum=0, maximum=65535,
     )
+    cache: CacheMode = _setting(
+        "memory",
+        "Vector cache in front of the engine: memory = an LRU in this process (cache_bytes), shared = a "
+        "Redis/Valkey store for the whole fleet (cache_url), off = every input computed, repeats included. "
+        "With memory or shared, identical inputs of one request and of requests in flight are computed once. "
+        "Keys are the vector space (file sha256, quant, pooling, template) and the options that change the "
+        "vector, plus a hash of the text (never the text); entries are full-precision vectors, cut and "
+        "normalised per request.",
+        _cache_mode,
+    )
+    cache_bytes: int = _setting(
+        64 * 1024 * 1024,
+        "Byte budget of the in-process cache (vectors and keys); least recently used entries go first. A "
+        "1,024-dim vector takes about 4 KiB.",
+        int,
+        minimum=0, maximum=1 << 40,
+    )
+    cache_url: str = _setting(
+        "",
+        "The shared cache's Redis/Valkey URL (redis://host:6379/0, rediss:// for TLS, unix:///path.sock); "
+        "needed with cache=shared. Size and evict it on the store's side (maxmemory, allkeys-lru).",
+        str,
+        secret=True,
+    )
+    cache_timeout_seconds: float = _setting(
+        0.25,
+        "Longest wait for the shared cache per request; a store that does not answer in time, or not at all, "
+        "is skipped (the inputs are computed, one log line) and tried again a second later.",
+        float,
+        minimum=0.001, maximum=60,
+    )
+    cache_across_keys: bool = _setting(
+        False,
+        "With API keys, let one key's requests hit what another key's computed. Off, each key has its own "
+        "entries: a shared hit would tell one tenant, by timing or usage, what another embedded.",
+        _bool,
+    )
 
     grpc: GrpcTransport = field(default_factory=GrpcTransport)
 
@@ -351,6 +396,8 @@ class Settings:
         _check_fields(self, _OWN_FIELDS)
         if self.step_tokens % STEP_ALIGN:
             raise ConfigError(_where("step_tokens"), f"must be a multiple of {STEP_ALIGN} (or 0), got {self.step_tokens}")
+        if self.cache == "shared" and not self.cache_url:
+            raise ConfigError(_where("cache_url"), "cache=shared needs the store's URL (redis://host:6379/0)")
         if self.log_level.upper() not in _LOG_LEVELS:
             raise ConfigError(_where("log_level"), f"{self.log_level!r} is not one of {', '.join(_LOG_LEVELS)}")
 

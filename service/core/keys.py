@@ -2,11 +2,13 @@
 
 Keys come from `api_keys_file` and `api_keys` together; a front asks `KeyRing.allows`
 with the token of the caller's `authorization: Bearer KEY` and answers its own
-transport's "unauthenticated" when it says no.
+transport's "unauthenticated" when it says no. Each front's bookkeeping also records who
+calls (`adopt_tenant`), so that the application's vector cache can keep tenants apart.
 """
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 from pathlib import Path
@@ -38,6 +40,18 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+tenant: contextvars.ContextVar[str] = contextvars.ContextVar("tenant", default="")
+"""Who the call being handled is: a hash of its bearer token ("" without one); set per call's task."""
+
+
+def adopt_tenant(authorization: str) -> str:
+    """Records the caller of this call's task by its key's hash, never the key itself."""
+    scheme, _, token = authorization.partition(" ")
+    who = _digest(token).hex()[:32] if scheme.lower() == "bearer" and token else ""
+    tenant.set(who)
+    return who
+
+
 class KeyRing:
     def __init__(self, keys: frozenset[str]) -> None:
         self._digests = [_digest(key) for key in keys]
@@ -56,4 +70,4 @@ class KeyRing:
         return matched
 
 
-__all__ = ["KeyRing", "api_keys", "read_api_keys"]
+__all__ = ["KeyRing", "adopt_tenant", "api_keys", "read_api_keys", "tenant"]

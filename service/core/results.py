@@ -29,6 +29,9 @@ class Usage:
     timing: Timing = field(default_factory=Timing)
     total_ns: int = 0
     """From the application receiving the call to its answer."""
+    cached_tokens: int = 0
+    """Of prompt_tokens, those of inputs this call did not compute: served by the vector cache, by
+    another call computing the same input, or by an identical input earlier in the call."""
 
     def __add__(self, other: Usage) -> Usage:
         t, o = self.timing, other.timing
@@ -36,6 +39,7 @@ class Usage:
             self.prompt_tokens + other.prompt_tokens,
             Timing(t.queue_ns + o.queue_ns, t.tokenization_ns + o.tokenization_ns, t.inference_ns + o.inference_ns),
             self.total_ns + other.total_ns,
+            self.cached_tokens + other.cached_tokens,
         )
 
 

@@ -23,7 +23,7 @@ from service.telemetry.metrics import LATENCY_BUCKETS, Metrics
 from service.telemetry.tracing import Tracer
 from service.core import logs
 from service.core.errors import UnauthenticatedError
-from service.core.keys import KeyRing
+from service.core.keys import KeyRing, adopt_tenant
 from service.http.asgi import ASGIApp, Message, Receive, Scope, Send
 from service.http.disconnect import CLIENT_CLOSED, run_until_disconnect
 from service.http.errors import dialect_of, error_response
@@ -62,6 +62,7 @@ class Calls:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         rid = logs.adopt_request_id(headers.get(logs.REQUEST_ID_HEADER, ""))
+        adopt_tenant(headers.get("authorization", ""))
         status = [500]
 
         async def send_with_id(message: Message) -> None:

@@ -31,7 +31,7 @@ import grpc.aio
 
 from service.telemetry.metrics import Metrics
 from service.telemetry.tracing import Tracer
-from service.core import logs
+from service.core import keys, logs
 from service.core.errors import InvalidArgumentError, ResourceExhaustedError
 from service.rpc.admission import Admission, call_class
 from service.rpc.status import abort
@@ -153,7 +153,9 @@ class _Method:
 
     def _start(self, context: grpc.aio.ServicerContext[Any, Any], metadata: Sequence[tuple[str, Any]]) -> float:
         # this call's task has its own context: the id stays with this call
-        rid = logs.adopt_request_id(dict(metadata).get(logs.REQUEST_ID_HEADER, ""))
+        given = dict(metadata)
+        rid = logs.adopt_request_id(given.get(logs.REQUEST_ID_HEADER, ""))
+        keys.adopt_tenant(str(given.get("authorization", "")))
         context.set_trailing_metadata(((logs.REQUEST_ID_HEADER, rid),))
         if self._owner._metrics is not None:
             self._owner._metrics.started.labels(self._type, self._service, self._method).inc()

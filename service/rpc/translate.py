@@ -111,6 +111,7 @@ def usage(u: Usage) -> common_pb2.Usage:
         tokenization_time_ns=u.timing.tokenization_ns,
         inference_time_ns=u.timing.inference_ns,
         total_time_ns=u.total_ns,
+        cached_tokens=u.cached_tokens,
     )
 
 

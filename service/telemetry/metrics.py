@@ -10,12 +10,16 @@ servers in one process (the tests) do not share or clash over counters.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
+    from service.app.cache import VectorCache
     from service.app.registry import ServedModel
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -92,6 +96,37 @@ class Metrics:
         if served.worker is not None:
             served.worker.observer = ModelObserver(self, model_id)
 
+    def observe_cache(self, cache: VectorCache) -> None:
+        """The vector cache's counts, read when scraped (the cache keeps plain numbers, no metrics)."""
+        self.registry.register(CacheCollector(cache))
+
+
+class CacheCollector(Collector):
+    """`embedroute_cache_inputs_total` by where each input's vector came from, and the bytes in use."""
+
+    def __init__(self, cache: VectorCache) -> None:
+        self._cache = cache
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._cache.stats
+        inputs = CounterMetricFamily(
+            "embedroute_cache_inputs",
+            "Embedding inputs by where their vector came from: hit (the cache), shared (an identical input "
+            "computed by a call in flight or earlier in the same call) or miss (computed).",
+            labels=["result"],
+        )
+        for result, count in (("hit", stats.hits), ("shared", stats.shared), ("miss", stats.misses)):
+            inputs.add_metric([result], count)
+        yield inputs
+        yield GaugeMetricFamily(
+            "embedroute_cache_bytes", "Bytes the in-process vector cache holds (keys and vectors).",
+            value=self._cache.store.bytes_in_use,
+        )
+        yield CounterMetricFamily(
+            "embedroute_cache_store_errors", "Shared-store lookups and writes that failed (each one computed instead).",
+            value=self._cache.store.errors,
+        )
+
 
 class ModelObserver:
     """One model's `WorkerObserver`: label lookups done once, not per event."""
@@ -128,4 +163,4 @@ class MetricsEndpoint:
         self._thread.join(5)
 
 
-__all__ = ["Metrics", "MetricsEndpoint", "ModelObserver"]
+__all__ = ["CacheCollector", "Metrics", "MetricsEndpoint", "ModelObserver"]

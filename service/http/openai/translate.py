@@ -65,7 +65,11 @@ def embeddings(result: EmbedResult, encoding: EncodingFormat) -> dict[str, Any]:
         "object": "list",
         "data": [{"object": "embedding", "index": i, "embedding": _vector(e, encoding)} for i, e in enumerate(result.embeddings)],
         "model": result.model_id,
-        "usage": {"prompt_tokens": result.usage.prompt_tokens, "total_tokens": result.usage.prompt_tokens},
+        "usage": {
+            "prompt_tokens": result.usage.prompt_tokens,
+            "total_tokens": result.usage.prompt_tokens,
+            "prompt_tokens_details": {"cached_tokens": result.usage.cached_tokens},
+        },
     }
 
 

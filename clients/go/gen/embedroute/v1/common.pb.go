@@ -88,7 +88,11 @@ type Usage struct {
 	// other requests reports the whole batch's time.
 	InferenceTimeNs uint64 `protobuf:"varint,4,opt,name=inference_time_ns,json=inferenceTimeNs,proto3" json:"inference_time_ns,omitempty"`
 	// From the server receiving the request to the response being built.
-	TotalTimeNs   uint64 `protobuf:"varint,5,opt,name=total_time_ns,json=totalTimeNs,proto3" json:"total_time_ns,omitempty"`
+	TotalTimeNs uint64 `protobuf:"varint,5,opt,name=total_time_ns,json=totalTimeNs,proto3" json:"total_time_ns,omitempty"`
+	// Of prompt_tokens, those of inputs this request did not compute: served by
+	// the vector cache, by another request computing the same input at the same
+	// time, or by an identical input earlier in the same request.
+	CachedTokens  uint64 `protobuf:"varint,6,opt,name=cached_tokens,json=cachedTokens,proto3" json:"cached_tokens,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -158,17 +162,25 @@ func (x *Usage) GetTotalTimeNs() uint64 {
 	return 0
 }
 
+func (x *Usage) GetCachedTokens() uint64 {
+	if x != nil {
+		return x.CachedTokens
+	}
+	return 0
+}
+
 var File_embedroute_v1_common_proto protoreflect.FileDescriptor
 
 const file_embedroute_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1aembedroute/v1/common.proto\x12\rembedroute.v1\"\xd2\x01\n" +
+	"\x1aembedroute/v1/common.proto\x12\rembedroute.v1\"\xf7\x01\n" +
 	"\x05Usage\x12#\n" +
 	"\rprompt_tokens\x18\x01 \x01(\x04R\fpromptTokens\x12\"\n" +
 	"\rqueue_time_ns\x18\x02 \x01(\x04R\vqueueTimeNs\x120\n" +
 	"\x14tokenization_time_ns\x18\x03 \x01(\x04R\x12tokenizationTimeNs\x12*\n" +
 	"\x11inference_time_ns\x18\x04 \x01(\x04R\x0finferenceTimeNs\x12\"\n" +
-	"\rtotal_time_ns\x18\x05 \x01(\x04R\vtotalTimeNs*V\n" +
+	"\rtotal_time_ns\x18\x05 \x01(\x04R\vtotalTimeNs\x12#\n" +
+	"\rcached_tokens\x18\x06 \x01(\x04R\fcachedTokens*V\n" +
 	"\tInputType\x12\x1a\n" +
 	"\x16INPUT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10INPUT_TYPE_QUERY\x10\x01\x12\x17\n" +

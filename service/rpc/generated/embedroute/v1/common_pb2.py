@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65mbedroute/v1/common.proto\x12\rembedroute.v1\"\x85\x01\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x04\x12\x15\n\rqueue_time_ns\x18\x02 \x01(\x04\x12\x1c\n\x14tokenization_time_ns\x18\x03 \x01(\x04\x12\x19\n\x11inference_time_ns\x18\x04 \x01(\x04\x12\x15\n\rtotal_time_ns\x18\x05 \x01(\x04*V\n\tInputType\x12\x1a\n\x16INPUT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10INPUT_TYPE_QUERY\x10\x01\x12\x17\n\x13INPUT_TYPE_DOCUMENT\x10\x02\x42\x66\n\x11\x64\x65v.embedroute.v1B\x0b\x43ommonProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65mbedroute/v1/common.proto\x12\rembedroute.v1\"\x9c\x01\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x04\x12\x15\n\rqueue_time_ns\x18\x02 \x01(\x04\x12\x1c\n\x14tokenization_time_ns\x18\x03 \x01(\x04\x12\x19\n\x11inference_time_ns\x18\x04 \x01(\x04\x12\x15\n\rtotal_time_ns\x18\x05 \x01(\x04\x12\x15\n\rcached_tokens\x18\x06 \x01(\x04*V\n\tInputType\x12\x1a\n\x16INPUT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10INPUT_TYPE_QUERY\x10\x01\x12\x17\n\x13INPUT_TYPE_DOCUMENT\x10\x02\x42\x66\n\x11\x64\x65v.embedroute.v1B\x0b\x43ommonProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,8 +32,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'embedroute.v1.common_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\021dev.embedroute.v1B\013CommonProtoP\001ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1'
-  _globals['_INPUTTYPE']._serialized_start=181
-  _globals['_INPUTTYPE']._serialized_end=267
+  _globals['_INPUTTYPE']._serialized_start=204
+  _globals['_INPUTTYPE']._serialized_end=290
   _globals['_USAGE']._serialized_start=46
-  _globals['_USAGE']._serialized_end=179
+  _globals['_USAGE']._serialized_end=202
 # @@protoc_insertion_point(module_scope)

@@ -74,10 +74,23 @@ export interface Usage {
   inferenceTimeNs: number;
   /** From the server receiving the request to the response being built. */
   totalTimeNs: number;
+  /**
+   * Of prompt_tokens, those of inputs this request did not compute: served by
+   * the vector cache, by another request computing the same input at the same
+   * time, or by an identical input earlier in the same request.
+   */
+  cachedTokens: number;
 }
 
 function createBaseUsage(): Usage {
-  return { promptTokens: 0, queueTimeNs: 0, tokenizationTimeNs: 0, inferenceTimeNs: 0, totalTimeNs: 0 };
+  return {
+    promptTokens: 0,
+    queueTimeNs: 0,
+    tokenizationTimeNs: 0,
+    inferenceTimeNs: 0,
+    totalTimeNs: 0,
+    cachedTokens: 0,
+  };
 }
 
 export const Usage: MessageFns<Usage> = {
@@ -96,6 +109,9 @@ export const Usage: MessageFns<Usage> = {
     }
     if (message.totalTimeNs !== 0) {
       writer.uint32(40).uint64(message.totalTimeNs);
+    }
+    if (message.cachedTokens !== 0) {
+      writer.uint32(48).uint64(message.cachedTokens);
     }
     return writer;
   },
@@ -153,6 +169,14 @@ export const Usage: MessageFns<Usage> = {
             message.totalTimeNs = longToNumber(reader.uint64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.cachedTokens = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -192,6 +216,11 @@ export const Usage: MessageFns<Usage> = {
         : isSet(object.total_time_ns)
         ? globalThis.Number(object.total_time_ns)
         : 0,
+      cachedTokens: isSet(object.cachedTokens)
+        ? globalThis.Number(object.cachedTokens)
+        : isSet(object.cached_tokens)
+        ? globalThis.Number(object.cached_tokens)
+        : 0,
     };
   },
 
@@ -212,6 +241,9 @@ export const Usage: MessageFns<Usage> = {
     if (message.totalTimeNs !== 0) {
       obj.totalTimeNs = Math.round(message.totalTimeNs);
     }
+    if (message.cachedTokens !== 0) {
+      obj.cachedTokens = Math.round(message.cachedTokens);
+    }
     return obj;
   },
 
@@ -225,6 +257,7 @@ export const Usage: MessageFns<Usage> = {
     message.tokenizationTimeNs = object.tokenizationTimeNs ?? 0;
     message.inferenceTimeNs = object.inferenceTimeNs ?? 0;
     message.totalTimeNs = object.totalTimeNs ?? 0;
+    message.cachedTokens = object.cachedTokens ?? 0;
     return message;
   },
 };
