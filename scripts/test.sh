@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check CI runs, in the order a failure is cheapest to find. Called by `make test`
 # (after `make setup`) and so by .ci/run. Tools that come from registries install here,
-# idempotently: grpcurl and helm through `go install`, the Python linters through pip.
+# idempotently: grpcurl and helm through `go install`, the Python linters through pip, redis-server
+# through apt-get.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -13,6 +14,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "tools"
 bash scripts/install-grpcurl.sh
 bash scripts/install-deploy-tools.sh
+bash scripts/install-redis.sh
 
 step "API contract: buf lint, generated code up to date"
 bash scripts/check-protos.sh
