@@ -151,8 +151,8 @@ def test_vanished_stream_frees_its_queued_work(hardened: RunningServer, hardened
     batches, skipped = worker.stats.batches, worker.stats.skipped
     try:
         stub = embed_pb2_grpc.EmbedServiceStub(hardened_channel)
-        requests = [embed_pb2.EmbedStreamRequest(id=str(i), input=f"item {i}") for i in range(20)]
-        call = stub.EmbedStream(iter(requests), timeout=60)
+        requests = [embed_pb2.EmbedStreamRequest(id=str(i), input=f"vanishing item {i}") for i in range(20)]
+        call = stub.EmbedStream(iter(requests), timeout=60)  # inputs of its own: none in the vector cache
         assert wait_for(lambda: worker.stats.queued == 21), worker.stats  # the blocker and 20 stream inputs
         call.cancel()  # the client goes away mid-stream
         assert wait_for(lambda: worker.stats.queued == 1), worker.stats

@@ -31,7 +31,8 @@ def test_sigterm_drains_http_requests(synth_models: SynthModels, tmp_path: Path)
     process = subprocess.Popen(
         [str(EMBEDROUTE), "serve", "--models", str(tmp_path / "models"), "--host", "127.0.0.1", "--port", "0",
          "--http-port", str(http_port), "--metrics-port", "0", "--ctx", "512", "--threads", "1",
-         "--drain-grace-seconds", "120", "--log-format", "json"],
+         "--drain-grace-seconds", "120", "--log-format", "json",
+         "--cache", "off"],  # the same inputs in every call: with the cache, only one call would compute
         stderr=subprocess.PIPE, text=True,
     )
     lines: queue.Queue[str] = queue.Queue()

@@ -84,10 +84,13 @@ def test_quantized_encodings(stub: embed_pb2_grpc.EmbedServiceStub, engine: Mode
 
 
 def test_usage_reports_tokens_and_times(stub: embed_pb2_grpc.EmbedServiceStub) -> None:
-    usage = stub.Embed(embed_pb2.EmbedRequest(inputs=TEXTS)).usage
-    assert usage.prompt_tokens > len(TEXTS)
+    texts = [f"{text} (timed)" for text in TEXTS]  # not in the vector cache: computed, so timed
+    usage = stub.Embed(embed_pb2.EmbedRequest(inputs=texts)).usage
+    assert usage.prompt_tokens > len(texts) and usage.cached_tokens == 0
     assert usage.inference_time_ns > 0 and usage.tokenization_time_ns > 0
     assert usage.total_time_ns >= usage.queue_time_ns + usage.inference_time_ns
+    cached = stub.Embed(embed_pb2.EmbedRequest(inputs=texts)).usage
+    assert cached.cached_tokens == cached.prompt_tokens == usage.prompt_tokens and cached.inference_time_ns == 0
 
 
 def test_too_long_input_names_the_field(stub: embed_pb2_grpc.EmbedServiceStub, engine: Model) -> None:
