@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any, TypeVar
 
-from service.app.cache import VectorCache, embed_keys
+from service.app.cache import SCORES, VECTORS, VectorCache, embed_keys, rerank_keys
 from service.app.cosine_rerank import CosineRerankWork, scoring
 from service.app.ranking import TopN, best_first, ranked
 from service.app.registry import Registry, ServedModel
@@ -51,7 +51,7 @@ from service.core.results import (
     Usage,
 )
 from service.core.space import VectorSpace
-from service.core.values import EmbedOptions, Embedding
+from service.core.values import EmbedOptions, Embedding, RerankScore
 from service.engine.postprocess import finish
 from service.scheduler import ModelWorker, Outcome, Work
 
@@ -66,6 +66,12 @@ def _timeout(deadline: float | None) -> float | None:
 
 def _usage(outcome: Outcome[Any], started_ns: int) -> Usage:
     return Usage(outcome.prompt_tokens, outcome.timing, time.monotonic_ns() - started_ns)
+
+
+def _cached_usage(tokens: list[int], computed: frozenset[int], spent: Usage, started_ns: int) -> Usage:
+    """Every input's tokens, and of them those this call did not compute; the time of what it did."""
+    cached = sum(n for i, n in enumerate(tokens) if i not in computed)
+    return Usage(sum(tokens), spent.timing, time.monotonic_ns() - started_ns, cached)
 
 
 @dataclass
@@ -125,7 +131,8 @@ class Application:
             outcome = await self._submit(worker, EmbedWork(call.inputs, call.options), call.inputs, deadline)
             embeddings, usage = outcome.values, _usage(outcome, started)
         else:
-            embeddings, usage = await self._embed_cached(self.cache, served.cache_space, worker, call, deadline, started)
+            space = served.cache_space
+            embeddings, usage = await self._embed_cached(self.cache, space, worker, call, deadline, started)
         return EmbedResult(
             worker.description.model_id,
             embeddings,
@@ -150,22 +157,18 @@ class Application:
             spent += Usage(timing=outcome.timing)
             return outcome.values
 
-        tenant = keys.tenant.get() if self._tenants_apart else ""
-        resolved = await cache.embeddings(embed_keys(space, full, tenant, call.inputs), compute)
+        resolved = await cache.resolve(embed_keys(space, full, self._tenant(), call.inputs), compute, VECTORS)
         options = call.options
         embeddings = [
             Embedding(finish(e.vector, options.dimensions, options.normalize), e.n_tokens, e.truncated)
-            for e in resolved.embeddings
+            for e in resolved.values
         ]
-        cached = sum(e.n_tokens for i, e in enumerate(embeddings) if i not in resolved.computed)
-        usage = Usage(sum(e.n_tokens for e in embeddings), spent.timing, time.monotonic_ns() - started, cached)
-        return embeddings, usage
+        return embeddings, _cached_usage([e.n_tokens for e in embeddings], resolved.computed, spent, started)
 
-    @property
-    def _tenants_apart(self) -> bool:
-        """With API keys, each key's cache entries are its own unless the operator shares them."""
+    def _tenant(self) -> str:
+        """Whose cache entries a call uses: with API keys, each key's own unless the operator shares them."""
         has_keys = bool(self.settings.api_keys) or self.settings.api_keys_file is not None
-        return has_keys and not self.settings.cache_across_keys
+        return keys.tenant.get() if has_keys and not self.settings.cache_across_keys else ""
 
     # --- rerank --------------------------------------------------------------------
 
@@ -237,13 +240,43 @@ class Application:
         return summary if summary.results else replace(summary, results=best_first(results))
 
     async def _rerank(self, worker: ModelWorker, call: RerankCall, offset: int, deadline: float | None) -> RerankResult:
+        """Each document's score from the cache, from a call in flight scoring the same pair, or computed."""
         started = time.monotonic_ns()
         description = worker.description
-        work_type = RerankWork if description.kind == "reranker" else CosineRerankWork
-        work = work_type(call.query, call.documents, call.instruction, call.truncate, offset)
-        outcome = await self._submit(worker, work, call.documents, deadline)
-        results = ranked(call, outcome.values, outcome.items, offset)
-        return RerankResult(description.model_id, results, _usage(outcome, started), scoring(description))
+        space = self.registry.get(description.model_id).cache_space
+        if self.cache is None or space is None:
+            scores, outcome = await self._score(worker, call, offset, list(range(len(call.documents))), deadline)
+            usage = _usage(outcome, started)
+        else:
+            spent = Usage()
+
+            async def compute(positions: list[int]) -> list[RerankScore]:
+                nonlocal spent
+                computed, outcome = await self._score(worker, call, offset, positions, deadline)
+                spent += Usage(timing=outcome.timing)
+                return computed
+
+            ids = rerank_keys(
+                space, scoring(description), call.query, call.instruction, call.truncate, self._tenant(), call.documents
+            )
+            resolved = await self.cache.resolve(ids, compute, SCORES)
+            scores = resolved.values
+            usage = _cached_usage([s.n_tokens for s in scores], resolved.computed, spent, started)
+        return RerankResult(description.model_id, ranked(call, scores, offset), usage, scoring(description))
+
+    async def _score(
+        self, worker: ModelWorker, call: RerankCall, offset: int, positions: list[int], deadline: float | None
+    ) -> tuple[list[RerankScore], Outcome[float]]:
+        """The documents at `positions` scored on the model's worker."""
+        work_type = RerankWork if worker.description.kind == "reranker" else CosineRerankWork
+        documents = [call.documents[i] for i in positions]
+        work = work_type(call.query, documents, call.instruction, call.truncate, offset, positions)
+        outcome = await self._submit(worker, work, documents, deadline)
+        scores = [
+            RerankScore(i, score, len(item.tokens), item.truncated)
+            for i, score, item in zip(positions, outcome.values, outcome.items, strict=True)
+        ]
+        return scores, outcome
 
     # --- tokenize ------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ class CosineRerankWork:
     instruction: str | None
     truncate: bool
     index_offset: int = 0
+    positions: list[int] | None = None
+    """As `service.app.work.RerankWork.positions`."""
 
     def prepare(self, model: Model) -> Prepared:
         documents = EmbedOptions(input_type="document", truncate=self.truncate)
@@ -45,7 +47,7 @@ class CosineRerankWork:
         return Prepared(
             items=[
                 located(f"documents[{self.index_offset + i}]", model.prepare_embed, d, documents)
-                for i, d in enumerate(self.documents)
+                for i, d in zip(self.positions or range(len(self.documents)), self.documents, strict=True)
             ],
             extra=[located("query", model.prepare_embed, self.query, query)],
         )

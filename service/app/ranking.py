@@ -6,22 +6,20 @@ import heapq
 
 from service.core.requests import RerankCall
 from service.core.results import RankedDocument
-from service.core.values import PreparedInput
+from service.core.values import RerankScore
 
 
-def ranked(
-    call: RerankCall, scores: list[float], items: list[PreparedInput], index_offset: int = 0
-) -> list[RankedDocument]:
-    """One result per document, best first; equal scores keep the documents' order."""
+def ranked(call: RerankCall, scores: list[RerankScore], index_offset: int = 0) -> list[RankedDocument]:
+    """One result per document (`scores` in document order), best first; equal scores keep the documents' order."""
     results = [
         RankedDocument(
             index=index_offset + i,
-            score=score,
-            prompt_tokens=len(item.tokens),
-            truncated=item.truncated,
+            score=s.score,
+            prompt_tokens=s.n_tokens,
+            truncated=s.truncated,
             document=call.documents[i] if call.return_documents else None,
         )
-        for i, (score, item) in enumerate(zip(scores, items, strict=True))
+        for i, s in enumerate(scores)
     ]
     return best_first(results)
 

@@ -40,7 +40,7 @@ class ServedModel:
     space: VectorSpace | None = None
     """What decides the loaded file's vectors; None while loading, for rerankers, or with ids off."""
     cache_space: VectorSpace | None = None
-    """The same, for the vector cache's keys: known with ids off too when the cache is on."""
+    """The same for the vector cache's keys, rerankers' too: known whenever the cache is on."""
 
     def vector_space_id(self, normalize: bool = True) -> str:
         """The id of the vectors this model answers with ("" when none is known)."""
@@ -181,7 +181,7 @@ async def _load_with_space(candidate: Candidate, settings: Settings) -> tuple[Mo
     """Loads the model and, beside it on another thread, takes the file's sha256 (from its
     sidecar when recorded): the model is ready once both are, so every answer carries its id."""
     path = candidate.description.path
-    wanted = candidate.description.kind == "embedding" and (settings.vector_space_ids or settings.cache != "off")
+    wanted = settings.cache != "off" or (settings.vector_space_ids and candidate.description.kind == "embedding")
     digest = asyncio.ensure_future(asyncio.to_thread(weights_sha256, path)) if wanted else None
     try:
         worker = await asyncio.to_thread(_load, candidate, settings)

@@ -59,7 +59,10 @@ class RerankWork:
     instruction: str | None
     truncate: bool
     index_offset: int = 0
-    """Index of documents[0] in the whole request, for error fields (a stream's later chunks)."""
+    """Index of the chunk's first document in the whole request, for error fields (a stream's later chunks)."""
+    positions: list[int] | None = None
+    """Each document's index in its chunk when only some are scored (the others came from the vector
+    cache); None: documents[i] is the chunk's document i."""
 
     def prepare(self, model: Model) -> Prepared:
         return Prepared(
@@ -72,7 +75,7 @@ class RerankWork:
                     self.instruction,
                     self.truncate,
                 )
-                for i, d in enumerate(self.documents)
+                for i, d in zip(self.positions or range(len(self.documents)), self.documents, strict=True)
             ]
         )
 

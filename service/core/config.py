@@ -354,7 +354,7 @@ class Settings:
     )
     cache: CacheMode = _setting(
         "memory",
-        "Vector cache in front of the engine: memory = an LRU in this process (cache_bytes), shared = a "
+        "Vector (and rerank score) cache in front of the engine: memory = an LRU in this process (cache_bytes), shared = a "
         "Redis/Valkey store for the whole fleet (cache_url), off = every input computed, repeats included. "
         "With memory or shared, identical inputs of one request and of requests in flight are computed once. "
         "Keys are the vector space (file sha256, quant, pooling, template) and the options that change the "

@@ -111,8 +111,9 @@ class CacheCollector(Collector):
         stats = self._cache.stats
         inputs = CounterMetricFamily(
             "embedroute_cache_inputs",
-            "Embedding inputs by where their vector came from: hit (the cache), shared (an identical input "
-            "computed by a call in flight or earlier in the same call) or miss (computed).",
+            "Embedding inputs and rerank documents by where their vector or score came from: hit (the "
+            "cache), shared (an identical input computed by a call in flight or earlier in the same call) "
+            "or miss (computed).",
             labels=["result"],
         )
         for result, count in (("hit", stats.hits), ("shared", stats.shared), ("miss", stats.misses)):

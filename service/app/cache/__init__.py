@@ -10,13 +10,14 @@ It imports only the core: the application decides what is computed and how.
 
 from __future__ import annotations
 
-from service.app.cache.keys import embed_keys
+from service.app.cache.entries import SCORES, VECTORS, Codec
+from service.app.cache.keys import embed_keys, rerank_keys
 from service.app.cache.memory import MemoryStore
 from service.app.cache.shared import SharedStore
 from service.app.cache.store import VectorStore, open_store
 from service.app.cache.vectors import CacheStats, Resolved, VectorCache, open_cache
 
 __all__ = [
-    "CacheStats", "MemoryStore", "Resolved", "SharedStore", "VectorCache", "VectorStore", "embed_keys", "open_cache",
-    "open_store",
+    "SCORES", "VECTORS", "CacheStats", "Codec", "MemoryStore", "Resolved", "SharedStore", "VectorCache", "VectorStore",
+    "embed_keys", "open_cache", "open_store", "rerank_keys",
 ]
