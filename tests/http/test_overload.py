@@ -14,7 +14,8 @@ from tests.rpc.harness import RunningServer, server_settings
 
 
 def test_full_queue_is_429_with_retry_after(models_dir: Path, http_embed_plans: list[ModelPlan]) -> None:
-    settings = server_settings(models_dir, http_port=free_port(), max_queued_requests=1, retry_after_seconds=0.25)
+    # the same request six times: with the cache, five would wait on the first instead of queueing
+    settings = server_settings(models_dir, http_port=free_port(), max_queued_requests=1, retry_after_seconds=0.25, cache="off")
     server = RunningServer(settings, http_embed_plans).load()
     long_text = " ".join(["hello"] * 400)  # about 400 tokens: fits the 512 context, takes a while
     answers: list[httpx.Response] = []

@@ -49,7 +49,8 @@ def test_unavailable_while_loading_with_retry_info(models_dir: Path, embed_plans
 
 
 def test_full_queue_is_resource_exhausted(models_dir: Path, embed_plans: list[ModelPlan]) -> None:
-    settings = server_settings(models_dir, max_queued_requests=1, retry_after_seconds=0.25)
+    # the same request six times: with the cache, five would wait on the first instead of queueing
+    settings = server_settings(models_dir, max_queued_requests=1, retry_after_seconds=0.25, cache="off")
     server = RunningServer(settings, embed_plans).load()
     long_text = " ".join(["hello"] * 400)  # about 400 tokens: fits the 512 context, takes a while
     errors: list[grpc.RpcError] = []
