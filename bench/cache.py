@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -145,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     embedder = args.embedder or synth_ladder(Path(".cache/bench-models/tiny"), "tiny", "embedding", ("Q8_0",))["Q8_0"]
     load_start = load_average()
     results = run(embedder, args)
-    results |= {"command": "python -m bench.cache " + " ".join(sys.argv[1:] if argv is None else argv),
+    results |= {"command": "python -m bench.cache " + shlex.join(sys.argv[1:] if argv is None else argv),
                 "load_start": load_start, "load_end": load_average()}
     text = report(results, args, embedder)
     print(text)
