@@ -1,6 +1,8 @@
 """N calls at once from one process: how each ended and how long it took.
 
-    python -m tests.hardening.burst_client TARGET N      (prints one JSON object)
+    python -m tests.hardening.burst_client TARGET N [NAME]     (prints one JSON object)
+
+Each burst's texts carry its NAME, so that a later burst's are not answered by the vector cache.
 
 Used by tests/hardening/test_load.py, and by hand against any build for before/after figures.
 """
@@ -21,14 +23,14 @@ from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc
 TIMEOUT_S = 120.0
 
 
-async def burst(target: str, n: int) -> dict[str, object]:
+async def burst(target: str, n: int, name: str = "") -> dict[str, object]:
     async with grpc.aio.insecure_channel(target) as channel:
         stub = embed_pb2_grpc.EmbedServiceStub(channel)
 
         async def one(i: int) -> tuple[str, float]:
             began = time.monotonic()
             try:
-                await stub.Embed(embed_pb2.EmbedRequest(inputs=[f"query number {i} of a burst"]), timeout=TIMEOUT_S)
+                await stub.Embed(embed_pb2.EmbedRequest(inputs=[f"query number {i} of burst {name}"]), timeout=TIMEOUT_S)
                 code = "OK"
             except grpc.aio.AioRpcError as exc:
                 code = exc.code().name
@@ -54,4 +56,4 @@ async def burst(target: str, n: int) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(burst(sys.argv[1], int(sys.argv[2])))))
+    print(json.dumps(asyncio.run(burst(sys.argv[1], int(sys.argv[2]), *sys.argv[3:4]))))

@@ -165,9 +165,9 @@ def test_bursts_of_a_thousand_calls(server: tuple[subprocess.Popen[bytes], str])
     with grpc.insecure_channel(target) as channel:
         wait_serving(channel)
     reports, rss = [], []
-    for _ in range(BURSTS):
+    for n in range(BURSTS):
         client = subprocess.run(
-            [sys.executable, "-m", "tests.hardening.burst_client", target, str(BURST)],
+            [sys.executable, "-m", "tests.hardening.burst_client", target, str(BURST), str(n)],
             cwd=REPO, capture_output=True, text=True, timeout=300, check=True,
         )
         reports.append(json.loads(client.stdout))
