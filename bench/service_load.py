@@ -71,6 +71,10 @@ class ServerProcess:
             # (300 s + 30 s grace), after which the server ends the connection (load spreading behind
             # L4 balancers) and the stream with it; the benchmark wants one uninterrupted stream.
             "--max-connection-age-seconds", "0",
+            # Benchmarks repeat their inputs (warm-up, rounds, the same rerank documents) and measure
+            # the work of computing them: the vector cache would answer from memory. bench.cache turns
+            # it on (its `extra` comes later and wins).
+            "--cache", "off",
         ]
         for pin in pins:
             args += ["--pin", pin]
