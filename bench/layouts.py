@@ -41,8 +41,6 @@ def layouts(cpus: int) -> list[Layout]:
     base = EngineSettings(n_ctx=2048, n_threads=cpus)
     rows = [Layout(f"step {n} tokens", replace(base, n_batch=n)) for n in (32, 64, 128, 256, 512)]
     rows.append(Layout("step 64, flash attention", replace(base, n_batch=64, flash_attn=True)))
-    rows.append(Layout("step 128, flash attention", replace(base, n_batch=128, flash_attn=True)))
-    rows.append(Layout("step 128, 64 sequences", replace(base, n_batch=128, n_seq_max=64)))
     if cpus > 1:
         rows.append(Layout("step 64, 1 thread", replace(base, n_batch=64, n_threads=1)))
         rows.append(Layout(f"step 64, {cpus} contexts x 1 thread", replace(base, n_batch=64, n_threads=1), cpus))
