@@ -344,6 +344,19 @@ class Settings:
         int,
         minimum=0, maximum=65535,
     )
+    http_header_timeout_seconds: float = _setting(
+        10.0,
+        "An HTTP connection must send a request's whole header within this long of opening (or of its last "
+        "answer), else it is closed: idle and slow connections hold no slot and cannot starve the front.",
+        float,
+        minimum=0.1, maximum=3600,
+    )
+    http_max_header_bytes: int = _setting(
+        65536,
+        "Largest HTTP request line and headers together; a larger one is answered 431 and the connection closed.",
+        int,
+        minimum=1024, maximum=1 << 24,
+    )
 
     grpc: GrpcTransport = field(default_factory=GrpcTransport)
 

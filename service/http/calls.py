@@ -10,6 +10,11 @@ gRPC front sends it in trailers. Metrics are `http_server_requests_total` and
 `http_server_request_duration_seconds` by method, route and status, on the server's
 metrics registry beside the gRPC ones. A request whose client leaves first is cancelled
 (service.http.disconnect) and logged with status 499.
+
+Calls are admitted here, as service.rpc.admission admits gRPC's: health routes always, every
+other request within `max_concurrent_rpcs` in flight, the rest refused at once with 429 and
+Retry-After in its API's error body. A connection is not a call: one that sends no request
+holds no slot (service.http.protocol closes it).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from prometheus_client import Counter, Histogram
 from service.telemetry.metrics import LATENCY_BUCKETS, Metrics
 from service.telemetry.tracing import Tracer
 from service.core import logs
-from service.core.errors import UnauthenticatedError
+from service.core.errors import EmbedrouteError, ResourceExhaustedError, UnauthenticatedError
 from service.core.keys import KeyRing
 from service.http.asgi import ASGIApp, Message, Receive, Scope, Send
 from service.http.disconnect import CLIENT_CLOSED, run_until_disconnect
@@ -48,8 +53,11 @@ class Calls:
     """The bookkeeping and the key check around the routes."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics | None, tracer: Tracer, keys: frozenset[str] | None,
-                 routes: frozenset[str]) -> None:
+                 routes: frozenset[str], max_in_flight: int) -> None:
         self._app = app
+        self._max_in_flight = max_in_flight
+        """Calls of the routes that need a slot, at once; 0 = unbounded."""
+        self.in_flight = 0
         self._metrics = HttpMetrics(metrics) if metrics is not None else None
         self._tracer = tracer
         self._keys = KeyRing(keys) if keys is not None else None
@@ -73,15 +81,29 @@ class Calls:
         path: str = scope["path"]
         started = time.perf_counter()
         with self._tracer.span("http", f"{scope['method']} {path}", list(headers.items())) as span:
+            admitted = path in OPEN_PATHS or self._enter()
             try:
-                if self._refused(path, headers):
+                error: EmbedrouteError
+                if not admitted:
+                    error = ResourceExhaustedError(f"{self._max_in_flight} calls are in flight; retry later")
+                    await error_response(dialect_of(path), error, NONE)(scope, receive, send_with_id)
+                elif self._refused(path, headers):
                     error = UnauthenticatedError("missing or unknown API key: send `authorization: Bearer KEY`")
                     await error_response(dialect_of(path), error, NONE)(scope, receive, send_with_id)
                 elif await run_until_disconnect(self._app, scope, receive, send_with_id):
                     status[0] = CLIENT_CLOSED
             finally:
+                if admitted and path not in OPEN_PATHS:
+                    self.in_flight -= 1
                 span.finish(str(status[0]))
                 self._record(scope["method"], path, status[0], time.perf_counter() - started, rid)
+
+    def _enter(self) -> bool:
+        """Takes a slot; False when every slot is taken. Touched only on the event loop."""
+        if self._max_in_flight and self.in_flight >= self._max_in_flight:
+            return False
+        self.in_flight += 1
+        return True
 
     def _refused(self, path: str, headers: dict[str, str]) -> bool:
         return self._keys is not None and path not in OPEN_PATHS and not self._keys.allows(headers.get("authorization", ""))
