@@ -27,8 +27,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     Header bytes are counted as they arrive, not in httptools' callbacks: httptools gathers a
     header's whole value before it calls back, so a callback would see a 50 MB value only once
-    it sat in memory. Bytes read while a header is incomplete are all header bytes (asyncio reads
-    at most 256 KiB at a time, so the count passes the bound by at most one read)."""
+    it sat in memory. A read that starts while a header is awaited and ends with it still incomplete
+    is all header bytes (asyncio reads at most 256 KiB at a time, so the count passes the bound by at
+    most one read). The deadline runs from the connection's start or the last answer: the body of a
+    request answered early (413) may still be arriving, and is not a header."""
 
     header_timeout_s = 10.0
     max_header_bytes = 65536
@@ -36,7 +38,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
-        self._awaiting_header = False
+        self._reading_header = True
+        """From the connection's start or the end of a request's message to the end of the next header."""
         self._header_bytes = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -48,10 +51,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._awaiting_header:
+        if self._reading_header:
             self._header_bytes += len(data)
         super().data_received(data)
-        if self._awaiting_header and self._header_bytes > self.max_header_bytes and not self.transport.is_closing():
+        if self._reading_header and self._header_bytes > self.max_header_bytes and not self.transport.is_closing():
             self.transport.write(
                 b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
                 b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_TOO_LARGE), _TOO_LARGE)
@@ -60,7 +63,13 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._stop_header_timer()
+        self._reading_header = False
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._reading_header = True
+        self._header_bytes = 0
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)
@@ -70,12 +79,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def _await_header(self) -> None:
         self._stop_header_timer()
-        self._awaiting_header = True
-        self._header_bytes = 0
         self._header_timer = self.loop.call_later(self.header_timeout_s, self._header_timed_out)
 
     def _stop_header_timer(self) -> None:
-        self._awaiting_header = False
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
