@@ -9,7 +9,9 @@ task (service.core.logs.request_id) and sent back in the `x-request-id` header, 
 gRPC front sends it in trailers. Metrics are `http_server_requests_total` and
 `http_server_request_duration_seconds` by method, route and status, on the server's
 metrics registry beside the gRPC ones. A request whose client leaves first is cancelled
-(service.http.disconnect) and logged with status 499.
+(service.http.disconnect) and logged with status 499; one still running when the drain's grace
+ends gets the API's 503 with Retry-After. The access-log line and the metrics are written before
+the answer's last bytes are sent, so a client that has its answer finds them.
 
 Calls are admitted here, as service.rpc.admission admits gRPC's: health routes always, every
 other request within `max_concurrent_rpcs` in flight, the rest refused at once with 429 and
@@ -19,6 +21,7 @@ holds no slot (service.http.protocol closes it).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -27,7 +30,7 @@ from prometheus_client import Counter, Histogram
 from service.telemetry.metrics import LATENCY_BUCKETS, Metrics
 from service.telemetry.tracing import Tracer
 from service.core import logs
-from service.core.errors import EmbedrouteError, ResourceExhaustedError, UnauthenticatedError
+from service.core.errors import EmbedrouteError, ResourceExhaustedError, UnauthenticatedError, UnavailableError
 from service.core.keys import KeyRing
 from service.http.asgi import ASGIApp, Message, Receive, Scope, Send
 from service.http.disconnect import CLIENT_CLOSED, run_until_disconnect
@@ -70,17 +73,29 @@ class Calls:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         rid = logs.adopt_request_id(headers.get(logs.REQUEST_ID_HEADER, ""))
-        status = [500]
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), (logs.REQUEST_ID_HEADER.encode(), rid.encode())]
-            await send(message)
-
+        method: str = scope["method"]
         path: str = scope["path"]
         started = time.perf_counter()
-        with self._tracer.span("http", f"{scope['method']} {path}", list(headers.items())) as span:
+        status = [500]
+        answering = recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self._record(method, path, status[0], time.perf_counter() - started, rid)
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal answering
+            if message["type"] == "http.response.start":
+                answering = True
+                status[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), (logs.REQUEST_ID_HEADER.encode(), rid.encode())]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                record()  # before the answer's last bytes leave: whoever has the answer finds the line logged
+            await send(message)
+
+        with self._tracer.span("http", f"{method} {path}", list(headers.items())) as span:
             admitted = path in OPEN_PATHS or self._enter()
             try:
                 error: EmbedrouteError
@@ -92,11 +107,18 @@ class Calls:
                     await error_response(dialect_of(path), error, NONE)(scope, receive, send_with_id)
                 elif await run_until_disconnect(self._app, scope, receive, send_with_id):
                     status[0] = CLIENT_CLOSED
+            except asyncio.CancelledError:
+                if answering or not _uncancel():
+                    raise
+                # The drain's grace ended with this request unanswered: uvicorn cancels it; its client
+                # gets the API's 503 with Retry-After, as a request arriving while draining does.
+                error = UnavailableError("the server shut down before this request finished", reason="DRAINING")
+                await error_response(dialect_of(path), error, NONE)(scope, receive, send_with_id)
             finally:
                 if admitted and path not in OPEN_PATHS:
                     self.in_flight -= 1
                 span.finish(str(status[0]))
-                self._record(scope["method"], path, status[0], time.perf_counter() - started, rid)
+                record()
 
     def _enter(self) -> bool:
         """Takes a slot; False when every slot is taken. Touched only on the event loop."""
@@ -116,6 +138,12 @@ class Calls:
         log.info("%s %s %d %.1fms", method, route, status, elapsed * 1000,
                  extra={"http_method": method, "http_route": route, "http_status": status,
                         "duration_ms": round(elapsed * 1000, 3), "request_id": rid})
+
+
+def _uncancel() -> bool:
+    """Takes back the cancellation of this task (the drain's); False when none is pending."""
+    task = asyncio.current_task()
+    return task is not None and task.uncancel() == 0
 
 
 __all__ = ["OPEN_PATHS", "Calls"]

@@ -39,6 +39,10 @@ from service.http.protocol import protocol_for
 from service.http.tei import TeiRoutes
 
 
+ANSWER_AFTER_GRACE_S = 2.0
+"""How long the requests cancelled at the grace's end get to send their 503 before the models close."""
+
+
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -98,6 +102,11 @@ class HttpFront:
         self._config.timeout_graceful_shutdown = math.ceil(grace_s)
         self._server.should_exit = True
         await self._task
+        # uvicorn cancels the requests still running at the grace's end and returns at once; each
+        # answers its client 503 (service.http.calls) in its next steps: let those writes happen.
+        unanswered = list(self._server.server_state.tasks)
+        if unanswered:
+            await asyncio.wait(unanswered, timeout=ANSWER_AFTER_GRACE_S)
 
 
 def _bind(host: str, port: int) -> socket.socket:

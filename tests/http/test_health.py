@@ -74,3 +74,30 @@ def test_request_id_access_log_and_metrics(
     assert 'http_server_requests_total{method="POST",route="/v1/embeddings",status="200"}' in metrics
     assert 'http_server_requests_total{method="GET",route="other",status="404"}' in metrics
     assert "http_server_request_duration_seconds_bucket" in metrics
+
+
+def test_request_still_running_when_the_grace_ends_gets_503(
+    models_dir: Path, http_embed_plans: list[ModelPlan], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = RunningServer(server_settings(models_dir, http_port=free_port()), http_embed_plans).load()
+    long_text = " ".join(["hello"] * 400)
+    answers: list[httpx.Response] = []
+    request = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(f"{server.http_url}/v1/embeddings", json={"input": [long_text] * 512}, timeout=120)
+        )
+    )
+    request.start()
+    worker = server.worker("qwen3-embedding-tiny")
+    waited = time.monotonic()
+    while worker.stats.queued == 0:  # the request has reached the model's queue
+        assert time.monotonic() - waited < 60
+        time.sleep(0.01)
+    with caplog.at_level(logging.ERROR):
+        server.stop(grace_s=0.2)
+    request.join(30)
+    (answer,) = answers
+    assert answer.status_code == 503, answer.text[:300]
+    assert answer.headers["retry-after"] == "1"
+    assert answer.json()["error"]["code"] == "draining"
+    assert not [r for r in caplog.records if "Exception in ASGI application" in r.getMessage()]
