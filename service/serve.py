@@ -68,7 +68,7 @@ class EmbedrouteServer:
         self._settled_at = time.monotonic()
         await self.registry.load_all(self.settings, self._on_model_change)
         ready = {m.kind for m in self.registry.models() if m.state == "ready"}
-        await self.rpc.models_changed(ready, self.registry.reranks_by_cosine, settled=True)
+        await self.rpc.models_changed(ready, self.registry.reranks_by_cosine, serving=self.app.unready() is None)
         log.info("%d of %d models ready", sum(m.state == "ready" for m in self.registry.models()),
                  len(self.registry.models()))
 
@@ -78,7 +78,7 @@ class EmbedrouteServer:
         if self.metrics is not None:
             self.metrics.observe_model(served, load_seconds)
         ready = {m.kind for m in self.registry.models() if m.state == "ready"}
-        await self.rpc.models_changed(ready, self.registry.reranks_by_cosine, settled=False)
+        await self.rpc.models_changed(ready, self.registry.reranks_by_cosine, serving=None)
 
     async def shutdown(self, grace_s: float | None = None) -> None:
         """Health NOT_SERVING, refuse new calls, let calls in flight finish, then free the models."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any, TypeVar
 
+from service.app import readiness
 from service.app.cosine_rerank import CosineRerankWork, scoring
 from service.app.ranking import TopN, best_first, ranked
 from service.app.registry import Registry, ServedModel
@@ -243,6 +244,12 @@ class Application:
 
     def models(self) -> list[ServedModel]:
         return self.registry.models()
+
+    def unready(self, model_id: str = "") -> UnavailableError | None:
+        """Why the server (or the named model) is not ready, or None: health's one answer (service.app.readiness)."""
+        if model_id:
+            return readiness.model_unready(self.registry.get(model_id))
+        return readiness.unready(self.registry.models(), frozenset(self.settings.optional_models), self.draining)
 
     def model(self, model_id: str) -> ServedModel:
         if not model_id:

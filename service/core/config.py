@@ -344,6 +344,13 @@ class Settings:
         int,
         minimum=0, maximum=65535,
     )
+    optional_models: list[str] = _setting(
+        [],
+        "Models (comma-separated ids) whose failure to load leaves the server ready. Ready - gRPC health \"\" "
+        "SERVING, /readyz 200 - means every other planned model serves; /readyz/MODEL tells one model's state.",
+        _keys,
+        repeat=True,
+    )
     http_header_timeout_seconds: float = _setting(
         10.0,
         "An HTTP connection must send a request's whole header within this long of opening (or of its last "

@@ -38,7 +38,12 @@ from service.http.errors import dialect_of, error_response
 from service.http.fields import NONE
 
 OPEN_PATHS = frozenset({"/health", "/livez", "/readyz"})
-"""Kubernetes' probes and load balancers' health checks need no key."""
+"""Kubernetes' probes and load balancers' health checks need no key (and `/readyz/MODEL`, see is_open)."""
+
+
+def is_open(path: str) -> bool:
+    """A health route: no key, no call slot."""
+    return path in OPEN_PATHS or path.startswith("/readyz/")
 
 log = logging.getLogger("embedroute.access")
 
@@ -96,7 +101,7 @@ class Calls:
             await send(message)
 
         with self._tracer.span("http", f"{method} {path}", list(headers.items())) as span:
-            admitted = path in OPEN_PATHS or self._enter()
+            admitted = is_open(path) or self._enter()
             try:
                 error: EmbedrouteError
                 if not admitted:
@@ -115,7 +120,7 @@ class Calls:
                 error = UnavailableError("the server shut down before this request finished", reason="DRAINING")
                 await error_response(dialect_of(path), error, NONE)(scope, receive, send_with_id)
             finally:
-                if admitted and path not in OPEN_PATHS:
+                if admitted and not is_open(path):
                     self.in_flight -= 1
                 span.finish(str(status[0]))
                 record()
@@ -128,7 +133,7 @@ class Calls:
         return True
 
     def _refused(self, path: str, headers: dict[str, str]) -> bool:
-        return self._keys is not None and path not in OPEN_PATHS and not self._keys.allows(headers.get("authorization", ""))
+        return self._keys is not None and not is_open(path) and not self._keys.allows(headers.get("authorization", ""))
 
     def _record(self, method: str, path: str, status: int, elapsed: float, rid: str) -> None:
         route = path if path in self._routes else "other"
@@ -146,4 +151,4 @@ def _uncancel() -> bool:
     return task is not None and task.uncancel() == 0
 
 
-__all__ = ["OPEN_PATHS", "Calls"]
+__all__ = ["OPEN_PATHS", "Calls", "is_open"]

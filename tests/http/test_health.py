@@ -23,7 +23,7 @@ def test_ready_after_models_load_and_not_while_draining(models_dir: Path, http_e
         assert httpx.get(f"{url}/livez").status_code == 200
         loading = httpx.get(f"{url}/health")
         assert loading.status_code == 503
-        assert loading.json()["error"] == "no model is ready yet" and loading.json()["error_type"] == "Unhealthy"
+        assert loading.json()["error"] == "model 'qwen3-embedding-tiny' is still loading" and loading.json()["error_type"] == "Unhealthy"
         assert loading.headers["retry-after"] == "1"
         server.load()
         assert httpx.get(f"{url}/health").status_code == 200
