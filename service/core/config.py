@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -373,6 +374,11 @@ class Settings:
             raise ConfigError(_where("step_tokens"), f"must be a multiple of {STEP_ALIGN} (or 0), got {self.step_tokens}")
         if self.log_level.upper() not in _LOG_LEVELS:
             raise ConfigError(_where("log_level"), f"{self.log_level!r} is not one of {', '.join(_LOG_LEVELS)}")
+        ports = [(name, getattr(self, name)) for name in ("port", "metrics_port", "http_port") if getattr(self, name)]
+        for i, (name, port) in enumerate(ports):
+            for other, other_port in ports[:i]:
+                if port == other_port:
+                    raise ConfigError(_where(name), f"{port} is also {other}; each front needs its own port")
 
 
 def flash_attn_choice(value: FlashAttention) -> bool | None:
@@ -391,6 +397,8 @@ def _check_fields(settings: object, fields: Mapping[str, dataclasses.Field[Any]]
 
 
 def _check_range(name: str, value: Any, minimum: float | None, maximum: float | None) -> None:
+    if isinstance(value, float) and not math.isfinite(value):  # NaN passes every comparison; inf has no use
+        raise ConfigError(_where(name), f"must be a finite number, got {value}")
     if minimum is not None and value < minimum:
         raise ConfigError(_where(name), f"must be at least {minimum}, got {value}")
     if maximum is not None and value > maximum:

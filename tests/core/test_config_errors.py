@@ -52,6 +52,16 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 SERVE_CASES = {
+    "a grace that is not a number": (
+        ["--drain-grace-seconds", "nan"],
+        "embedroute serve: drain_grace_seconds (--drain-grace-seconds, EMBEDROUTE_DRAIN_GRACE_SECONDS): must be a "
+        "finite number, got nan",
+    ),
+    "two fronts on one port": (
+        ["--metrics-port", "7070", "--http-port", "7070"],
+        "embedroute serve: http_port (--http-port, EMBEDROUTE_HTTP_PORT): 7070 is also metrics_port; each front "
+        "needs its own port",
+    ),
     "unknown model in a pin": (
         ["--pin", "nonexistent=Q8_0"],
         "embedroute serve: pins: pins name unknown models: nonexistent (models found: qwen3-embedding-tiny)",

@@ -33,7 +33,7 @@ def rerank_call(body: JsonObject) -> RerankCall:
         model=string(body, "model"),
         query=string(body, "query"),
         documents=texts,
-        top_n=_top_n(body),
+        top_n=min(_top_n(body), len(texts)),  # Cohere returns every document when top_n is larger
         instruction=opt_string(body, "instruction"),
         return_documents=boolean(body, "return_documents", False),
         truncate=end_truncation(body),
