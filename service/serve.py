@@ -39,7 +39,7 @@ class EmbedrouteServer:
 
     def __init__(self, settings: Settings, plans: list[router.ModelPlan]) -> None:
         self.settings = settings
-        self.registry = Registry(plans)
+        self.registry = Registry(plans, settings.default_model)
         self.app = Application(self.registry, settings)
         self.metrics = Metrics() if settings.metrics_port else None
         self.rpc = RpcFront(self.app, settings, self.metrics)

@@ -257,13 +257,11 @@ class Application:
         return self.registry.get(model_id)
 
     def primary_model(self) -> ServedModel:
-        """The model a single-model API (TEI) means: the embedding model if one is served, else the
-        first; its Info, Tokenize and Decode name no model."""
-        models = self.registry.models()
-        served = next((m for m in models if m.kind == "embedding"), models[0] if models else None)
-        if served is None:
-            raise UnavailableError("this server has no models", reason="NO_MODEL", retry_after_s=60.0)
-        return served
+        """The model a single-model API (TEI) means, by the one rule of calls that name none
+        (Registry.unnamed): the default model, else the only embedding model (the only model on a
+        server without one); its Info, Tokenize and Decode name no model."""
+        embedders = any(m.kind == "embedding" for m in self.registry.models())
+        return self.registry.unnamed("embedding" if embedders else None)
 
     @property
     def version(self) -> str:

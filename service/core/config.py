@@ -345,6 +345,13 @@ class Settings:
         int,
         minimum=0, maximum=65535,
     )
+    default_model: str = _setting(
+        "",
+        "The model a call that names none means when several of its kind are served: any API's call with an "
+        "empty model, and TEI's routes (/embed, /rerank, /tokenize, /decode, /info), which never name one. "
+        "Empty: the only model of the call's kind, else the call is refused with MODEL_REQUIRED.",
+        str,
+    )
     optional_models: list[str] = _setting(
         [],
         "Models (comma-separated ids) whose failure to load leaves the server ready. Ready - gRPC health \"\" "
