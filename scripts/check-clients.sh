@@ -68,7 +68,7 @@ step "server"
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 api_key="ci-$("$python" -c 'import secrets; print(secrets.token_hex(12))')"
 printf '# test key, made by scripts/check-clients.sh\n%s\n' "$api_key" > "$work/api-keys"
-"$embedroute" serve --host 127.0.0.1 --port "$port" --models "$work/models" --metrics-port 0 \
+"$embedroute" serve --host 127.0.0.1 --port "$port" --models "$work/models" --metrics-port 0 --http-port 0 \
   --log-format text --api-keys-file "$work/api-keys" > "$work/server.log" 2>&1 &
 server_pid=$!
 if ! "$python" scripts/wait_healthy.py "127.0.0.1:$port" 120; then

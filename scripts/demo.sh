@@ -11,17 +11,19 @@ cd "$root"
 bin="$root/.venv/bin"
 models="${EMBEDROUTE_MODELS:-$root/models}"
 port="${EMBEDROUTE_PORT:-50051}"
-mkdir -p "$models" "$root/.cache"
+state="${EMBEDROUTE_DEMO_STATE:-$root/.cache}"  # the server's log and pid file
+mkdir -p "$models" "$state"
 
 if ! "$bin/python" scripts/wait_healthy.py "127.0.0.1:$port" 0 2>/dev/null; then
   nohup "$bin/embedroute" serve --host 127.0.0.1 --port "$port" --models "$models" --metrics-port 0 \
-    >"$root/.cache/server.log" 2>&1 &
-  echo $! >"$root/.cache/server.pid"
-  echo "server starting (pid $(cat "$root/.cache/server.pid"), log .cache/server.log)"
-  "$bin/python" scripts/wait_healthy.py "127.0.0.1:$port" 300
+    >"$state/server.log" 2>&1 &
+  echo $! >"$state/server.pid"
+  echo "server starting (pid $(cat "$state/server.pid"), log $state/server.log)"
+  # a server that exits (a port in use, a bad setting) ends the wait at once, with its reason
+  "$bin/python" scripts/wait_healthy.py "127.0.0.1:$port" 300 "$(cat "$state/server.pid")" "$state/server.log"
 fi
 
 "$bin/python" scripts/model_card_example.py "127.0.0.1:$port"
 echo
 echo "The server keeps running on 127.0.0.1:$port. Try: .venv/bin/embedroute embed 'hello world'"
-echo "Stop it with: kill \$(cat .cache/server.pid)"
+echo "Stop it with: kill \$(cat $state/server.pid)"

@@ -28,8 +28,12 @@ def embed(stub: embed_pb2_grpc.EmbedServiceStub, texts: list[str], input_type: i
 def main(target: str) -> int:
     with grpc.insecure_channel(target) as channel:
         embedder = embed_pb2_grpc.EmbedServiceStub(channel)
-        queries = embed(embedder, QUERIES, common_pb2.INPUT_TYPE_QUERY)
-        documents = embed(embedder, DOCUMENTS, common_pb2.INPUT_TYPE_DOCUMENT)
+        try:
+            queries = embed(embedder, QUERIES, common_pb2.INPUT_TYPE_QUERY)
+            documents = embed(embedder, DOCUMENTS, common_pb2.INPUT_TYPE_DOCUMENT)
+        except grpc.RpcError as exc:  # e.g. several embedding models and no default_model: say so, no traceback
+            print(f"embedding failed: {exc.code().name}: {exc.details()}", file=sys.stderr)
+            return 1
         print("similarity (queries x documents):")
         for query, row in zip(QUERIES, queries @ documents.T):
             print(f"  {query:32s} " + "  ".join(f"{v:+.4f}" for v in row))

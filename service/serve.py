@@ -40,7 +40,7 @@ class EmbedrouteServer:
 
     def __init__(self, settings: Settings, plans: list[router.ModelPlan]) -> None:
         self.settings = settings
-        self.registry = Registry(plans)
+        self.registry = Registry(plans, settings.default_model)
         self.app = Application(self.registry, settings, cache=open_cache(settings))
         self.metrics = Metrics() if settings.metrics_port else None
         if self.metrics is not None and self.app.cache is not None:
@@ -71,7 +71,7 @@ class EmbedrouteServer:
         self._settled_at = time.monotonic()
         await self.registry.load_all(self.settings, self._on_model_change)
         ready = {m.kind for m in self.registry.models() if m.state == "ready"}
-        await self.rpc.models_changed(ready, self.registry.reranks_by_cosine, settled=True)
+        await self.rpc.models_changed(ready, self.registry.reranks_by_cosine, serving=self.app.unready() is None)
         log.info("%d of %d models ready", sum(m.state == "ready" for m in self.registry.models()),
                  len(self.registry.models()))
 
@@ -81,7 +81,7 @@ class EmbedrouteServer:
         if self.metrics is not None:
             self.metrics.observe_model(served, load_seconds)
         ready = {m.kind for m in self.registry.models() if m.state == "ready"}
-        await self.rpc.models_changed(ready, self.registry.reranks_by_cosine, settled=False)
+        await self.rpc.models_changed(ready, self.registry.reranks_by_cosine, serving=None)
 
     async def shutdown(self, grace_s: float | None = None) -> None:
         """Health NOT_SERVING, refuse new calls, let calls in flight finish, then free the models."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any, TypeVar
 
+from service.app import readiness
 from service.app.cache import SCORES, VECTORS, VectorCache, embed_keys, rerank_keys
 from service.app.cosine_rerank import CosineRerankWork, scoring
 from service.app.ranking import TopN, best_first, ranked
@@ -320,19 +321,23 @@ class Application:
     def models(self) -> list[ServedModel]:
         return self.registry.models()
 
+    def unready(self, model_id: str = "") -> UnavailableError | None:
+        """Why the server (or the named model) is not ready, or None: health's one answer (service.app.readiness)."""
+        if model_id:
+            return readiness.model_unready(self.registry.get(model_id))
+        return readiness.unready(self.registry.models(), frozenset(self.settings.optional_models), self.draining)
+
     def model(self, model_id: str) -> ServedModel:
         if not model_id:
             raise InvalidArgumentError.for_field("model", "name the model (ListModels shows them)")
         return self.registry.get(model_id)
 
     def primary_model(self) -> ServedModel:
-        """The model a single-model API (TEI) means: the embedding model if one is served, else the
-        first; its Info, Tokenize and Decode name no model."""
-        models = self.registry.models()
-        served = next((m for m in models if m.kind == "embedding"), models[0] if models else None)
-        if served is None:
-            raise UnavailableError("this server has no models", reason="NO_MODEL", retry_after_s=60.0)
-        return served
+        """The model a single-model API (TEI) means, by the one rule of calls that name none
+        (Registry.unnamed): the default model, else the only embedding model (the only model on a
+        server without one); its Info, Tokenize and Decode name no model."""
+        embedders = any(m.kind == "embedding" for m in self.registry.models())
+        return self.registry.unnamed("embedding" if embedders else None)
 
     @property
     def version(self) -> str:

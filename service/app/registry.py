@@ -19,6 +19,7 @@ from service.core.space import VectorSpace, weights_sha256
 from router.types import GgufDescription, ModelKind
 from service.core.errors import InvalidArgumentError, NotFoundError, UnavailableError
 from service.scheduler import ModelWorker
+from router.errors import ConfigError
 
 if TYPE_CHECKING:
     from router import Candidate, ModelPlan
@@ -71,8 +72,13 @@ class ServedModel:
 
 
 class Registry:
-    def __init__(self, plans: list[ModelPlan]) -> None:
+    def __init__(self, plans: list[ModelPlan], default_model: str = "") -> None:
         self._models = {plan.model_id: ServedModel(plan) for plan in plans}
+        if default_model and default_model not in self._models:
+            known = ", ".join(sorted(self._models)) or "none"
+            raise ConfigError("default_model", f"{default_model!r} is not among the models found ({known})")
+        self._default = default_model
+        """The model a call that names none means when several of its kind are served (the one rule)."""
 
     def models(self) -> list[ServedModel]:
         return list(self._models.values())
@@ -86,7 +92,7 @@ class Registry:
 
     def worker_for(self, model_id: str, kind: ModelKind | None, field: str = "model") -> ModelWorker:
         """The worker of the named model, or of the only model of `kind` when the name is empty."""
-        served = self.get(model_id) if model_id else self._only(kind, field)
+        served = self.get(model_id) if model_id else self.unnamed(kind, field)
         if kind is not None and served.kind != kind:
             raise InvalidArgumentError.for_field(
                 field,
@@ -117,8 +123,13 @@ class Registry:
         """Whether RerankService falls back to this embedding model (ModelService marks it)."""
         return self.reranks_by_cosine and served.kind == "embedding"
 
-    def _only(self, kind: ModelKind | None, field: str) -> ServedModel:
+    def unnamed(self, kind: ModelKind | None, field: str = "model") -> ServedModel:
+        """The model a call that names none means: the default model when it is of `kind`, else the
+        only model of `kind`; several and no default is the caller's choice to make (MODEL_REQUIRED)."""
         matching = [m for m in self._models.values() if kind is None or m.kind == kind]
+        default = self._models.get(self._default)
+        if default is not None and default in matching:
+            return default
         if len(matching) == 1:
             return matching[0]
         what = f"{kind} models" if kind else "models"
@@ -126,7 +137,7 @@ class Registry:
             raise UnavailableError(f"this server has no {what}", reason="NO_MODEL", retry_after_s=60.0)
         names = ", ".join(sorted(m.model_id for m in matching))
         raise InvalidArgumentError.for_field(
-            field, f"several {what} are served ({names}); name one", reason="MODEL_REQUIRED"
+            field, f"several {what} are served ({names}); name one, or set default_model", reason="MODEL_REQUIRED"
         )
 
     async def load_all(self, settings: Settings, on_change: Callable[[ServedModel], Awaitable[None]]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -389,6 +390,33 @@ class Settings:
         "entries: a shared hit would tell one tenant, by timing or usage, what another embedded.",
         _bool,
     )
+    default_model: str = _setting(
+        "",
+        "The model a call that names none means when several of its kind are served: any API's call with an "
+        "empty model, and TEI's routes (/embed, /rerank, /tokenize, /decode, /info), which never name one. "
+        "Empty: the only model of the call's kind, else the call is refused with MODEL_REQUIRED.",
+        str,
+    )
+    optional_models: list[str] = _setting(
+        [],
+        "Models (comma-separated ids) whose failure to load leaves the server ready. Ready - gRPC health \"\" "
+        "SERVING, /readyz 200 - means every other planned model serves; /readyz/MODEL tells one model's state.",
+        _keys,
+        repeat=True,
+    )
+    http_header_timeout_seconds: float = _setting(
+        10.0,
+        "An HTTP connection must send a request's whole header within this long of opening (or of its last "
+        "answer), else it is closed: idle and slow connections hold no slot and cannot starve the front.",
+        float,
+        minimum=0.1, maximum=3600,
+    )
+    http_max_header_bytes: int = _setting(
+        65536,
+        "Largest HTTP request line and headers together; a larger one is answered 431 and the connection closed.",
+        int,
+        minimum=1024, maximum=1 << 24,
+    )
 
     grpc: GrpcTransport = field(default_factory=GrpcTransport)
 
@@ -400,6 +428,11 @@ class Settings:
             raise ConfigError(_where("cache_url"), "cache=shared needs the store's URL (redis://host:6379/0)")
         if self.log_level.upper() not in _LOG_LEVELS:
             raise ConfigError(_where("log_level"), f"{self.log_level!r} is not one of {', '.join(_LOG_LEVELS)}")
+        ports = [(name, getattr(self, name)) for name in ("port", "metrics_port", "http_port") if getattr(self, name)]
+        for i, (name, port) in enumerate(ports):
+            for other, other_port in ports[:i]:
+                if port == other_port:
+                    raise ConfigError(_where(name), f"{port} is also {other}; each front needs its own port")
 
 
 def flash_attn_choice(value: FlashAttention) -> bool | None:
@@ -418,6 +451,8 @@ def _check_fields(settings: object, fields: Mapping[str, dataclasses.Field[Any]]
 
 
 def _check_range(name: str, value: Any, minimum: float | None, maximum: float | None) -> None:
+    if isinstance(value, float) and not math.isfinite(value):  # NaN passes every comparison; inf has no use
+        raise ConfigError(_where(name), f"must be a finite number, got {value}")
     if minimum is not None and value < minimum:
         raise ConfigError(_where(name), f"must be at least {minimum}, got {value}")
     if maximum is not None and value > maximum:

@@ -139,6 +139,17 @@ class EngineError(EmbedrouteError):
     reason = "ENGINE_FAILURE"
 
 
+MAX_ECHO_CHARS = 256
+"""What an error repeats of a request (a model name, a header's value) is cut to this many
+characters by every front: a 5 MB model name must not come back as a 5 MB answer."""
+MAX_VIOLATIONS = 10
+"""Field violations an answer lists at most; the message still says how many there were."""
+
+
+def clip(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def nearest(error: EmbedrouteError, table: Mapping[type[EmbedrouteError], T], default: T) -> T:
     """What `table` maps the error's nearest class to (a front's code or status per class)."""
     for cls in type(error).__mro__:

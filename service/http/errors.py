@@ -9,7 +9,8 @@ Status codes: invalid 400 (TEI 422), unknown model 404, body too large 413, over
 and unavailable 503 (both with Retry-After, and OpenAI's `retry-after-ms`, which its SDK
 honours), deadline 504, missing key 401, anything else 500 - logged, because it is a bug.
 `violations` lists every offending field by its JSON name (service.http.fields), so a
-client fixes its request in one round trip, as with the gRPC API's BadRequest.
+client fixes its request in one round trip, as with the gRPC API's BadRequest. As there, what an
+answer repeats of the request is capped: each message at MAX_ECHO_CHARS, at most MAX_VIOLATIONS.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from service.core.errors import (
     DeadlineExceededError,
     EmbedrouteError,
     EngineError,
+    MAX_VIOLATIONS,
     InvalidArgumentError,
     NotFoundError,
     ResourceExhaustedError,
     UnauthenticatedError,
     UnavailableError,
+    clip,
     nearest,
     retry_after,
 )
@@ -76,22 +79,23 @@ def status_of(error: EmbedrouteError) -> int:
 def error_response(dialect: Dialect, error: EmbedrouteError, params: JsonParams) -> Response:
     status = status_of(error)
     violations = [
-        {"param": json_param(params, v.field), "message": v.description}
-        for v in (error.violations if isinstance(error, InvalidArgumentError) else [])
+        {"param": clip(json_param(params, v.field)), "message": clip(v.description)}
+        for v in (error.violations if isinstance(error, InvalidArgumentError) else [])[:MAX_VIOLATIONS]
     ]
+    message = clip(error.message)
     body: dict[str, Any]
     if dialect == "openai":
-        body = {"error": {"message": error.message, "type": _OPENAI_TYPES.get(status, "server_error"),
+        body = {"error": {"message": message, "type": _OPENAI_TYPES.get(status, "server_error"),
                           "param": violations[0]["param"] if violations else None, "code": error.reason.lower(),
                           "violations": violations}}
     elif dialect == "cohere":
-        body = {"message": error.message, "code": error.reason, "violations": violations}
+        body = {"message": message, "code": error.reason, "violations": violations}
     elif dialect == "ollama":
         status = _OLLAMA_STATUS.get(status, status)
-        body = {"error": error.message, "violations": violations}
+        body = {"error": message, "violations": violations}
     else:
         status = _TEI_STATUS.get(status, status)
-        body = {"error": error.message, "error_type": _TEI_TYPES.get(status, _TEI_TYPES.get(status_of(error), "Backend")),
+        body = {"error": message, "error_type": _TEI_TYPES.get(status, _TEI_TYPES.get(status_of(error), "Backend")),
                 "violations": violations}
     return JSONResponse(body, status_code=status, headers=_headers(error))
 

@@ -1,9 +1,10 @@
 """Health over HTTP, for load balancers and Kubernetes set up for HTTP probes.
 
-`/health` (TEI's route) and `/readyz` answer 200 once a model is ready and until the
-server starts draining, else 503 with TEI's error body; `/livez` answers 200 while the
-process serves at all. No key is needed (service.http.calls.OPEN_PATHS). The chart's
-probes stay gRPC; these are for what cannot speak gRPC.
+`/health` (TEI's route) and `/readyz` answer 200 while the server is ready - every planned
+model serves, but those declared optional (service.app.readiness), and it is not draining -
+else 503 with the reason in TEI's error body; `/readyz/MODEL` answers for one model; `/livez`
+answers 200 while the process serves at all. No key is needed and no call slot is taken
+(service.http.calls.is_open). The chart's probes stay gRPC; these are for what cannot speak gRPC.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from service.app import Application
-from service.core.errors import UnavailableError
 from service.http import fields
 from service.http.errors import answers
 
@@ -26,16 +26,22 @@ class HealthRoutes:
         return [
             Route("/health", self.ready, methods=["GET"]),
             Route("/readyz", self.ready, methods=["GET"]),
+            Route("/readyz/{model:path}", self.model_ready, methods=["GET"]),
             Route("/livez", self.live, methods=["GET"]),
         ]
 
     @answers("tei", fields.NONE)
     async def ready(self, request: Request) -> Response:
-        if self._app.draining:
-            raise UnavailableError("the server is shutting down", reason="DRAINING")
-        if not any(m.state == "ready" for m in self._app.models()):
-            raise UnavailableError("no model is ready yet", reason="NOT_READY")
+        if (reason := self._app.unready()) is not None:
+            raise reason
         return JSONResponse({"status": "ok"})
+
+    @answers("tei", fields.NONE)
+    async def model_ready(self, request: Request) -> Response:
+        model: str = request.path_params["model"]
+        if (reason := self._app.unready(model)) is not None:
+            raise reason
+        return JSONResponse({"status": "ok", "model": model})
 
     async def live(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})

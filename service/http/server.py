@@ -6,7 +6,10 @@ service.serve owns SIGTERM and drains both fronts together: the application refu
 new calls (503), then uvicorn closes idle connections and gives requests in flight the
 grace before cancelling them. The stack, outermost first: service.http.calls (request
 id, access log, metrics, span, API keys) -> Starlette's router -> one package per API dialect.
-TLS, the concurrency bound and the body limit come from the same settings as gRPC's.
+TLS, the bound on calls in flight and the body limit come from the same settings as gRPC's; calls
+are admitted by service.http.calls (not by uvicorn's `limit_concurrency`, which counts
+connections, so idle sockets took every slot), and connections are bounded by
+service.http.protocol (a header deadline and a header size).
 """
 
 from __future__ import annotations
@@ -32,7 +35,12 @@ from service.http.cohere import CohereRoutes
 from service.http.health import HealthRoutes
 from service.http.ollama import OllamaRoutes
 from service.http.openai import OpenAIRoutes
+from service.http.protocol import protocol_for
 from service.http.tei import TeiRoutes
+
+
+ANSWER_AFTER_GRACE_S = 2.0
+"""How long the requests cancelled at the grace's end get to send their 503 before the models close."""
 
 
 class _Server(uvicorn.Server):
@@ -52,7 +60,8 @@ def asgi_app(app: Application, settings: Settings, metrics: Metrics | None) -> C
         *HealthRoutes(app).routes(),
     ]
     paths = frozenset(r.path for r in routes if "{" not in r.path)
-    return Calls(Starlette(routes=routes), metrics, Tracer(settings.otel_tracing), api_keys(settings), paths)
+    return Calls(Starlette(routes=routes), metrics, Tracer(settings.otel_tracing), api_keys(settings), paths,
+                 settings.max_concurrent_rpcs)
 
 
 class HttpFront:
@@ -60,15 +69,16 @@ class HttpFront:
 
     def __init__(self, app: Application, settings: Settings, metrics: Metrics | None) -> None:
         self.settings = settings
+        self.calls = asgi_app(app, settings, metrics)
+        """The outermost ASGI layer, whose `in_flight` counts the calls admitted."""
         self._config = uvicorn.Config(
-            asgi_app(app, settings, metrics),
-            http="httptools",
+            self.calls,
             lifespan="off",
             log_config=None,
             access_log=False,
             server_header=False,
             proxy_headers=False,
-            limit_concurrency=settings.max_concurrent_rpcs or None,
+            http=protocol_for(settings),
             **_tls(settings),
         )
         self._server = _Server(self._config)
@@ -92,6 +102,11 @@ class HttpFront:
         self._config.timeout_graceful_shutdown = math.ceil(grace_s)
         self._server.should_exit = True
         await self._task
+        # uvicorn cancels the requests still running at the grace's end and returns at once; each
+        # answers its client 503 (service.http.calls) in its next steps: let those writes happen.
+        unanswered = list(self._server.server_state.tasks)
+        if unanswered:
+            await asyncio.wait(unanswered, timeout=ANSWER_AFTER_GRACE_S)
 
 
 def _bind(host: str, port: int) -> socket.socket:

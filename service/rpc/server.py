@@ -108,9 +108,9 @@ class RpcFront:
         await self._server.start()
         return self.port
 
-    async def models_changed(self, ready: AbstractSet[str], reranks_by_cosine: bool, settled: bool) -> None:
-        """Each service turns SERVING once a model of its kind is ready; the server's overall
-        status once every model has settled with at least one ready."""
+    async def models_changed(self, ready: AbstractSet[str], reranks_by_cosine: bool, serving: bool | None) -> None:
+        """Each service turns SERVING once a model of its kind is ready; the server's overall status
+        is `serving` once every model has settled (None before): the application's readiness."""
         if "embedding" in ready:
             for name in (EMBED, tei.EMBED):
                 await self.health.set(name, SERVING)
@@ -120,8 +120,8 @@ class RpcFront:
         if ready:
             for name in (TOKENIZE, tei.TOKENIZE, tei.INFO):
                 await self.health.set(name, SERVING)
-        if settled:
-            await self.health.set("", SERVING if ready else NOT_SERVING)
+        if serving is not None:
+            await self.health.set("", SERVING if serving else NOT_SERVING)
 
     async def stop(self, grace_s: float) -> None:
         await self.health.enter_graceful_shutdown()

@@ -26,12 +26,14 @@ from service.core import logs
 from service.core.errors import (
     DeadlineExceededError,
     EmbedrouteError,
+    MAX_VIOLATIONS,
     EngineError,
     InvalidArgumentError,
     NotFoundError,
     ResourceExhaustedError,
     UnauthenticatedError,
     UnavailableError,
+    clip,
     nearest,
     retry_after,
 )
@@ -58,28 +60,23 @@ def code_of(error: EmbedrouteError) -> int:
     return nearest(error, _CODES, internal)
 
 
-MAX_MESSAGE_CHARS = 256
-MAX_VIOLATIONS = 10
 MAX_DETAIL_CHARS = 160
-"""What a status repeats of the request is capped: the message, the details and the request id all
+"""What a status repeats of the request is capped (the message at MAX_ECHO_CHARS, the details here, at
+most MAX_VIOLATIONS of them): the message, the details and the request id all
 travel in the trailers, which a client refuses past its metadata limit (8 KiB by default), and it
 would then see RESOURCE_EXHAUSTED - which it retries - instead of the real error."""
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def to_status_proto(error: EmbedrouteError, paths: FieldPaths | None = None) -> status_pb2.Status:
-    metadata = {_clip(k, MAX_DETAIL_CHARS): _clip(v, MAX_DETAIL_CHARS) for k, v in error.metadata.items()}
+    metadata = {clip(k, MAX_DETAIL_CHARS): clip(v, MAX_DETAIL_CHARS) for k, v in error.metadata.items()}
     details = [error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata)]
     if isinstance(error, InvalidArgumentError) and error.violations:
         details.append(
             error_details_pb2.BadRequest(
                 field_violations=[
                     error_details_pb2.BadRequest.FieldViolation(
-                        field=_clip(proto_path(paths, v.field), MAX_DETAIL_CHARS),
-                        description=_clip(v.description, MAX_DETAIL_CHARS),
+                        field=clip(proto_path(paths, v.field), MAX_DETAIL_CHARS),
+                        description=clip(v.description, MAX_DETAIL_CHARS),
                     )
                     for v in error.violations[:MAX_VIOLATIONS]
                 ]
@@ -95,7 +92,7 @@ def to_status_proto(error: EmbedrouteError, paths: FieldPaths | None = None) -> 
         holder = any_pb2.Any()
         holder.Pack(detail)
         packed.append(holder)
-    message = _clip(error.message, MAX_MESSAGE_CHARS)
+    message = clip(error.message)
     return status_pb2.Status(code=code_of(error), message=message, details=packed)
 
 

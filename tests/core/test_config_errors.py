@@ -16,13 +16,15 @@ from tests.conftest import SynthModels
 from tests.hardening.test_security import issue
 
 EMBEDROUTE = Path(sys.executable).parent / "embedroute"
-HTTP_OFF = ("--http-port", "0")
-"""serve's HTTP port would be checked too: keep it off, so a busy 8080 here changes no answer."""
+OWN_PORTS = {"--port": "0", "--metrics-port": "0", "--http-port": "0"}
+"""serve binds (or first probes) every port it is given: each one a case does not set itself is 0
+(the OS's choice, or off), so a busy default port - the demo's server, left running - changes no answer."""
 
 
 def run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    own = [x for flag, value in OWN_PORTS.items() if argv[:1] == ("serve",) and flag not in argv for x in (flag, value)]
     return subprocess.run(
-        [str(EMBEDROUTE), *argv, *HTTP_OFF[: 2 if argv[:1] == ("serve",) else 0]],
+        [str(EMBEDROUTE), *argv, *own],
         capture_output=True,
         text=True,
         timeout=120,
@@ -50,6 +52,16 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 SERVE_CASES = {
+    "a grace that is not a number": (
+        ["--drain-grace-seconds", "nan"],
+        "embedroute serve: drain_grace_seconds (--drain-grace-seconds, EMBEDROUTE_DRAIN_GRACE_SECONDS): must be a "
+        "finite number, got nan",
+    ),
+    "two fronts on one port": (
+        ["--metrics-port", "7070", "--http-port", "7070"],
+        "embedroute serve: http_port (--http-port, EMBEDROUTE_HTTP_PORT): 7070 is also metrics_port; each front "
+        "needs its own port",
+    ),
     "unknown model in a pin": (
         ["--pin", "nonexistent=Q8_0"],
         "embedroute serve: pins: pins name unknown models: nonexistent (models found: qwen3-embedding-tiny)",

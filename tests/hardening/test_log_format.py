@@ -35,7 +35,7 @@ def test_every_line_is_json(models_dir: Path, tmp_path: Path) -> None:
     with open(log_path, "wb") as log_file:
         server = subprocess.Popen(
             [str(EMBEDROUTE), "serve", "--models", str(models_dir), "--host", "127.0.0.1", "--port", "0",
-             "--ctx", "512", "--threads", "1", "--metrics-port", "0", "--log-format", "json",
+             "--http-port", "0", "--ctx", "512", "--threads", "1", "--metrics-port", "0", "--log-format", "json",
              "--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "key.pem")],
             stderr=log_file, env=env,
         )

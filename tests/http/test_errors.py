@@ -68,6 +68,8 @@ def sent(case: Case) -> list[Sent]:
             out.append(Sent("/embed", body, "tei", renamed(case.fields, TEI_EMBED), 422 if status == 400 else status, case.reason))
         return out
     if case.rpc == "Rerank":
+        if request.top_n > len(request.documents):  # Cohere's API answers every document then, not an error
+            return []
         body = {"query": request.query, "documents": list(request.documents)}
         if request.top_n:
             body["top_n"] = request.top_n
@@ -119,6 +121,7 @@ def test_every_case_of_the_grpc_table_is_sent() -> None:
     """Only the stream cases (HTTP has no streams) are left out."""
     covered = {name.split(" -> ")[0] for name, _ in SENT}
     unsendable = {"too long a tokenize instruction"}  # TEI's /tokenize, the only HTTP one, has no instruction
+    unsendable.add("top_n larger than the documents")  # Cohere returns all documents; TEI's rerank has no top_n
     assert set(CASES) - covered == {n for n, c in CASES.items() if c.rpc.endswith("Stream")} | unsendable
 
 

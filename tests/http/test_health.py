@@ -23,7 +23,7 @@ def test_ready_after_models_load_and_not_while_draining(models_dir: Path, http_e
         assert httpx.get(f"{url}/livez").status_code == 200
         loading = httpx.get(f"{url}/health")
         assert loading.status_code == 503
-        assert loading.json()["error"] == "no model is ready yet" and loading.json()["error_type"] == "Unhealthy"
+        assert loading.json()["error"] == "model 'qwen3-embedding-tiny' is still loading" and loading.json()["error_type"] == "Unhealthy"
         assert loading.headers["retry-after"] == "1"
         server.load()
         assert httpx.get(f"{url}/health").status_code == 200
@@ -36,21 +36,27 @@ def test_ready_after_models_load_and_not_while_draining(models_dir: Path, http_e
         server.stop()
 
 
-def test_drain_lets_a_request_in_flight_finish(models_dir: Path, http_embed_plans: list[ModelPlan]) -> None:
-    server = RunningServer(server_settings(models_dir, http_port=free_port()), http_embed_plans).load()
+def _queued_request(server: RunningServer, n_inputs: int) -> tuple[threading.Thread, list[httpx.Response]]:
+    """A request of `n_inputs` long texts, returned once it has reached the model's queue."""
     long_text = " ".join(["hello"] * 400)
     answers: list[httpx.Response] = []
     request = threading.Thread(
         target=lambda: answers.append(
-            httpx.post(f"{server.http_url}/v1/embeddings", json={"input": [long_text] * 8}, timeout=120)
+            httpx.post(f"{server.http_url}/v1/embeddings", json={"input": [long_text] * n_inputs}, timeout=120)
         )
     )
     request.start()
     worker = server.worker("qwen3-embedding-tiny")
     waited = time.monotonic()
-    while worker.stats.queued == 0:  # the request has reached the model's queue
+    while worker.stats.queued == 0:
         assert time.monotonic() - waited < 60
         time.sleep(0.01)
+    return request, answers
+
+
+def test_drain_lets_a_request_in_flight_finish(models_dir: Path, http_embed_plans: list[ModelPlan]) -> None:
+    server = RunningServer(server_settings(models_dir, http_port=free_port()), http_embed_plans).load()
+    request, answers = _queued_request(server, 8)
     server.stop(grace_s=60)
     request.join()
     assert answers[0].status_code == 200 and len(answers[0].json()["data"]) == 8
@@ -74,3 +80,18 @@ def test_request_id_access_log_and_metrics(
     assert 'http_server_requests_total{method="POST",route="/v1/embeddings",status="200"}' in metrics
     assert 'http_server_requests_total{method="GET",route="other",status="404"}' in metrics
     assert "http_server_request_duration_seconds_bucket" in metrics
+
+
+def test_request_still_running_when_the_grace_ends_gets_503(
+    models_dir: Path, http_embed_plans: list[ModelPlan], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = RunningServer(server_settings(models_dir, http_port=free_port()), http_embed_plans).load()
+    request, answers = _queued_request(server, 512)
+    with caplog.at_level(logging.ERROR):
+        server.stop(grace_s=0.2)
+    request.join(30)
+    (answer,) = answers
+    assert answer.status_code == 503, answer.text[:300]
+    assert answer.headers["retry-after"] == "1"
+    assert answer.json()["error"]["code"] == "draining"
+    assert not [r for r in caplog.records if "Exception in ASGI application" in r.getMessage()]

@@ -43,6 +43,8 @@ def test_cohere_sdk_v2_rerank(client: cohere.ClientV2, http_channel: grpc.Channe
     assert response.meta is not None and response.meta.warnings is None
     top = client.rerank(model=RERANK_MODEL, query=QUERY, documents=DOCUMENTS, top_n=2)
     assert [r.index for r in top.results] == best_first(want)[:2]
+    every = client.rerank(model=RERANK_MODEL, query=QUERY, documents=DOCUMENTS, top_n=len(DOCUMENTS) + 5)
+    assert [r.index for r in every.results] == best_first(want)  # as Cohere: all of them, not a 400
 
 
 @pytest.mark.parametrize("path", ["/v1/rerank", "/v2/rerank", "/rerank"])

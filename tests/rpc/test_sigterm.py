@@ -40,6 +40,8 @@ def server_process(synth_models: SynthModels, tmp_path: Path) -> Iterator[tuple[
             "0",
             "--http-port",
             "0",
+            "--metrics-port",
+            "0",
             "--ctx",
             "512",
             "--threads",

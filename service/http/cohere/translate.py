@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.core.errors import FieldViolation, InvalidArgumentError
+from service.core.errors import MAX_VIOLATIONS, FieldViolation, InvalidArgumentError
 from service.core.requests import RerankCall
 from service.core.results import RankedDocument, RerankResult
 from service.http.body import JsonObject, boolean, end_truncation, integer, opt_string, string, wrong
@@ -18,21 +18,22 @@ def rerank_call(body: JsonObject) -> RerankCall:
     if not isinstance(documents, list):
         raise wrong("documents", "a list of strings or {text} objects")
     texts: list[str] = []
-    violations = []
+    bad: list[int] = []
     for i, document in enumerate(documents):
         text = document.get("text") if isinstance(document, dict) else document
         if isinstance(text, str):
             texts.append(text)
         else:
-            violations.append(FieldViolation(f"documents[{i}]", "a document must be a string or a {text} object"))
-            texts.append("")
-    if violations:
-        raise InvalidArgumentError(violations[0].description, violations)
+            bad.append(i)
+    if bad:  # named up to the answer's cap: two million bad documents are not two million violations
+        description = "a document must be a string or a {text} object"
+        summary = description if len(bad) == 1 else f"{len(bad)} documents are neither strings nor {{text}} objects"
+        raise InvalidArgumentError(summary, [FieldViolation(f"documents[{i}]", description) for i in bad[:MAX_VIOLATIONS]])
     return RerankCall(
         model=string(body, "model"),
         query=string(body, "query"),
         documents=texts,
-        top_n=_top_n(body),
+        top_n=min(_top_n(body), len(texts)),  # Cohere returns every document when top_n is larger
         instruction=opt_string(body, "instruction"),
         return_documents=boolean(body, "return_documents", False),
         truncate=end_truncation(body),
