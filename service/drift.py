@@ -8,7 +8,8 @@ lines of --texts) as documents and as queries; the cosine of each text's two vec
 far the spaces have drifted apart. The vector-space ids say whether they are the same by
 construction; the cosines say how much it matters when they are not. Exit 0 when every cosine
 is at or above the threshold, 1 when one is below it (or the sizes differ), 2 when a server
-cannot be asked.
+cannot be asked or answers vectors that cannot be compared (a wrong count, ragged or
+unannounced dimensions, NaN or infinite values, zero or unnormalised vectors).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ import grpc
 import numpy as np
 
 from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc
+
+NORM_TOLERANCE = 1e-3
+"""How far from 1 a vector's length may be: drift asks for normalised vectors, and a longer one
+would make a dot product look like a cosine above 1."""
 
 DEFAULT_THRESHOLD = 0.999
 """Below this cosine, two copies of one text are far enough apart to change nearest neighbours:
@@ -81,6 +86,10 @@ def texts_of(args: argparse.Namespace) -> list[str]:
     return texts
 
 
+class UnusableAnswer(ValueError):
+    """A server answered, but with vectors that no cosine can be read from."""
+
+
 def ask(target: str, texts: Sequence[str], args: argparse.Namespace) -> Side:
     """The server's vectors of `texts`, as documents then as queries, with its space's id."""
     metadata = [("authorization", f"Bearer {args.api_key}")] if args.api_key else []
@@ -92,11 +101,32 @@ def ask(target: str, texts: Sequence[str], args: argparse.Namespace) -> Side:
             options = embed_pb2.EmbedOptions(input_type=input_type, normalize=True)
             request = embed_pb2.EmbedRequest(model=args.model, inputs=list(texts), options=options)
             answer = embed(request, timeout=args.timeout, metadata=metadata)
+            if len(answer.embeddings) != len(texts):
+                raise UnusableAnswer(f"{len(answer.embeddings)} vectors for {len(texts)} texts")
             rows += [list(e.float_values) for e in answer.embeddings]
         info = model_pb2_grpc.ModelServiceStub(channel).GetModel(
             model_pb2.GetModelRequest(model=answer.model), timeout=args.timeout, metadata=metadata
         )
-    return Side(target, answer.model, info.model.file.quant, answer.vector_space_id, answer.dimensions, np.array(rows))
+    return Side(target, answer.model, info.model.file.quant, answer.vector_space_id, answer.dimensions,
+                checked_vectors(rows, answer.dimensions))
+
+
+def checked_vectors(rows: Sequence[Sequence[float]], dimensions: int) -> np.ndarray:
+    """The rows as a matrix, or why they are not normalised vectors of the announced size."""
+    sizes = sorted({len(row) for row in rows})
+    if sizes != [dimensions]:
+        got = ", ".join(str(n) for n in sizes[:5])
+        raise UnusableAnswer(f"the answer says {dimensions} dimensions but its vectors have {got}")
+    vectors = np.array(rows, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+    if bad.size:
+        raise UnusableAnswer(f"{bad.size} vectors hold NaN or infinite values (the first is vector {bad[0]})")
+    norms = np.linalg.norm(vectors, axis=1)
+    off = np.flatnonzero(np.abs(norms - 1.0) > NORM_TOLERANCE)
+    if off.size:
+        raise UnusableAnswer(f"{off.size} vectors are not normalised (vector {off[0]} has length "
+                             f"{norms[off[0]]:.6g}); asked with normalize=true")
+    return vectors
 
 
 def compare(a: Side, b: Side) -> list[float]:
@@ -147,7 +177,10 @@ def main(argv: Sequence[str], out: TextIO | None = None) -> int:
             call: Any = exc
             print(f"embedroute drift: {target}: {call.code().name}: {call.details()}", file=sys.stderr)
             return 2
+        except UnusableAnswer as exc:
+            print(f"embedroute drift: {target}: unusable answer: {exc}", file=sys.stderr)
+            return 2
     return report(sides[0], sides[1], texts, args.threshold, stdout)
 
 
-__all__ = ["DEFAULT_THRESHOLD", "PROBES", "main"]
+__all__ = ["DEFAULT_THRESHOLD", "NORM_TOLERANCE", "PROBES", "UnusableAnswer", "checked_vectors", "main"]

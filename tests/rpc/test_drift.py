@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import io
+import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from contextlib import contextmanager
 from pathlib import Path
 
+import grpc
 import pytest
 
 from service.cli import main as cli_main
 from service.drift import PROBES, main
+from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc
 from tests.conftest import SynthModels
 from tests.rpc.harness import RunningServer, server_settings
 
@@ -86,3 +91,72 @@ def test_an_unreachable_server_is_exit_2(pair: tuple[str, str, str], capsys: pyt
     f16, _, _ = pair
     assert main([f16, "127.0.0.1:1", "--timeout", "2"]) == 2
     assert capsys.readouterr().err.startswith("embedroute drift: 127.0.0.1:1: UNAVAILABLE: ")
+
+
+class _Peer(embed_pb2_grpc.EmbedServiceServicer, model_pb2_grpc.ModelServiceServicer):
+    """A server that answers drift with the vectors a test chooses: what drift must check, since it
+    compares servers it did not build (a faulty build, another vendor's server behind our contract)."""
+
+    def __init__(self, vectors: Callable[[int], list[list[float]]], dimensions: int) -> None:
+        self._vectors = vectors
+        self._dimensions = dimensions
+
+    def Embed(self, request: embed_pb2.EmbedRequest, context: grpc.ServicerContext) -> embed_pb2.EmbedResponse:
+        rows = self._vectors(len(request.inputs))
+        return embed_pb2.EmbedResponse(
+            model="peer", dimensions=self._dimensions, vector_space_id="vs1-0000000000000000",
+            embeddings=[embed_pb2.Embedding(index=i, float_values=row) for i, row in enumerate(rows)],
+        )
+
+    def GetModel(self, request: model_pb2.GetModelRequest, context: grpc.ServicerContext) -> model_pb2.GetModelResponse:
+        return model_pb2.GetModelResponse(model=model_pb2.Model(id="peer"))
+
+
+@contextmanager
+def _peer(vectors: Callable[[int], list[list[float]]], dimensions: int = 2) -> Iterator[str]:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    peer = _Peer(vectors, dimensions)
+    embed_pb2_grpc.add_EmbedServiceServicer_to_server(peer, server)
+    model_pb2_grpc.add_ModelServiceServicer_to_server(peer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(None)
+
+
+def _unit(n: int) -> list[list[float]]:
+    return [[0.6, 0.8]] * n
+
+
+@pytest.mark.parametrize(("vectors", "dimensions", "why"), [
+    (lambda n: [[math.nan, 0.0]] * n, 2, f"{2 * len(PROBES)} vectors hold NaN or infinite values (the first is vector 0)"),
+    (lambda n: [[0.6, 0.8]] * (n - 1) + [[math.inf, 0.0]], 2, "2 vectors hold NaN or infinite values (the first is "
+                                                               f"vector {len(PROBES) - 1})"),
+    (lambda n: [[1.2, 1.6]] * n, 2, f"{2 * len(PROBES)} vectors are not normalised (vector 0 has length 2); asked "
+                                    "with normalize=true"),
+    (lambda n: [[0.0, 0.0]] * n, 2, f"{2 * len(PROBES)} vectors are not normalised (vector 0 has length 0); asked "
+                                    "with normalize=true"),
+    (lambda n: _unit(n - 1), 2, f"{len(PROBES) - 1} vectors for {len(PROBES)} texts"),
+    (lambda n: _unit(n) + [[1.0, 0.0]], 2, f"{len(PROBES) + 1} vectors for {len(PROBES)} texts"),
+    (_unit, 3, "the answer says 3 dimensions but its vectors have 2"),
+    (lambda n: [[1.0]] + _unit(n - 1), 2, "the answer says 2 dimensions but its vectors have 1, 2"),
+])
+def test_vectors_that_cannot_be_compared_are_exit_2(
+    pair: tuple[str, str, str], capsys: pytest.CaptureFixture[str],
+    vectors: Callable[[int], list[list[float]]], dimensions: int, why: str,
+) -> None:
+    f16, _, _ = pair
+    with _peer(vectors, dimensions) as peer:
+        assert main([f16, peer]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"embedroute drift: {peer}: unusable answer: {why}\n"
+    assert "verdict" not in captured.out and "Traceback" not in captured.err
+
+
+def test_a_peer_with_good_vectors_is_compared(capsys: pytest.CaptureFixture[str]) -> None:
+    with _peer(_unit) as a, _peer(lambda n: [[0.8, 0.6]] * n) as b:
+        code, text = drift(a, b)
+    assert code == 1
+    assert set(cosines(text)) == {0.96}
