@@ -313,7 +313,7 @@ class Application:
         validate_decode(call, self.limits, worker.description)
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceededError("the deadline passed before the token ids were decoded")
-        texts = await asyncio.to_thread(DecodeWork(call.token_ids), worker.model)  # vocabulary only, as tokenize
+        texts = await asyncio.to_thread(DecodeWork(call.token_ids, call.skip_special), worker.model)  # vocabulary only, as tokenize
         return DecodeResult(worker.description.model_id, texts)
 
     # --- models --------------------------------------------------------------------
@@ -355,7 +355,7 @@ class Application:
             quant=description.quant,
             max_input_length=served.context_length or description.context_length,
             max_client_batch_size=self.settings.max_inputs_per_request,
-            max_batch_tokens=self.settings.step_tokens,
+            max_batch_tokens=served.shown.layout.step_tokens,
             max_concurrent_requests=self.settings.max_concurrent_rpcs,
             version=VERSION,
         )

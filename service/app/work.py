@@ -132,6 +132,7 @@ class DecodeWork:
     """Each token-id list as the text the model's vocabulary spells."""
 
     token_ids: list[list[int]]
+    skip_special: bool = False
 
     def __call__(self, model: Model) -> list[str]:
-        return [model.detokenize(ids) for ids in self.token_ids]
+        return [model.detokenize(ids, special=not self.skip_special) for ids in self.token_ids]

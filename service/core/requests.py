@@ -77,6 +77,8 @@ class DecodeCall:
     kind: ModelKind | None = None
     """The kind of model the ids belong to (e.g. "embedding" for an embedding call's ids); None: any."""
     unnamed: UnnamedModel = "only"
+    skip_special: bool = False
+    """Control tokens (`<|endoftext|>`) spell nothing, as TEI's `skip_special_tokens`."""
 
 
 __all__ = ["DecodeCall", "EmbedCall", "EmbedStreamItem", "OutputEncoding", "RerankCall", "TokenizeCall", "UnnamedModel"]

@@ -221,15 +221,16 @@ class LlamaRuntime:
     def is_control(self, token: int) -> bool:
         return bool(llama_cpp.llama_vocab_is_control(self._vocab, token))
 
-    def detokenize(self, tokens: Sequence[int]) -> str:
+    def detokenize(self, tokens: Sequence[int], special: bool = True) -> str:
+        """`special`: control tokens spelled out (`<|endoftext|>`); off, they spell nothing."""
         arr = (llama_cpp.llama_token * max(len(tokens), 1))(*tokens)
         capacity = 16 * len(tokens) + 16
         buf = ctypes.create_string_buffer(capacity)
-        n = llama_cpp.llama_detokenize(self._vocab, arr, len(tokens), buf, capacity, False, True)
+        n = llama_cpp.llama_detokenize(self._vocab, arr, len(tokens), buf, capacity, False, special)
         if n < 0:
             capacity = -n
             buf = ctypes.create_string_buffer(capacity)
-            n = llama_cpp.llama_detokenize(self._vocab, arr, len(tokens), buf, capacity, False, True)
+            n = llama_cpp.llama_detokenize(self._vocab, arr, len(tokens), buf, capacity, False, special)
         return buf.raw[:n].decode("utf-8", errors="replace")
 
     def decode(self, pieces: Sequence[Piece], logit_ids: Sequence[int] = ()) -> npt.NDArray[np.float32]:

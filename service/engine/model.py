@@ -84,8 +84,8 @@ class Model:
     def tokenize(self, text: str) -> list[int]:
         return self._rt.tokenize(text, special=False)
 
-    def detokenize(self, tokens: Sequence[int]) -> str:
-        return self._rt.detokenize(tokens)
+    def detokenize(self, tokens: Sequence[int], special: bool = True) -> str:
+        return self._rt.detokenize(tokens, special)
 
     def is_control(self, token: int) -> bool:
         return self._rt.is_control(token)

@@ -61,6 +61,17 @@ def test_tokenize_and_decode_round_trip(http: httpx.Client, http_channel: grpc.C
     assert http.post("/decode", json={"ids": [ids, ids]}).json() == [TEXTS[0], TEXTS[0]]
 
 
+def test_decode_skips_special_tokens_unless_told(http: httpx.Client) -> None:
+    ids = [t["id"] for t in http.post("/tokenize", json={"inputs": TEXTS[0]}).json()[0]]
+    assert ids[-1] == ENDOFTEXT
+    assert http.post("/decode", json={"ids": ids}).json() == TEXTS[0]  # TEI's default: skip_special_tokens true
+    assert http.post("/decode", json={"ids": ids, "skip_special_tokens": True}).json() == TEXTS[0]
+    assert http.post("/decode", json={"ids": ids, "skip_special_tokens": False}).json() == TEXTS[0] + "<|endoftext|>"
+    for wrong in ("false", 0, 1, [True]):
+        answer = http.post("/decode", json={"ids": ids, "skip_special_tokens": wrong})
+        assert answer.status_code == 422 and "skip_special_tokens" in answer.json()["error"], wrong
+
+
 def test_tokenize_a_query_shows_its_instruction(http: httpx.Client, http_channel: grpc.Channel) -> None:
     counted = tokenize_pb2_grpc.TokenizeServiceStub(http_channel).Tokenize(
         tokenize_pb2.TokenizeRequest(model=EMBED_MODEL, inputs=TEXTS[:1], input_type=common_pb2.INPUT_TYPE_QUERY)
@@ -81,3 +92,4 @@ def test_info(http: httpx.Client) -> None:
     assert info["model_type"] == {"embedding": {"pooling": "last"}}
     assert info["max_input_length"] == 512
     assert info["max_client_batch_size"] == 8
+    assert info["max_batch_tokens"] == 128  # the CPU layout's step, not the setting's 0 (= by placement)

@@ -51,8 +51,17 @@ with grpc.insecure_channel(sys.argv[1]) as ch:
     out["tokens"] = [MessageToDict(t, preserving_proto_field_name=True) for t in tokenize(pb.EncodeRequest(inputs="hello world")).tokens]
     out["tokens_special"] = [MessageToDict(t, preserving_proto_field_name=True)
                              for t in tokenize(pb.EncodeRequest(inputs="hello world", add_special_tokens=True)).tokens]
+    ids = [t.id for t in tokenize(pb.EncodeRequest(inputs="hello world", add_special_tokens=True)).tokens]
+    decode = rpc.TokenizeStub(ch).Decode
+    out["decoded"] = [decode(pb.DecodeRequest(ids=ids)).text, decode(pb.DecodeRequest(ids=ids, skip_special_tokens=True)).text]
     errors = {}
+    later = lambda **kw: rerank.RerankStream(iter([pb.RerankStreamRequest(query=texts[0], text=texts[1]),
+                                                   pb.RerankStreamRequest(text=texts[2], **kw)]))
+    out["later_empty_query"] = [r.index for r in later().ranks]
+    out["later_same_query"] = [r.index for r in later(query=texts[0]).ranks]
     for name, call in [
+        ("later_query", lambda: later(query="another question")),
+        ("later_raw", lambda: later(query=texts[0], raw_scores=True, return_text=True)),
         ("sparse", lambda: embed.EmbedSparse(pb.EmbedSparseRequest(inputs="x"))),
         ("predict", lambda: rpc.PredictStub(ch).Predict(pb.PredictRequest(inputs="x"))),
         ("empty", lambda: embed.Embed(pb.EmbedRequest(inputs=" "))),
@@ -124,6 +133,7 @@ def test_rerank_and_stream_equal_embedroute(answers: dict[str, Any], channel: gr
 def test_info_tokenize_and_unimplemented(answers: dict[str, Any]) -> None:
     info = answers["info"]
     assert info["model_id"] == EMBED_MODEL and info["model_dtype"] == "Q8_0" and info["max_input_length"] == 512
+    assert info["max_batch_tokens"] == 128
     assert [t["text"] for t in answers["tokens"]] == ["hello", " world"]
     assert [(t["text"], t.get("special", False)) for t in answers["tokens_special"]] == [
         ("hello", False), (" world", False), ("<|endoftext|>", True)]
@@ -131,6 +141,17 @@ def test_info_tokenize_and_unimplemented(answers: dict[str, Any]) -> None:
     assert errors["sparse"][0] == errors["predict"][0] == "UNIMPLEMENTED"
     assert errors["empty"] == ["INVALID_ARGUMENT", "empty text"]
     assert errors["left"] == ["INVALID_ARGUMENT", "only TRUNCATION_DIRECTION_RIGHT is supported"]
+
+
+def test_decode_keeps_special_tokens_unless_told(answers: dict[str, Any]) -> None:
+    assert answers["decoded"] == ["hello world<|endoftext|>", "hello world"]  # tei.v1's bool defaults to false
+
+
+def test_a_later_rerank_stream_message_cannot_change_the_query_or_options(answers: dict[str, Any]) -> None:
+    assert sorted(answers["later_empty_query"]) == sorted(answers["later_same_query"]) == [0, 1]
+    assert answers["errors"]["later_query"] == ["INVALID_ARGUMENT", "message 1 sets query unlike the first message; a "
+                                                "stream ranks every text against the first message's query and options"]
+    assert answers["errors"]["later_raw"][1].startswith("message 1 sets raw_scores, return_text unlike the first")
 
 
 def test_grpcurl_lists_tei_by_reflection(served: RunningServer) -> None:

@@ -95,10 +95,11 @@ def tokens(result: TokenizeResult) -> list[list[dict[str, Any]]]:
 def decode_call(body: JsonObject) -> tuple[DecodeCall, bool]:
     """The call, and whether `ids` was one list (answered with one string)."""
     ids = body.get("ids")
+    skip = boolean(body, "skip_special_tokens", True)
     if is_ids(ids):
-        return DecodeCall("", [list(ids)], unnamed="primary"), True
+        return DecodeCall("", [list(ids)], unnamed="primary", skip_special=skip), True
     if isinstance(ids, list) and ids and all(is_ids(i) for i in ids):
-        return DecodeCall("", [list(i) for i in ids], unnamed="primary"), False
+        return DecodeCall("", [list(i) for i in ids], unnamed="primary", skip_special=skip), False
     raise wrong("ids", "a list of token ids or a list of such lists")
 
 

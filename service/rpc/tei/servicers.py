@@ -120,10 +120,12 @@ class RerankServicer:
         chars = [0]
 
         async def messages() -> AsyncIterator[RerankCall]:
+            n = 0
             async for request in request_iterator:
                 first[:] = first or [request]
                 chars[0] += len(first[0].query) + len(request.text)
-                yield translate.rerank_stream_call(request)
+                yield translate.rerank_stream_call(request, first[0], n)
+                n += 1
 
         result = await self._app.rerank_merged(messages(), deadline=deadline(context))
         raw = bool(first) and first[0].raw_scores

@@ -8,7 +8,7 @@ as INVALID_ARGUMENT, not ignored.
 from __future__ import annotations
 
 from service.core.encoding import raw_score
-from service.core.errors import InvalidArgumentError
+from service.core.errors import FieldViolation, InvalidArgumentError
 from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
 from service.core.results import RankedDocument, Scoring, ServerInfo, TokenizeResult, Usage
 from service.core.values import EmbedOptions, InputType
@@ -60,8 +60,24 @@ def rerank_call(request: tei_pb2.RerankRequest) -> RerankCall:
     )
 
 
-def rerank_stream_call(request: tei_pb2.RerankStreamRequest) -> RerankCall:
-    """One document; the application reads the query and options from the first message, as TEI does."""
+_STREAM_HEADER = ("query", "truncate", "raw_scores", "return_text", "truncation_direction")
+"""What every message of TEI's RerankStream repeats; the stream ranks by the first's."""
+
+
+def rerank_stream_call(request: tei_pb2.RerankStreamRequest, first: tei_pb2.RerankStreamRequest, n: int) -> RerankCall:
+    """Message `n`'s document. A later message may leave the query empty; what it sets must
+    equal the first message's: one stream is one ranking, and a silently ignored query or
+    option would rank documents against something the client did not ask for."""
+    differing = [
+        name for name in _STREAM_HEADER
+        if getattr(request, name) != getattr(first, name) and not (name == "query" and not request.query)
+    ]
+    if differing:
+        raise InvalidArgumentError(
+            f"message {n} sets {', '.join(differing)} unlike the first message; a stream ranks every text "
+            "against the first message's query and options",
+            [FieldViolation(name, "must equal the first message's") for name in differing],
+        )
     _right_only(request.truncation_direction)
     return RerankCall(
         model="", query=request.query, documents=[request.text], return_documents=request.return_text,
@@ -93,7 +109,7 @@ def tokens(result: TokenizeResult) -> tei_pb2.EncodeResponse:
 
 
 def decode_call(request: tei_pb2.DecodeRequest) -> DecodeCall:
-    return DecodeCall("", [list(request.ids)], unnamed="primary")
+    return DecodeCall("", [list(request.ids)], unnamed="primary", skip_special=request.skip_special_tokens)
 
 
 def info(server: ServerInfo) -> tei_pb2.InfoResponse:
