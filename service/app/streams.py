@@ -7,8 +7,10 @@ writer, which waits while the peer's flow-control window is full, so a client th
 stops reading stops costing the server CPU and memory once `window` results wait;
 and a client that streams faster than the model computes is held back by HTTP/2
 flow control instead of growing a buffer in the server. Results are yielded as
-they complete (`map_ordered`: in the source's order); the first failure cancels the
-rest and is raised.
+they complete (`map_ordered`: in the source's order). The first failure - a message
+the source could not read, or an item whose work failed - stops reading; the work
+already in flight finishes and is handed on, then the failure is raised: a client
+whose third input is bad still gets the first two results.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ B = TypeVar("B")
 
 async def map_unordered(source: AsyncIterable[A], fn: Callable[[A], Awaitable[B]], window: int) -> AsyncIterator[B]:
     slots = asyncio.Semaphore(window)
-    events: asyncio.Queue[asyncio.Task[B] | BaseException | None] = asyncio.Queue()
+    events: asyncio.Queue[asyncio.Task[B] | Exception | None] = asyncio.Queue()
     running: set[asyncio.Task[B]] = set()
 
     def finished(task: asyncio.Task[B]) -> None:
@@ -36,24 +38,34 @@ async def map_unordered(source: AsyncIterable[A], fn: Callable[[A], Awaitable[B]
                 task = asyncio.ensure_future(fn(item))
                 running.add(task)
                 task.add_done_callback(finished)
-        except BaseException as exc:  # the source failed or was cancelled: tell the consumer
+        except Exception as exc:  # a bad message: the consumer raises it once the work before it is handed on
             events.put_nowait(exc)
-            raise
+            return
         events.put_nowait(None)
 
     feeder = asyncio.ensure_future(feed())
     fed_all = False
+    failure: Exception | None = None
     try:
         while not (fed_all and not running):
             event = await events.get()
             if event is None:
                 fed_all = True
-            elif isinstance(event, BaseException):
-                raise event
+            elif isinstance(event, Exception):
+                failure, fed_all = failure or event, True
             else:
                 running.discard(event)
-                yield event.result()
+                error = event.exception()
+                if error is None:
+                    yield event.result()
+                elif isinstance(error, Exception):
+                    failure, fed_all = failure or error, True
+                    feeder.cancel()  # nothing more is read; what is in flight still finishes and is handed on
+                else:
+                    raise error
                 slots.release()  # the consumer took it: only now may another message be read
+        if failure is not None:
+            raise failure
     finally:
         feeder.cancel()
         for task in running:

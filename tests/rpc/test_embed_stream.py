@@ -47,3 +47,20 @@ def test_invalid_input_ends_the_stream_with_its_id(channel: grpc.Channel) -> Non
     details = details_of(status)
     assert details["ErrorInfo"].metadata["id"] == "bad"
     assert [v.field for v in details["BadRequest"].field_violations] == ["input"]
+
+
+def test_results_before_a_bad_input_are_delivered_before_its_error(channel: grpc.Channel) -> None:
+    stub = embed_pb2_grpc.EmbedServiceStub(channel)
+    requests = [
+        embed_pb2.EmbedStreamRequest(id="one", input=TEXTS[0]),
+        embed_pb2.EmbedStreamRequest(id="two", input=TEXTS[1]),
+        embed_pb2.EmbedStreamRequest(id="empty", input=""),
+    ]
+    received: list[str] = []
+    with pytest.raises(grpc.RpcError) as caught:
+        for response in stub.EmbedStream(iter(requests), timeout=60):
+            received.append(response.id)
+    assert sorted(received) == ["one", "two"]
+    code, status = rich_status(caught.value)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details_of(status)["ErrorInfo"].metadata["id"] == "empty"

@@ -57,6 +57,12 @@ with grpc.insecure_channel(sys.argv[1]) as ch:
     errors = {}
     later = lambda **kw: rerank.RerankStream(iter([pb.RerankStreamRequest(query=texts[0], text=texts[1]),
                                                    pb.RerankStreamRequest(text=texts[2], **kw)]))
+    delivered = []
+    try:
+        for r in embed.EmbedStream(iter([pb.EmbedRequest(inputs=t) for t in [texts[0], texts[1], " "]])):
+            delivered.append(len(r.embeddings))
+    except grpc.RpcError as exc:
+        out["stream_then_error"] = [delivered, exc.code().name]
     out["later_empty_query"] = [r.index for r in later().ranks]
     out["later_same_query"] = [r.index for r in later(query=texts[0]).ranks]
     for name, call in [
@@ -141,6 +147,10 @@ def test_info_tokenize_and_unimplemented(answers: dict[str, Any]) -> None:
     assert errors["sparse"][0] == errors["predict"][0] == "UNIMPLEMENTED"
     assert errors["empty"] == ["INVALID_ARGUMENT", "empty text"]
     assert errors["left"] == ["INVALID_ARGUMENT", "only TRUNCATION_DIRECTION_RIGHT is supported"]
+
+
+def test_a_stream_delivers_the_results_before_a_bad_input_in_order(answers: dict[str, Any]) -> None:
+    assert answers["stream_then_error"] == [[256, 256], "INVALID_ARGUMENT"]
 
 
 def test_decode_keeps_special_tokens_unless_told(answers: dict[str, Any]) -> None:
