@@ -50,7 +50,8 @@ def validate_embed(call: EmbedCall, limits: Limits, description: GgufDescription
     elif dims is not None and dims < MIN_DIMENSIONS:
         violations.append(
             FieldViolation(
-                "dimensions", f"{dims} is fewer than {MIN_DIMENSIONS}, the smallest Matryoshka cut; 0 means all dimensions"
+                "dimensions", f"{dims} is fewer than {MIN_DIMENSIONS}, the smallest Matryoshka cut; leave dimensions out "
+                f"for all {description.hidden_size}"
             )
         )
     elif call.encoding == "float32":

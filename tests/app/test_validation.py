@@ -41,7 +41,10 @@ EMBED_CASES = {
         ["x"], 257, [("dimensions", "257 is more than the 256 dimensions of qwen3-embedding-tiny")]
     ),
     "dimensions below 32": (
-        ["x"], 31, [("dimensions", "31 is fewer than 32, the smallest Matryoshka cut; 0 means all dimensions")]
+        ["x"], 31, [("dimensions", "31 is fewer than 32, the smallest Matryoshka cut; leave dimensions out for all 256")]
+    ),
+    "dimensions 0 (HTTP sends it; gRPC's 0 is unset)": (
+        ["x"], 0, [("dimensions", "0 is fewer than 32, the smallest Matryoshka cut; leave dimensions out for all 256")]
     ),
 }
 
