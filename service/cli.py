@@ -164,8 +164,20 @@ def _call(args: argparse.Namespace, rpc: Callable[[grpc.Channel], Callable[..., 
         except grpc.RpcError as exc:
             print(_describe_error(exc), file=sys.stderr)
             return 1
-    print(json.dumps(json_format.MessageToDict(response, preserving_proto_field_name=True), indent=2))
+    print(json.dumps(_shown(json_format.MessageToDict(
+        response, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )), indent=2))
     return 0
+
+
+def _shown(value: Any) -> Any:
+    """The answer with every number and flag, zeros included (the first document's `index` is 0),
+    and without the empty lists and strings of what the call did not ask for (other encodings)."""
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items() if v not in ("", [], {})}
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    return value
 
 
 def _describe_error(exc: grpc.RpcError) -> str:

@@ -31,6 +31,9 @@ def test_rerank(served: RunningServer, capsys: pytest.CaptureFixture[str]) -> No
     )
     assert code == 0 and out["model"] == RERANK_MODEL
     assert len(out["results"]) == 1
+    assert "document" not in out["results"][0]  # nothing the call did not ask for
+    code, out, _ = run(capsys, "rerank", "capital of China", "Beijing", "bread", "--target", served.target)
+    assert sorted(r["index"] for r in out["results"]) == [0, 1]  # the first document's index 0 is shown
 
 
 def test_tokenize_and_models(served: RunningServer, capsys: pytest.CaptureFixture[str]) -> None:
