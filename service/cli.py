@@ -135,13 +135,16 @@ def _client(commands: Any, name: str, help: str, run: Callable[[argparse.Namespa
 def _serve(args: argparse.Namespace) -> int:
     """A setting that cannot work is one line on stderr and exit 2, before the server starts: the
     settings are checked when they are read, and the router's choices (pins) against the model
-    files before logging starts, so no log line comes before the error."""
+    files before the server starts. Logging is set up as soon as the settings are read, so that a
+    warning while planning (a file the router cannot read) comes in the configured format; until
+    the plan stands, only warnings and worse, so a refusal is not preceded by progress lines."""
     from service import serve
     from service.core import logs
     from service.prepare.pull.startup import has_models
 
     try:
         settings = load_settings(vars(args), os.environ)
+        logs.configure(settings.log_format, logs.at_least(settings.log_level, "warning"))
         serve.preflight(settings)
         plans = serve.plan(settings) if has_models(settings.models) else None
     except ConfigError as exc:

@@ -34,7 +34,9 @@ def adopt_request_id(offered: object) -> str:
     request_id.set(rid)
     return rid
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
+"""Not copied into a JSON line: the record's own fields, and uvicorn's `color_message` (its message
+again, with terminal colour codes)."""
 
 
 class RequestIdFilter(logging.Filter):
@@ -57,6 +59,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+def at_least(level: str, floor: str) -> str:
+    """The less verbose of two level names."""
+    return max(level, floor, key=lambda name: logging.getLevelName(name.upper()))
 
 
 def configure(log_format: LogFormat, level: str) -> None:
