@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import math
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,18 @@ def _consistent(value: str) -> dict[str, str]:
 
 def _keys(value: str) -> list[str]:
     return [key.strip() for key in value.split(",") if key.strip()]
+
+
+_ORIGIN = re.compile(r"https?://[^/?#\s]+")
+
+
+def _origins(value: str) -> list[str]:
+    """`*`, or origins as a browser sends them: scheme://host[:port], no path."""
+    origins = _keys(value)
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ValueError(f"{origin!r} is not an origin (https://host[:port], or *)")
+    return origins
 
 
 def _setting(
@@ -416,6 +429,14 @@ class Settings:
         "Largest HTTP request line and headers together; a larger one is answered 431 and the connection closed.",
         int,
         minimum=1024, maximum=1 << 24,
+    )
+    cors_allow_origins: list[str] = _setting(
+        [],
+        "Browser origins (https://app.example.com, comma-separated; * for any) allowed to call the HTTP front "
+        "across origins: preflights are answered and answers carry CORS headers. Empty: no CORS, as TEI "
+        "without --cors-allow-origin.",
+        _origins,
+        repeat=True,
     )
 
     grpc: GrpcTransport = field(default_factory=GrpcTransport)

@@ -24,6 +24,8 @@ from typing import TypedDict
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from service.app import Application
 from service.telemetry.metrics import Metrics
@@ -64,6 +66,17 @@ def asgi_app(app: Application, settings: Settings, metrics: Metrics | None) -> C
                  settings.max_concurrent_rpcs)
 
 
+def with_cors(calls: Calls, origins: list[str]) -> ASGIApp:
+    """CORS outside the calls' bookkeeping: a browser's preflight carries no API key and is not a
+    call, so it is answered before keys and admission; answers to real calls get the headers."""
+    if not origins:
+        return calls
+    return CORSMiddleware(
+        calls, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"],
+        expose_headers=["x-request-id", "retry-after", "retry-after-ms"], max_age=600,
+    )
+
+
 class HttpFront:
     """Create it on the event loop that will run it; `start` binds `settings.http_port`."""
 
@@ -72,7 +85,7 @@ class HttpFront:
         self.calls = asgi_app(app, settings, metrics)
         """The outermost ASGI layer, whose `in_flight` counts the calls admitted."""
         self._config = uvicorn.Config(
-            self.calls,
+            with_cors(self.calls, settings.cors_allow_origins),
             lifespan="off",
             log_config=None,
             access_log=False,
