@@ -37,12 +37,13 @@ def test_ready_after_models_load_and_not_while_draining(models_dir: Path, http_e
 
 
 def _queued_request(server: RunningServer, n_inputs: int) -> tuple[threading.Thread, list[httpx.Response]]:
-    """A request of `n_inputs` long texts, returned once it has reached the model's queue."""
-    long_text = " ".join(["hello"] * 400)
+    """A request of `n_inputs` long texts, returned once it has reached the model's queue. The texts
+    differ: the vector cache computes identical inputs of a request once."""
+    texts = [f"{i} " + " ".join(["hello"] * 400) for i in range(n_inputs)]
     answers: list[httpx.Response] = []
     request = threading.Thread(
         target=lambda: answers.append(
-            httpx.post(f"{server.http_url}/v1/embeddings", json={"input": [long_text] * n_inputs}, timeout=120)
+            httpx.post(f"{server.http_url}/v1/embeddings", json={"input": texts}, timeout=120)
         )
     )
     request.start()
