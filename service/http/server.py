@@ -32,6 +32,7 @@ from service.telemetry.metrics import Metrics
 from service.telemetry.tracing import Tracer
 from service.core.config import Settings
 from service.core.keys import api_keys
+from service.core.logs import REQUEST_ID_HEADER
 from service.http.calls import Calls
 from service.http.cohere import CohereRoutes
 from service.http.health import HealthRoutes
@@ -73,7 +74,7 @@ def with_cors(calls: Calls, origins: list[str]) -> ASGIApp:
         return calls
     return CORSMiddleware(
         calls, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"],
-        expose_headers=["x-request-id", "retry-after", "retry-after-ms"], max_age=600,
+        expose_headers=[REQUEST_ID_HEADER, "retry-after", "retry-after-ms"], max_age=600,
     )
 
 
