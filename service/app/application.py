@@ -65,6 +65,13 @@ def _timeout(deadline: float | None) -> float | None:
     return None if deadline is None else deadline - time.monotonic()
 
 
+def _chars(texts: list[str], *query_side: str | None) -> int:
+    """What the engine must read for a request, in characters: its texts and what goes before them
+    (an instruction, a rerank's query). A long query-side prompt makes a long request, however short
+    its texts: the short lane is for what fits in one step."""
+    return sum(len(t) for t in texts) + sum(len(q) for q in query_side if q)
+
+
 def _usage(outcome: Outcome[Any], started_ns: int) -> Usage:
     return Usage(outcome.prompt_tokens, outcome.timing, time.monotonic_ns() - started_ns)
 
@@ -129,7 +136,9 @@ class Application:
         validate_embed(call, self.limits, worker.description)
         served = self.registry.get(worker.description.model_id)
         if self.cache is None or served.cache_space is None:
-            outcome = await self._submit(worker, EmbedWork(call.inputs, call.options), call.inputs, deadline)
+            outcome = await self._submit(
+                worker, EmbedWork(call.inputs, call.options), _chars(call.inputs, call.options.instruction), deadline
+            )
             embeddings, usage = outcome.values, _usage(outcome, started)
         else:
             space = served.cache_space
@@ -154,7 +163,7 @@ class Application:
         async def compute(positions: list[int]) -> list[Embedding]:
             nonlocal spent
             texts = [call.inputs[i] for i in positions]
-            outcome = await self._submit(worker, EmbedWork(texts, full, positions), texts, deadline)
+            outcome = await self._submit(worker, EmbedWork(texts, full, positions), _chars(texts, full.instruction), deadline)
             spent += Usage(timing=outcome.timing)
             return outcome.values
 
@@ -272,7 +281,7 @@ class Application:
         work_type = RerankWork if worker.description.kind == "reranker" else CosineRerankWork
         documents = [call.documents[i] for i in positions]
         work = work_type(call.query, documents, call.instruction, call.truncate, offset, positions)
-        outcome = await self._submit(worker, work, documents, deadline)
+        outcome = await self._submit(worker, work, _chars(documents, call.query, call.instruction), deadline)
         scores = [
             RerankScore(i, score, len(item.tokens), item.truncated)
             for i, score, item in zip(positions, outcome.values, outcome.items, strict=True)
@@ -375,12 +384,13 @@ class Application:
             raise UnavailableError("the server is shutting down", reason="DRAINING")
 
     async def _submit(
-        self, worker: ModelWorker, work: Work[T], texts: list[str], deadline: float | None
+        self, worker: ModelWorker, work: Work[T], chars: int, deadline: float | None
     ) -> Outcome[T]:
         """The work's outcome, or DeadlineExceededError once the deadline passes: the work is then
         cancelled, queued or in the engine, whether or not the transport would have cancelled it
-        (gRPC does; HTTP callers only announce a timeout, service.http.deadlines)."""
-        short = sum(len(t) for t in texts) <= self.settings.short_request_chars
+        (gRPC does; HTTP callers only announce a timeout, service.http.deadlines). `chars` (see
+        `_chars`) decides the lane."""
+        short = chars <= self.settings.short_request_chars
         timeout_s = _timeout(deadline)
         try:
             return await asyncio.wait_for(worker.submit(work, short=short, timeout_s=timeout_s), timeout_s)

@@ -281,8 +281,8 @@ class Settings:
     )
     short_request_chars: int = _setting(
         256,
-        "Requests whose texts add up to at most this many characters (about 50 English words) go to the "
-        "short lane: admitted at once, their tokens go first in the next step (with one long request let "
+        "Requests whose texts, instruction and rerank query add up to at most this many characters "
+        "(about 50 English words) go to the short lane: admitted at once, their tokens go first in the next step (with one long request let "
         "in every few short ones).",
         int,
         minimum=0,

@@ -14,8 +14,9 @@ steps are `step_tokens` long while only documents come, and `query_step_tokens` 
 `query_window_s` after an urgent sequence arrived, when the next query is likely to come
 while documents are in flight.
 
-Order within a step: urgent sequences, then sequences already started (finishing them
-frees their cells and their callers), then waiting ones in arrival order. On a CPU a
+Order within a step: urgent sequences (those that end within the step before longer ones),
+then sequences already started (finishing them frees their cells and their callers), then
+waiting ones in arrival order. On a CPU a
 decode costs about the same per token whatever its size, so a step with urgent work
 carries nothing else (`urgent_alone`): filled up with document tokens it would take the
 full step's time, and the query would wait for them. On a GPU a step is milliseconds
@@ -109,6 +110,11 @@ class _Sequence(Generic[K]):
     @property
     def own_done(self) -> int:
         return max(0, self.done - self.base)
+
+
+def _left(seq: _Sequence[K]) -> int:
+    """Tokens the sequence still has to decode, its shared prefix's included."""
+    return len(seq.tokens) - seq.done
 
 
 @dataclass(eq=False)
@@ -265,7 +271,7 @@ class Stepper(Generic[K]):
         plan: _Plan[K] = _Plan(self.next_step_tokens)
         whole = not self.runtime.splits_sequences
         try:
-            for seq in self._plan_order():
+            for seq in self._plan_order(plan.budget):
                 if plan.budget <= 0 or (self.urgent_alone and plan.urgent and not seq.urgent):
                     break
                 if whole and len(seq.tokens) - seq.done > plan.budget and plan.pieces:
@@ -290,8 +296,13 @@ class Stepper(Generic[K]):
         self.decoded += n_tokens
         return Step(finished, plan.keys, n_tokens)
 
-    def _plan_order(self) -> list[_Sequence[K]]:
-        return sorted(self._running + self._waiting, key=lambda seq: (not seq.urgent, not seq.started, seq.order))
+    def _plan_order(self, budget: int) -> list[_Sequence[K]]:
+        """Urgent sequences first, and of them those that end within this step before longer ones,
+        so a one-line query never waits behind a long urgent prompt being decoded step by step."""
+        return sorted(
+            self._running + self._waiting,
+            key=lambda seq: (not seq.urgent, not (seq.urgent and _left(seq) <= budget), not seq.started, seq.order),
+        )
 
     def _room(self, lent: bool, want: int) -> int:
         """Tokens a piece may decode now: borrowed cells are there already; others only where no

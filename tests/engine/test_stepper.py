@@ -97,6 +97,24 @@ def test_an_urgent_query_overtakes_a_document_in_flight(small_steps: Model, one_
         np.testing.assert_allclose(got, one_decode.embed([text], OPTIONS)[0].vector, atol=2e-5)
 
 
+def test_a_short_urgent_sequence_overtakes_a_long_urgent_one(small_steps: Model, one_decode: Model) -> None:
+    """A long query-side prompt decoded step by step does not hold a one-line query back (issue #33 item 4)."""
+    stepper = small_steps.stepper
+    stepper.add("long query", tokens(small_steps, DOCUMENT), urgent=True)
+    assert stepper.step().keys == ["long query"]
+    query = tokens(small_steps, QUERY)
+    stepper.add("query", query, urgent=True)
+    second = stepper.step()
+    assert second.keys[0] == "query" and second.n_tokens == 32
+    assert [key for key, _ in second.finished] == ["query"]
+    rows = dict(second.finished)
+    for step in drain(small_steps):
+        rows.update(step.finished)
+    for key, text in (("query", QUERY), ("long query", DOCUMENT)):
+        got = small_steps.embedding(rows[key], small_steps.prepare_embed(text, OPTIONS), OPTIONS).vector
+        np.testing.assert_allclose(got, one_decode.embed([text], OPTIONS)[0].vector, atol=2e-5)
+
+
 def test_steps_shrink_while_queries_come(long_steps: Model, one_decode: Model) -> None:
     stepper = long_steps.stepper
     now = [100.0]
