@@ -1,5 +1,6 @@
-"""The Qwen3-Embedding model card's example, through the gRPC API: two queries with the
-web-search instruction, two documents, and the query x document similarity matrix."""
+"""What the demo serves and why (one line a model, from ModelService), then the Qwen3-Embedding
+model card's example through the gRPC API: two queries with the web-search instruction, two
+documents, and the query x document similarity matrix."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import sys
 import grpc
 import numpy as np
 
-from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, embed_pb2_grpc, rerank_pb2, rerank_pb2_grpc
+from service.rpc.generated.embedroute.v1 import (
+    common_pb2,
+    embed_pb2,
+    embed_pb2_grpc,
+    model_pb2,
+    model_pb2_grpc,
+    rerank_pb2,
+    rerank_pb2_grpc,
+)
 
 QUERIES = ["What is the capital of China?", "Explain gravity"]
 DOCUMENTS = [
@@ -25,8 +34,19 @@ def embed(stub: embed_pb2_grpc.EmbedServiceStub, texts: list[str], input_type: i
     return np.array([list(e.float_values) for e in reply.embeddings], dtype=np.float32)
 
 
+def served(channel: grpc.Channel) -> None:
+    """The model ids the README's examples may name, each with the router's reason for its file."""
+    for model in model_pb2_grpc.ModelServiceStub(channel).ListModels(model_pb2.ListModelsRequest(), timeout=60).models:
+        kind = model_pb2.ModelKind.Name(model.kind).removeprefix("MODEL_KIND_").lower()
+        device = model_pb2.Device.Name(model.placement.device).removeprefix("DEVICE_").lower()
+        print(f"served: {model.id} ({kind}, {model.dimensions} dimensions) from {model.file.file_name} "
+              f"({model.file.quant}, {device}): {model.reason}")
+    print()
+
+
 def main(target: str) -> int:
     with grpc.insecure_channel(target) as channel:
+        served(channel)
         embedder = embed_pb2_grpc.EmbedServiceStub(channel)
         try:
             queries = embed(embedder, QUERIES, common_pb2.INPUT_TYPE_QUERY)
