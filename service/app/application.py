@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from service.app import readiness
 from service.app.cache import SCORES, VECTORS, VectorCache, embed_keys, rerank_keys
+from service.app.chunking import combine
 from service.app.cosine_rerank import CosineRerankWork, scoring
 from service.app.ranking import TopN, best_first, ranked
 from service.app.registry import Registry, ServedModel
@@ -28,12 +29,13 @@ from service.app.streams import map_ordered, map_unordered
 from service.app.validation import (
     Limits,
     validate_decode,
+    validate_chunks,
     validate_embed,
     validate_rerank,
     validate_tokenize,
     validate_top_n,
 )
-from service.app.work import DecodeWork, EmbedWork, RerankWork, TokenizeWork
+from service.app.work import ChunkWork, DecodeWork, EmbedWork, RerankWork, TokenizeWork
 from service.core.config import Settings
 from service.core import keys
 from service.core.errors import DeadlineExceededError, InvalidArgumentError, UnavailableError
@@ -135,14 +137,10 @@ class Application:
         worker = self.registry.worker_for(call.model, "embedding")
         validate_embed(call, self.limits, worker.description)
         served = self.registry.get(worker.description.model_id)
-        if self.cache is None or served.cache_space is None:
-            outcome = await self._submit(
-                worker, EmbedWork(call.inputs, call.options), _chars(call.inputs, call.options.instruction), deadline
-            )
-            embeddings, usage = outcome.values, _usage(outcome, started)
+        if call.chunking.mode == "none":
+            embeddings, usage = await self._vectors(worker, served, call.inputs, call.options, deadline, started)
         else:
-            space = served.cache_space
-            embeddings, usage = await self._embed_cached(self.cache, space, worker, call, deadline, started)
+            embeddings, usage = await self._embed_chunked(worker, served, call, deadline, started)
         return EmbedResult(
             worker.description.model_id,
             embeddings,
@@ -151,24 +149,48 @@ class Application:
             dimensions=call.options.dimensions or worker.description.hidden_size,
         )
 
-    async def _embed_cached(
-        self, cache: VectorCache, space: VectorSpace, worker: ModelWorker, call: EmbedCall, deadline: float | None,
+    async def _embed_chunked(
+        self, worker: ModelWorker, served: ServedModel, call: EmbedCall, deadline: float | None, started: int
+    ) -> tuple[list[Embedding], Usage]:
+        """Each input split into chunks that fit one sequence (on a pool thread: vocabulary only), every
+        chunk embedded as an input of its own (cache and lanes as usual), then combined per input."""
+        spans = await asyncio.to_thread(ChunkWork(call.inputs, call.options, call.chunking), worker.model)
+        validate_chunks(call, sum(map(len, spans)), self.limits, worker.description)
+        pieces = [text[span.start : span.end] for text, each in zip(call.inputs, spans, strict=True) for span in each]
+        raw = replace(call.options, dimensions=None, normalize=False)
+        vectors, usage = await self._vectors(worker, served, pieces, raw, deadline, started)
+        combined, at = [], 0
+        for each in spans:
+            combined.append(combine(vectors[at : at + len(each)], each, call.options, keep=call.chunking.mode == "chunks"))
+            at += len(each)
+        return combined, usage
+
+    async def _vectors(
+        self, worker: ModelWorker, served: ServedModel, texts: list[str], options: EmbedOptions, deadline: float | None,
         started: int,
+    ) -> tuple[list[Embedding], Usage]:
+        if self.cache is None or served.cache_space is None:
+            outcome = await self._submit(worker, EmbedWork(texts, options), _chars(texts, options.instruction), deadline)
+            return outcome.values, _usage(outcome, started)
+        return await self._embed_cached(self.cache, served.cache_space, worker, texts, options, deadline, started)
+
+    async def _embed_cached(
+        self, cache: VectorCache, space: VectorSpace, worker: ModelWorker, inputs: list[str], options: EmbedOptions,
+        deadline: float | None, started: int,
     ) -> tuple[list[Embedding], Usage]:
         """Each distinct input computed once (or not at all, when cached) at full precision, then cut
         and normalised for this request: one entry serves every `dimensions` and `normalize`."""
-        full = replace(call.options, dimensions=None, normalize=False)
+        full = replace(options, dimensions=None, normalize=False)
         spent = Usage()
 
         async def compute(positions: list[int]) -> list[Embedding]:
             nonlocal spent
-            texts = [call.inputs[i] for i in positions]
+            texts = [inputs[i] for i in positions]
             outcome = await self._submit(worker, EmbedWork(texts, full, positions), _chars(texts, full.instruction), deadline)
             spent += Usage(timing=outcome.timing)
             return outcome.values
 
-        resolved = await cache.resolve(embed_keys(space, full, self._tenant(), call.inputs), compute, VECTORS)
-        options = call.options
+        resolved = await cache.resolve(embed_keys(space, full, self._tenant(), inputs), compute, VECTORS)
         embeddings = [
             Embedding(finish(e.vector, options.dimensions, options.normalize), e.n_tokens, e.truncated)
             for e in resolved.values

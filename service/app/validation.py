@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from service.core.errors import FieldViolation, InvalidArgumentError
 from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
 from router.types import GgufDescription
-from service.core.values import MIN_DIMENSIONS
+from service.core.values import MIN_DIMENSIONS, Chunking
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,13 @@ TOKEN_BYTES = 8
 the piece's own bytes come on top."""
 
 
+MIN_CHUNK_TOKENS = 16
+"""The smallest chunk asked for: one character may take several byte tokens, and a chunk holds at least one."""
+
+
 def validate_embed(call: EmbedCall, limits: Limits, description: GgufDescription) -> None:
     violations = _texts("inputs", call.inputs, limits) + _instruction(call.options.instruction, limits)
+    violations += _chunking(call.chunking)
     violations += _request_size("inputs", call.inputs, call.options.instruction, limits)
     dims = call.options.dimensions
     if dims is not None and dims > description.hidden_size:
@@ -58,6 +63,30 @@ def validate_embed(call: EmbedCall, limits: Limits, description: GgufDescription
         answer = len(call.inputs) * ((dims or description.hidden_size) * FLOAT_BYTES + EMBEDDING_OVERHEAD_BYTES)
         violations += _answer_size("inputs", answer, limits, "send fewer inputs per call, or ask for fewer dimensions")
     _raise_if_any(violations)
+
+
+def _chunking(chunking: Chunking) -> list[FieldViolation]:
+    """What can be said of the chunking options before the model's vocabulary splits anything
+    (whether a size fits the context is the model's to say: service.app.work.ChunkWork)."""
+    violations = []
+    if chunking.mode == "none" and (chunking.size or chunking.overlap):
+        violations.append(FieldViolation("chunking.mode", "a chunk size or overlap needs chunking mean or chunks"))
+    if chunking.size and chunking.size < MIN_CHUNK_TOKENS:
+        violations.append(FieldViolation("chunking.size", f"{chunking.size} tokens; at least {MIN_CHUNK_TOKENS}"))
+    elif chunking.size and chunking.overlap >= chunking.size:
+        violations.append(
+            FieldViolation("chunking.overlap", f"{chunking.overlap} tokens; it must be less than the chunk size, {chunking.size}")
+        )
+    return violations
+
+
+def validate_chunks(call: EmbedCall, n_chunks: int, limits: Limits, description: GgufDescription) -> None:
+    """The answer with every chunk's vector (chunking `chunks`) within the message limit."""
+    if call.chunking.mode != "chunks" or call.encoding != "float32":
+        return
+    vectors = len(call.inputs) + n_chunks
+    answer = vectors * ((call.options.dimensions or description.hidden_size) * FLOAT_BYTES + EMBEDDING_OVERHEAD_BYTES)
+    _raise_if_any(_answer_size("inputs", answer, limits, "ask for larger chunks, fewer dimensions or chunking mean"))
 
 
 def validate_rerank(call: RerankCall, limits: Limits, *, index_offset: int = 0, header: bool = False) -> None:

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from service.core.errors import InputTooLongError, QueryTooLongError
+from service.app.chunking import Span, split
+from service.core.errors import InputTooLongError, InvalidArgumentError, QueryTooLongError
 from service.core.results import TokenCount
-from service.core.values import EmbedOptions, Embedding, PreparedInput
+from service.core.values import Chunking, EmbedOptions, Embedding, PreparedInput
 from service.scheduler import Prepared, Row
 
 if TYPE_CHECKING:
@@ -50,6 +51,47 @@ class EmbedWork:
 
     def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[Embedding]:
         return [model.embedding(row, item, self.options) for row, item in zip(rows, prepared.items, strict=True)]
+
+
+def input_room(model: Model, options: EmbedOptions) -> int:
+    """Input tokens one sequence of the model holds with these options: its context less what the
+    template adds (an instruction, special tokens)."""
+    plain = EmbedOptions(input_type=options.input_type, instruction=options.instruction)
+    added = len(model.prepare_embed("x", plain).tokens) - len(model.tokenize("x"))
+    return model.n_ctx - added
+
+
+@dataclass(frozen=True)
+class ChunkWork:
+    """Each input's chunks (service.app.chunking). Needs only the vocabulary: runs on a pool thread,
+    as TokenizeWork does."""
+
+    texts: list[str]
+    options: EmbedOptions
+    chunking: Chunking
+
+    def __call__(self, model: Model) -> list[list[Span]]:
+        room = input_room(model, self.options)
+        size = self.chunking.size or room
+        if size > room:
+            raise InvalidArgumentError.for_field(
+                "chunking.size",
+                f"{size} tokens is more than a chunk of {model.description.model_id} holds: {room} input tokens "
+                f"(its {model.n_ctx}-token context less {model.n_ctx - room} for the prompt template)",
+            )
+        if self.chunking.overlap >= size:
+            raise InvalidArgumentError.for_field(
+                "chunking.overlap", f"{self.chunking.overlap} tokens of overlap; it must be less than the chunk size, {size}"
+            )
+        count = _counter(model)
+        return [split(text, count, size, self.chunking.overlap) for text in self.texts]
+
+
+def _counter(model: Model) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        return len(model.tokenize(text))
+
+    return count
 
 
 @dataclass(frozen=True)

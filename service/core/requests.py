@@ -12,7 +12,7 @@ from typing import Literal
 
 from router.types import ModelKind
 
-from service.core.values import EmbedOptions, InputType
+from service.core.values import Chunking, EmbedOptions, InputType
 
 OutputEncoding = Literal["float32", "int8", "ubinary"]
 UnnamedModel = Literal["only", "primary"]
@@ -30,6 +30,7 @@ class EmbedCall:
     token_ids: list[list[int]] | None = None
     """The inputs as token ids (OpenAI's token-array inputs), instead of `inputs`: the application
     decodes them with the model's vocabulary and embeds the texts."""
+    chunking: Chunking = Chunking()
 
 
 @dataclass(frozen=True)

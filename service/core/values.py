@@ -39,11 +39,39 @@ class EmbedOptions:
     truncate: bool = False
 
 
+ChunkingMode = Literal["none", "mean", "chunks"]
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """How an input longer than one sequence is embedded (issue #31): `none` refuses or truncates it,
+    `mean` embeds windows of it and answers their token-weighted mean, `chunks` answers that mean and
+    every window's own vector with the characters it covers."""
+
+    mode: ChunkingMode = "none"
+    size: int = 0
+    """Input tokens per chunk (template not counted); 0 = as many as one sequence of the model holds."""
+    overlap: int = 0
+    """Tokens each chunk shares with the one before it; less than `size`."""
+
+
+@dataclass(frozen=True)
+class ChunkVector:
+    """One chunk's vector, and the characters [start, end) of the input it covers (code points)."""
+
+    vector: Vector
+    n_tokens: int
+    start: int
+    end: int
+
+
 @dataclass(frozen=True)
 class Embedding:
     vector: Vector
     n_tokens: int
     truncated: bool
+    chunks: tuple[ChunkVector, ...] = ()
+    """With chunking `chunks`: each chunk's vector, in input order; `vector` is their mean."""
 
 
 @dataclass(frozen=True)

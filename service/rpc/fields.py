@@ -14,7 +14,11 @@ from typing import TypeAlias
 FieldPaths: TypeAlias = Mapping[str, str]
 
 _EMBED_OPTIONS = {
-    name: f"options.{name}" for name in ("dimensions", "encoding", "instruction", "input_type", "normalize", "truncate")
+    name: f"options.{name}"
+    for name in (
+        "dimensions", "encoding", "instruction", "input_type", "normalize", "truncate",
+        "chunking.mode", "chunking.size", "chunking.overlap",
+    )
 }
 
 EMBED: FieldPaths = _EMBED_OPTIONS

@@ -13,7 +13,7 @@ from service.core.encoding import encode
 from service.core.errors import FieldViolation, InvalidArgumentError
 from service.core.requests import EmbedCall, EmbedStreamItem, OutputEncoding, RerankCall, TokenizeCall
 from service.core.results import RankedDocument, RerankResult, Scoring, TokenCount, Usage
-from service.core.values import EmbedOptions, Embedding, InputType
+from service.core.values import Chunking, ChunkingMode, EmbedOptions, Embedding, InputType, Vector
 from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, model_pb2, rerank_pb2, tokenize_pb2
 
 if TYPE_CHECKING:
@@ -30,6 +30,12 @@ _ENCODINGS: dict[int, OutputEncoding] = {
     embed_pb2.ENCODING_FLOAT32: "float32",
     embed_pb2.ENCODING_INT8: "int8",
     embed_pb2.ENCODING_UBINARY: "ubinary",
+}
+_CHUNKING: dict[int, ChunkingMode] = {
+    embed_pb2.CHUNKING_MODE_UNSPECIFIED: "none",
+    embed_pb2.CHUNKING_MODE_NONE: "none",
+    embed_pb2.CHUNKING_MODE_MEAN: "mean",
+    embed_pb2.CHUNKING_MODE_CHUNKS: "chunks",
 }
 _SCORING = {"reranker": rerank_pb2.SCORING_RERANKER, "cosine": rerank_pb2.SCORING_COSINE}
 
@@ -55,18 +61,26 @@ def embed_options(options: embed_pb2.EmbedOptions) -> tuple[EmbedOptions, Output
     return domain, _ENCODINGS[options.encoding]
 
 
+def chunking(options: embed_pb2.EmbedOptions) -> Chunking:
+    given = options.chunking
+    if given.mode not in _CHUNKING:  # as with encodings: another split than asked would mislead
+        raise InvalidArgumentError.for_field("chunking.mode", f"unknown chunking mode {given.mode}; use NONE, MEAN or CHUNKS")
+    return Chunking(_CHUNKING[given.mode], given.size, given.overlap)
+
+
 def embed_call(request: embed_pb2.EmbedRequest) -> EmbedCall:
     options, encoding = embed_options(request.options)
-    return EmbedCall(request.model, list(request.inputs), options, encoding)
+    return EmbedCall(request.model, list(request.inputs), options, encoding, chunking=chunking(request.options))
 
 
 def embed_stream_item(request: embed_pb2.EmbedStreamRequest) -> EmbedStreamItem:
     try:
         options, encoding = embed_options(request.options)
+        chunked = chunking(request.options)
     except InvalidArgumentError as exc:
         exc.metadata["id"] = request.id
         raise
-    return EmbedStreamItem(request.id, EmbedCall(request.model, [request.input], options, encoding))
+    return EmbedStreamItem(request.id, EmbedCall(request.model, [request.input], options, encoding, chunking=chunked))
 
 
 def rerank_call(request: rerank_pb2.RerankRequest | rerank_pb2.RerankStreamRequest) -> RerankCall:
@@ -116,13 +130,21 @@ def usage(u: Usage) -> common_pb2.Usage:
 
 
 def embedding(index: int, e: Embedding, encoding: OutputEncoding) -> embed_pb2.Embedding:
-    proto = embed_pb2.Embedding(
-        index=index, dimensions=int(e.vector.shape[0]), prompt_tokens=e.n_tokens, truncated=e.truncated
-    )
+    proto = _vector(index, e.vector, e.n_tokens, encoding)
+    proto.truncated = e.truncated
+    for i, chunk in enumerate(e.chunks):
+        proto.chunks.add(start=chunk.start, end=chunk.end).embedding.CopyFrom(
+            _vector(i, chunk.vector, chunk.n_tokens, encoding)
+        )
+    return proto
+
+
+def _vector(index: int, vector: Vector, n_tokens: int, encoding: OutputEncoding) -> embed_pb2.Embedding:
+    proto = embed_pb2.Embedding(index=index, dimensions=int(vector.shape[0]), prompt_tokens=n_tokens)
     if encoding == "float32":
-        proto.float_values.extend(e.vector.tolist())
+        proto.float_values.extend(vector.tolist())
     else:
-        encoded = encode(e.vector, encoding)
+        encoded = encode(vector, encoding)
         if encoding == "int8":
             proto.int8_values, proto.int8_scale = encoded.data, encoded.scale
         else:

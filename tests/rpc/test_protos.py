@@ -26,7 +26,7 @@ def test_stale_code_fails_the_check(tmp_path: Path) -> None:
             shutil.copy(source, target)
     (copy / ".venv").symlink_to(REPO / ".venv")
     embed = copy / "protos/embedroute/v1/embed.proto"
-    embed.write_text(embed.read_text().replace("bool truncated = 7;", "bool truncated = 7;\n  uint32 extra = 9;"))
+    embed.write_text(embed.read_text().replace("bool truncated = 7;", "bool truncated = 7;\n  uint32 extra = 99;"))
     result = subprocess.run(["bash", "scripts/check-protos.sh"], cwd=copy, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
     assert "service/rpc/generated is stale" in result.stderr

@@ -80,6 +80,194 @@ func (Encoding) EnumDescriptor() ([]byte, []int) {
 	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{0}
 }
 
+// How an input longer than one sequence of the model is embedded.
+type ChunkingMode int32
+
+const (
+	// Treated as CHUNKING_MODE_NONE.
+	ChunkingMode_CHUNKING_MODE_UNSPECIFIED ChunkingMode = 0
+	// One sequence: too long is INVALID_ARGUMENT (INPUT_TOO_LONG), or cut with truncate.
+	ChunkingMode_CHUNKING_MODE_NONE ChunkingMode = 1
+	// Windows of the input, each embedded alone; the answer is their mean weighted by
+	// each window's tokens, then cut and normalised as asked.
+	ChunkingMode_CHUNKING_MODE_MEAN ChunkingMode = 2
+	// As CHUNKING_MODE_MEAN, plus every window's own vector and the characters it
+	// covers in Embedding.chunks.
+	ChunkingMode_CHUNKING_MODE_CHUNKS ChunkingMode = 3
+)
+
+// Enum value maps for ChunkingMode.
+var (
+	ChunkingMode_name = map[int32]string{
+		0: "CHUNKING_MODE_UNSPECIFIED",
+		1: "CHUNKING_MODE_NONE",
+		2: "CHUNKING_MODE_MEAN",
+		3: "CHUNKING_MODE_CHUNKS",
+	}
+	ChunkingMode_value = map[string]int32{
+		"CHUNKING_MODE_UNSPECIFIED": 0,
+		"CHUNKING_MODE_NONE":        1,
+		"CHUNKING_MODE_MEAN":        2,
+		"CHUNKING_MODE_CHUNKS":      3,
+	}
+)
+
+func (x ChunkingMode) Enum() *ChunkingMode {
+	p := new(ChunkingMode)
+	*p = x
+	return p
+}
+
+func (x ChunkingMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChunkingMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_embedroute_v1_embed_proto_enumTypes[1].Descriptor()
+}
+
+func (ChunkingMode) Type() protoreflect.EnumType {
+	return &file_embedroute_v1_embed_proto_enumTypes[1]
+}
+
+func (x ChunkingMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChunkingMode.Descriptor instead.
+func (ChunkingMode) EnumDescriptor() ([]byte, []int) {
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{1}
+}
+
+// Server-side chunking of long inputs by tokens.
+type Chunking struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Mode  ChunkingMode           `protobuf:"varint,1,opt,name=mode,proto3,enum=embedroute.v1.ChunkingMode" json:"mode,omitempty"`
+	// Input tokens per chunk, the prompt template not counted; at least 16.
+	// 0 means as many as one sequence of the model holds.
+	Size uint32 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// Tokens each chunk repeats from the end of the one before; less than size.
+	Overlap       uint32 `protobuf:"varint,3,opt,name=overlap,proto3" json:"overlap,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Chunking) Reset() {
+	*x = Chunking{}
+	mi := &file_embedroute_v1_embed_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Chunking) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Chunking) ProtoMessage() {}
+
+func (x *Chunking) ProtoReflect() protoreflect.Message {
+	mi := &file_embedroute_v1_embed_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Chunking.ProtoReflect.Descriptor instead.
+func (*Chunking) Descriptor() ([]byte, []int) {
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Chunking) GetMode() ChunkingMode {
+	if x != nil {
+		return x.Mode
+	}
+	return ChunkingMode_CHUNKING_MODE_UNSPECIFIED
+}
+
+func (x *Chunking) GetSize() uint32 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *Chunking) GetOverlap() uint32 {
+	if x != nil {
+		return x.Overlap
+	}
+	return 0
+}
+
+// One chunk of an input (CHUNKING_MODE_CHUNKS). A chunk's end is moved back to a
+// sentence end or whitespace where one is near; chunks cover the input exactly.
+type Chunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First character of the input this chunk covers, in Unicode code points.
+	Start uint32 `protobuf:"varint,1,opt,name=start,proto3" json:"start,omitempty"`
+	// One past its last character, in Unicode code points.
+	End uint32 `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	// Its vector, in the request's encoding; index is the chunk's position in the input.
+	Embedding     *Embedding `protobuf:"bytes,3,opt,name=embedding,proto3" json:"embedding,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Chunk) Reset() {
+	*x = Chunk{}
+	mi := &file_embedroute_v1_embed_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Chunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Chunk) ProtoMessage() {}
+
+func (x *Chunk) ProtoReflect() protoreflect.Message {
+	mi := &file_embedroute_v1_embed_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Chunk.ProtoReflect.Descriptor instead.
+func (*Chunk) Descriptor() ([]byte, []int) {
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Chunk) GetStart() uint32 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *Chunk) GetEnd() uint32 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+func (x *Chunk) GetEmbedding() *Embedding {
+	if x != nil {
+		return x.Embedding
+	}
+	return nil
+}
+
 // Options shared by Embed and EmbedStream.
 type EmbedOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -96,14 +284,16 @@ type EmbedOptions struct {
 	// INVALID_ARGUMENT (reason INPUT_TOO_LONG). Default false.
 	Truncate bool `protobuf:"varint,5,opt,name=truncate,proto3" json:"truncate,omitempty"`
 	// Output encoding; default float32.
-	Encoding      Encoding `protobuf:"varint,6,opt,name=encoding,proto3,enum=embedroute.v1.Encoding" json:"encoding,omitempty"`
+	Encoding Encoding `protobuf:"varint,6,opt,name=encoding,proto3,enum=embedroute.v1.Encoding" json:"encoding,omitempty"`
+	// Inputs longer than one sequence: refused or truncated (default), or chunked.
+	Chunking      *Chunking `protobuf:"bytes,7,opt,name=chunking,proto3" json:"chunking,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EmbedOptions) Reset() {
 	*x = EmbedOptions{}
-	mi := &file_embedroute_v1_embed_proto_msgTypes[0]
+	mi := &file_embedroute_v1_embed_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -115,7 +305,7 @@ func (x *EmbedOptions) String() string {
 func (*EmbedOptions) ProtoMessage() {}
 
 func (x *EmbedOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_embed_proto_msgTypes[0]
+	mi := &file_embedroute_v1_embed_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -128,7 +318,7 @@ func (x *EmbedOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedOptions.ProtoReflect.Descriptor instead.
 func (*EmbedOptions) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{0}
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *EmbedOptions) GetInputType() InputType {
@@ -173,6 +363,13 @@ func (x *EmbedOptions) GetEncoding() Encoding {
 	return Encoding_ENCODING_UNSPECIFIED
 }
 
+func (x *EmbedOptions) GetChunking() *Chunking {
+	if x != nil {
+		return x.Chunking
+	}
+	return nil
+}
+
 type EmbedRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Model id as listed by ModelService; empty picks the only embedding model served.
@@ -187,7 +384,7 @@ type EmbedRequest struct {
 
 func (x *EmbedRequest) Reset() {
 	*x = EmbedRequest{}
-	mi := &file_embedroute_v1_embed_proto_msgTypes[1]
+	mi := &file_embedroute_v1_embed_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -199,7 +396,7 @@ func (x *EmbedRequest) String() string {
 func (*EmbedRequest) ProtoMessage() {}
 
 func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_embed_proto_msgTypes[1]
+	mi := &file_embedroute_v1_embed_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -212,7 +409,7 @@ func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedRequest.ProtoReflect.Descriptor instead.
 func (*EmbedRequest) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{1}
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *EmbedRequest) GetModel() string {
@@ -254,14 +451,16 @@ type Embedding struct {
 	// True when the input was cut to fit the context (only with truncate=true).
 	Truncated bool `protobuf:"varint,7,opt,name=truncated,proto3" json:"truncated,omitempty"`
 	// ENCODING_INT8: multiply each int8 value by this to get the float back.
-	Int8Scale     float32 `protobuf:"fixed32,8,opt,name=int8_scale,json=int8Scale,proto3" json:"int8_scale,omitempty"`
+	Int8Scale float32 `protobuf:"fixed32,8,opt,name=int8_scale,json=int8Scale,proto3" json:"int8_scale,omitempty"`
+	// CHUNKING_MODE_CHUNKS: every chunk, in input order (the vector above is their mean).
+	Chunks        []*Chunk `protobuf:"bytes,9,rep,name=chunks,proto3" json:"chunks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Embedding) Reset() {
 	*x = Embedding{}
-	mi := &file_embedroute_v1_embed_proto_msgTypes[2]
+	mi := &file_embedroute_v1_embed_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +472,7 @@ func (x *Embedding) String() string {
 func (*Embedding) ProtoMessage() {}
 
 func (x *Embedding) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_embed_proto_msgTypes[2]
+	mi := &file_embedroute_v1_embed_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +485,7 @@ func (x *Embedding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Embedding.ProtoReflect.Descriptor instead.
 func (*Embedding) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{2}
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Embedding) GetIndex() uint32 {
@@ -345,6 +544,13 @@ func (x *Embedding) GetInt8Scale() float32 {
 	return 0
 }
 
+func (x *Embedding) GetChunks() []*Chunk {
+	if x != nil {
+		return x.Chunks
+	}
+	return nil
+}
+
 type EmbedResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Id of the model that computed the embeddings.
@@ -364,7 +570,7 @@ type EmbedResponse struct {
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_embedroute_v1_embed_proto_msgTypes[3]
+	mi := &file_embedroute_v1_embed_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -376,7 +582,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_embed_proto_msgTypes[3]
+	mi := &file_embedroute_v1_embed_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -389,7 +595,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{3}
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EmbedResponse) GetModel() string {
@@ -443,7 +649,7 @@ type EmbedStreamRequest struct {
 
 func (x *EmbedStreamRequest) Reset() {
 	*x = EmbedStreamRequest{}
-	mi := &file_embedroute_v1_embed_proto_msgTypes[4]
+	mi := &file_embedroute_v1_embed_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +661,7 @@ func (x *EmbedStreamRequest) String() string {
 func (*EmbedStreamRequest) ProtoMessage() {}
 
 func (x *EmbedStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_embed_proto_msgTypes[4]
+	mi := &file_embedroute_v1_embed_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +674,7 @@ func (x *EmbedStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedStreamRequest.ProtoReflect.Descriptor instead.
 func (*EmbedStreamRequest) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{4}
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *EmbedStreamRequest) GetId() string {
@@ -517,7 +723,7 @@ type EmbedStreamResponse struct {
 
 func (x *EmbedStreamResponse) Reset() {
 	*x = EmbedStreamResponse{}
-	mi := &file_embedroute_v1_embed_proto_msgTypes[5]
+	mi := &file_embedroute_v1_embed_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +735,7 @@ func (x *EmbedStreamResponse) String() string {
 func (*EmbedStreamResponse) ProtoMessage() {}
 
 func (x *EmbedStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_embed_proto_msgTypes[5]
+	mi := &file_embedroute_v1_embed_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +748,7 @@ func (x *EmbedStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedStreamResponse.ProtoReflect.Descriptor instead.
 func (*EmbedStreamResponse) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{5}
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *EmbedStreamResponse) GetId() string {
@@ -591,7 +797,15 @@ var File_embedroute_v1_embed_proto protoreflect.FileDescriptor
 
 const file_embedroute_v1_embed_proto_rawDesc = "" +
 	"\n" +
-	"\x19embedroute/v1/embed.proto\x12\rembedroute.v1\x1a\x1aembedroute/v1/common.proto\"\x8b\x02\n" +
+	"\x19embedroute/v1/embed.proto\x12\rembedroute.v1\x1a\x1aembedroute/v1/common.proto\"i\n" +
+	"\bChunking\x12/\n" +
+	"\x04mode\x18\x01 \x01(\x0e2\x1b.embedroute.v1.ChunkingModeR\x04mode\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\rR\x04size\x12\x18\n" +
+	"\aoverlap\x18\x03 \x01(\rR\aoverlap\"g\n" +
+	"\x05Chunk\x12\x14\n" +
+	"\x05start\x18\x01 \x01(\rR\x05start\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\rR\x03end\x126\n" +
+	"\tembedding\x18\x03 \x01(\v2\x18.embedroute.v1.EmbeddingR\tembedding\"\xc0\x02\n" +
 	"\fEmbedOptions\x127\n" +
 	"\n" +
 	"input_type\x18\x01 \x01(\x0e2\x18.embedroute.v1.InputTypeR\tinputType\x12 \n" +
@@ -601,13 +815,14 @@ const file_embedroute_v1_embed_proto_rawDesc = "" +
 	"dimensions\x12!\n" +
 	"\tnormalize\x18\x04 \x01(\bH\x00R\tnormalize\x88\x01\x01\x12\x1a\n" +
 	"\btruncate\x18\x05 \x01(\bR\btruncate\x123\n" +
-	"\bencoding\x18\x06 \x01(\x0e2\x17.embedroute.v1.EncodingR\bencodingB\f\n" +
+	"\bencoding\x18\x06 \x01(\x0e2\x17.embedroute.v1.EncodingR\bencoding\x123\n" +
+	"\bchunking\x18\a \x01(\v2\x17.embedroute.v1.ChunkingR\bchunkingB\f\n" +
 	"\n" +
 	"_normalize\"s\n" +
 	"\fEmbedRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
 	"\x06inputs\x18\x02 \x03(\tR\x06inputs\x125\n" +
-	"\aoptions\x18\x03 \x01(\v2\x1b.embedroute.v1.EmbedOptionsR\aoptions\"\x8c\x02\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1b.embedroute.v1.EmbedOptionsR\aoptions\"\xba\x02\n" +
 	"\tEmbedding\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1e\n" +
 	"\n" +
@@ -620,7 +835,8 @@ const file_embedroute_v1_embed_proto_rawDesc = "" +
 	"\rprompt_tokens\x18\x06 \x01(\rR\fpromptTokens\x12\x1c\n" +
 	"\ttruncated\x18\a \x01(\bR\ttruncated\x12\x1d\n" +
 	"\n" +
-	"int8_scale\x18\b \x01(\x02R\tint8Scale\"\xd3\x01\n" +
+	"int8_scale\x18\b \x01(\x02R\tint8Scale\x12,\n" +
+	"\x06chunks\x18\t \x03(\v2\x14.embedroute.v1.ChunkR\x06chunks\"\xd3\x01\n" +
 	"\rEmbedResponse\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x128\n" +
 	"\n" +
@@ -649,7 +865,12 @@ const file_embedroute_v1_embed_proto_rawDesc = "" +
 	"\x14ENCODING_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ENCODING_FLOAT32\x10\x01\x12\x11\n" +
 	"\rENCODING_INT8\x10\x02\x12\x14\n" +
-	"\x10ENCODING_UBINARY\x10\x032\xac\x01\n" +
+	"\x10ENCODING_UBINARY\x10\x03*w\n" +
+	"\fChunkingMode\x12\x1d\n" +
+	"\x19CHUNKING_MODE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12CHUNKING_MODE_NONE\x10\x01\x12\x16\n" +
+	"\x12CHUNKING_MODE_MEAN\x10\x02\x12\x18\n" +
+	"\x14CHUNKING_MODE_CHUNKS\x10\x032\xac\x01\n" +
 	"\fEmbedService\x12B\n" +
 	"\x05Embed\x12\x1b.embedroute.v1.EmbedRequest\x1a\x1c.embedroute.v1.EmbedResponse\x12X\n" +
 	"\vEmbedStream\x12!.embedroute.v1.EmbedStreamRequest\x1a\".embedroute.v1.EmbedStreamResponse(\x010\x01Be\n" +
@@ -668,37 +889,44 @@ func file_embedroute_v1_embed_proto_rawDescGZIP() []byte {
 	return file_embedroute_v1_embed_proto_rawDescData
 }
 
-var file_embedroute_v1_embed_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_embedroute_v1_embed_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_embedroute_v1_embed_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_embedroute_v1_embed_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_embedroute_v1_embed_proto_goTypes = []any{
 	(Encoding)(0),               // 0: embedroute.v1.Encoding
-	(*EmbedOptions)(nil),        // 1: embedroute.v1.EmbedOptions
-	(*EmbedRequest)(nil),        // 2: embedroute.v1.EmbedRequest
-	(*Embedding)(nil),           // 3: embedroute.v1.Embedding
-	(*EmbedResponse)(nil),       // 4: embedroute.v1.EmbedResponse
-	(*EmbedStreamRequest)(nil),  // 5: embedroute.v1.EmbedStreamRequest
-	(*EmbedStreamResponse)(nil), // 6: embedroute.v1.EmbedStreamResponse
-	(InputType)(0),              // 7: embedroute.v1.InputType
-	(*Usage)(nil),               // 8: embedroute.v1.Usage
+	(ChunkingMode)(0),           // 1: embedroute.v1.ChunkingMode
+	(*Chunking)(nil),            // 2: embedroute.v1.Chunking
+	(*Chunk)(nil),               // 3: embedroute.v1.Chunk
+	(*EmbedOptions)(nil),        // 4: embedroute.v1.EmbedOptions
+	(*EmbedRequest)(nil),        // 5: embedroute.v1.EmbedRequest
+	(*Embedding)(nil),           // 6: embedroute.v1.Embedding
+	(*EmbedResponse)(nil),       // 7: embedroute.v1.EmbedResponse
+	(*EmbedStreamRequest)(nil),  // 8: embedroute.v1.EmbedStreamRequest
+	(*EmbedStreamResponse)(nil), // 9: embedroute.v1.EmbedStreamResponse
+	(InputType)(0),              // 10: embedroute.v1.InputType
+	(*Usage)(nil),               // 11: embedroute.v1.Usage
 }
 var file_embedroute_v1_embed_proto_depIdxs = []int32{
-	7,  // 0: embedroute.v1.EmbedOptions.input_type:type_name -> embedroute.v1.InputType
-	0,  // 1: embedroute.v1.EmbedOptions.encoding:type_name -> embedroute.v1.Encoding
-	1,  // 2: embedroute.v1.EmbedRequest.options:type_name -> embedroute.v1.EmbedOptions
-	3,  // 3: embedroute.v1.EmbedResponse.embeddings:type_name -> embedroute.v1.Embedding
-	8,  // 4: embedroute.v1.EmbedResponse.usage:type_name -> embedroute.v1.Usage
-	1,  // 5: embedroute.v1.EmbedStreamRequest.options:type_name -> embedroute.v1.EmbedOptions
-	3,  // 6: embedroute.v1.EmbedStreamResponse.embedding:type_name -> embedroute.v1.Embedding
-	8,  // 7: embedroute.v1.EmbedStreamResponse.usage:type_name -> embedroute.v1.Usage
-	2,  // 8: embedroute.v1.EmbedService.Embed:input_type -> embedroute.v1.EmbedRequest
-	5,  // 9: embedroute.v1.EmbedService.EmbedStream:input_type -> embedroute.v1.EmbedStreamRequest
-	4,  // 10: embedroute.v1.EmbedService.Embed:output_type -> embedroute.v1.EmbedResponse
-	6,  // 11: embedroute.v1.EmbedService.EmbedStream:output_type -> embedroute.v1.EmbedStreamResponse
-	10, // [10:12] is the sub-list for method output_type
-	8,  // [8:10] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	1,  // 0: embedroute.v1.Chunking.mode:type_name -> embedroute.v1.ChunkingMode
+	6,  // 1: embedroute.v1.Chunk.embedding:type_name -> embedroute.v1.Embedding
+	10, // 2: embedroute.v1.EmbedOptions.input_type:type_name -> embedroute.v1.InputType
+	0,  // 3: embedroute.v1.EmbedOptions.encoding:type_name -> embedroute.v1.Encoding
+	2,  // 4: embedroute.v1.EmbedOptions.chunking:type_name -> embedroute.v1.Chunking
+	4,  // 5: embedroute.v1.EmbedRequest.options:type_name -> embedroute.v1.EmbedOptions
+	3,  // 6: embedroute.v1.Embedding.chunks:type_name -> embedroute.v1.Chunk
+	6,  // 7: embedroute.v1.EmbedResponse.embeddings:type_name -> embedroute.v1.Embedding
+	11, // 8: embedroute.v1.EmbedResponse.usage:type_name -> embedroute.v1.Usage
+	4,  // 9: embedroute.v1.EmbedStreamRequest.options:type_name -> embedroute.v1.EmbedOptions
+	6,  // 10: embedroute.v1.EmbedStreamResponse.embedding:type_name -> embedroute.v1.Embedding
+	11, // 11: embedroute.v1.EmbedStreamResponse.usage:type_name -> embedroute.v1.Usage
+	5,  // 12: embedroute.v1.EmbedService.Embed:input_type -> embedroute.v1.EmbedRequest
+	8,  // 13: embedroute.v1.EmbedService.EmbedStream:input_type -> embedroute.v1.EmbedStreamRequest
+	7,  // 14: embedroute.v1.EmbedService.Embed:output_type -> embedroute.v1.EmbedResponse
+	9,  // 15: embedroute.v1.EmbedService.EmbedStream:output_type -> embedroute.v1.EmbedStreamResponse
+	14, // [14:16] is the sub-list for method output_type
+	12, // [12:14] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_embedroute_v1_embed_proto_init() }
@@ -707,14 +935,14 @@ func file_embedroute_v1_embed_proto_init() {
 		return
 	}
 	file_embedroute_v1_common_proto_init()
-	file_embedroute_v1_embed_proto_msgTypes[0].OneofWrappers = []any{}
+	file_embedroute_v1_embed_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_embedroute_v1_embed_proto_rawDesc), len(file_embedroute_v1_embed_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   6,
+			NumEnums:      2,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as embedroute_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65mbedroute/v1/embed.proto\x12\rembedroute.v1\x1a\x1a\x65mbedroute/v1/common.proto\"\xc8\x01\n\x0c\x45mbedOptions\x12,\n\ninput_type\x18\x01 \x01(\x0e\x32\x18.embedroute.v1.InputType\x12\x13\n\x0binstruction\x18\x02 \x01(\t\x12\x12\n\ndimensions\x18\x03 \x01(\r\x12\x16\n\tnormalize\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08truncate\x18\x05 \x01(\x08\x12)\n\x08\x65ncoding\x18\x06 \x01(\x0e\x32\x17.embedroute.v1.EncodingB\x0c\n\n_normalize\"[\n\x0c\x45mbedRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06inputs\x18\x02 \x03(\t\x12,\n\x07options\x18\x03 \x01(\x0b\x32\x1b.embedroute.v1.EmbedOptions\"\xae\x01\n\tEmbedding\x12\r\n\x05index\x18\x01 \x01(\r\x12\x12\n\ndimensions\x18\x02 \x01(\r\x12\x14\n\x0c\x66loat_values\x18\x03 \x03(\x02\x12\x13\n\x0bint8_values\x18\x04 \x01(\x0c\x12\x15\n\rbinary_values\x18\x05 \x01(\x0c\x12\x15\n\rprompt_tokens\x18\x06 \x01(\r\x12\x11\n\ttruncated\x18\x07 \x01(\x08\x12\x12\n\nint8_scale\x18\x08 \x01(\x02\"\x9e\x01\n\rEmbedResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12,\n\nembeddings\x18\x02 \x03(\x0b\x32\x18.embedroute.v1.Embedding\x12#\n\x05usage\x18\x03 \x01(\x0b\x32\x14.embedroute.v1.Usage\x12\x17\n\x0fvector_space_id\x18\x04 \x01(\t\x12\x12\n\ndimensions\x18\x05 \x01(\r\"l\n\x12\x45mbedStreamRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\r\n\x05input\x18\x03 \x01(\t\x12,\n\x07options\x18\x04 \x01(\x0b\x32\x1b.embedroute.v1.EmbedOptions\"\xaf\x01\n\x13\x45mbedStreamResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12+\n\tembedding\x18\x03 \x01(\x0b\x32\x18.embedroute.v1.Embedding\x12#\n\x05usage\x18\x04 \x01(\x0b\x32\x14.embedroute.v1.Usage\x12\x17\n\x0fvector_space_id\x18\x05 \x01(\t\x12\x12\n\ndimensions\x18\x06 \x01(\r*c\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45NCODING_FLOAT32\x10\x01\x12\x11\n\rENCODING_INT8\x10\x02\x12\x14\n\x10\x45NCODING_UBINARY\x10\x03\x32\xac\x01\n\x0c\x45mbedService\x12\x42\n\x05\x45mbed\x12\x1b.embedroute.v1.EmbedRequest\x1a\x1c.embedroute.v1.EmbedResponse\x12X\n\x0b\x45mbedStream\x12!.embedroute.v1.EmbedStreamRequest\x1a\".embedroute.v1.EmbedStreamResponse(\x01\x30\x01\x42\x65\n\x11\x64\x65v.embedroute.v1B\nEmbedProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65mbedroute/v1/embed.proto\x12\rembedroute.v1\x1a\x1a\x65mbedroute/v1/common.proto\"T\n\x08\x43hunking\x12)\n\x04mode\x18\x01 \x01(\x0e\x32\x1b.embedroute.v1.ChunkingMode\x12\x0c\n\x04size\x18\x02 \x01(\r\x12\x0f\n\x07overlap\x18\x03 \x01(\r\"P\n\x05\x43hunk\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\x12+\n\tembedding\x18\x03 \x01(\x0b\x32\x18.embedroute.v1.Embedding\"\xf3\x01\n\x0c\x45mbedOptions\x12,\n\ninput_type\x18\x01 \x01(\x0e\x32\x18.embedroute.v1.InputType\x12\x13\n\x0binstruction\x18\x02 \x01(\t\x12\x12\n\ndimensions\x18\x03 \x01(\r\x12\x16\n\tnormalize\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08truncate\x18\x05 \x01(\x08\x12)\n\x08\x65ncoding\x18\x06 \x01(\x0e\x32\x17.embedroute.v1.Encoding\x12)\n\x08\x63hunking\x18\x07 \x01(\x0b\x32\x17.embedroute.v1.ChunkingB\x0c\n\n_normalize\"[\n\x0c\x45mbedRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06inputs\x18\x02 \x03(\t\x12,\n\x07options\x18\x03 \x01(\x0b\x32\x1b.embedroute.v1.EmbedOptions\"\xd4\x01\n\tEmbedding\x12\r\n\x05index\x18\x01 \x01(\r\x12\x12\n\ndimensions\x18\x02 \x01(\r\x12\x14\n\x0c\x66loat_values\x18\x03 \x03(\x02\x12\x13\n\x0bint8_values\x18\x04 \x01(\x0c\x12\x15\n\rbinary_values\x18\x05 \x01(\x0c\x12\x15\n\rprompt_tokens\x18\x06 \x01(\r\x12\x11\n\ttruncated\x18\x07 \x01(\x08\x12\x12\n\nint8_scale\x18\x08 \x01(\x02\x12$\n\x06\x63hunks\x18\t \x03(\x0b\x32\x14.embedroute.v1.Chunk\"\x9e\x01\n\rEmbedResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12,\n\nembeddings\x18\x02 \x03(\x0b\x32\x18.embedroute.v1.Embedding\x12#\n\x05usage\x18\x03 \x01(\x0b\x32\x14.embedroute.v1.Usage\x12\x17\n\x0fvector_space_id\x18\x04 \x01(\t\x12\x12\n\ndimensions\x18\x05 \x01(\r\"l\n\x12\x45mbedStreamRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\r\n\x05input\x18\x03 \x01(\t\x12,\n\x07options\x18\x04 \x01(\x0b\x32\x1b.embedroute.v1.EmbedOptions\"\xaf\x01\n\x13\x45mbedStreamResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12+\n\tembedding\x18\x03 \x01(\x0b\x32\x18.embedroute.v1.Embedding\x12#\n\x05usage\x18\x04 \x01(\x0b\x32\x14.embedroute.v1.Usage\x12\x17\n\x0fvector_space_id\x18\x05 \x01(\t\x12\x12\n\ndimensions\x18\x06 \x01(\r*c\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45NCODING_FLOAT32\x10\x01\x12\x11\n\rENCODING_INT8\x10\x02\x12\x14\n\x10\x45NCODING_UBINARY\x10\x03*w\n\x0c\x43hunkingMode\x12\x1d\n\x19\x43HUNKING_MODE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43HUNKING_MODE_NONE\x10\x01\x12\x16\n\x12\x43HUNKING_MODE_MEAN\x10\x02\x12\x18\n\x14\x43HUNKING_MODE_CHUNKS\x10\x03\x32\xac\x01\n\x0c\x45mbedService\x12\x42\n\x05\x45mbed\x12\x1b.embedroute.v1.EmbedRequest\x1a\x1c.embedroute.v1.EmbedResponse\x12X\n\x0b\x45mbedStream\x12!.embedroute.v1.EmbedStreamRequest\x1a\".embedroute.v1.EmbedStreamResponse(\x01\x30\x01\x42\x65\n\x11\x64\x65v.embedroute.v1B\nEmbedProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,20 +33,26 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'embedroute.v1.embed_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\021dev.embedroute.v1B\nEmbedProtoP\001ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1'
-  _globals['_ENCODING']._serialized_start=994
-  _globals['_ENCODING']._serialized_end=1093
-  _globals['_EMBEDOPTIONS']._serialized_start=73
-  _globals['_EMBEDOPTIONS']._serialized_end=273
-  _globals['_EMBEDREQUEST']._serialized_start=275
-  _globals['_EMBEDREQUEST']._serialized_end=366
-  _globals['_EMBEDDING']._serialized_start=369
-  _globals['_EMBEDDING']._serialized_end=543
-  _globals['_EMBEDRESPONSE']._serialized_start=546
-  _globals['_EMBEDRESPONSE']._serialized_end=704
-  _globals['_EMBEDSTREAMREQUEST']._serialized_start=706
-  _globals['_EMBEDSTREAMREQUEST']._serialized_end=814
-  _globals['_EMBEDSTREAMRESPONSE']._serialized_start=817
-  _globals['_EMBEDSTREAMRESPONSE']._serialized_end=992
-  _globals['_EMBEDSERVICE']._serialized_start=1096
-  _globals['_EMBEDSERVICE']._serialized_end=1268
+  _globals['_ENCODING']._serialized_start=1243
+  _globals['_ENCODING']._serialized_end=1342
+  _globals['_CHUNKINGMODE']._serialized_start=1344
+  _globals['_CHUNKINGMODE']._serialized_end=1463
+  _globals['_CHUNKING']._serialized_start=72
+  _globals['_CHUNKING']._serialized_end=156
+  _globals['_CHUNK']._serialized_start=158
+  _globals['_CHUNK']._serialized_end=238
+  _globals['_EMBEDOPTIONS']._serialized_start=241
+  _globals['_EMBEDOPTIONS']._serialized_end=484
+  _globals['_EMBEDREQUEST']._serialized_start=486
+  _globals['_EMBEDREQUEST']._serialized_end=577
+  _globals['_EMBEDDING']._serialized_start=580
+  _globals['_EMBEDDING']._serialized_end=792
+  _globals['_EMBEDRESPONSE']._serialized_start=795
+  _globals['_EMBEDRESPONSE']._serialized_end=953
+  _globals['_EMBEDSTREAMREQUEST']._serialized_start=955
+  _globals['_EMBEDSTREAMREQUEST']._serialized_end=1063
+  _globals['_EMBEDSTREAMRESPONSE']._serialized_start=1066
+  _globals['_EMBEDSTREAMRESPONSE']._serialized_end=1241
+  _globals['_EMBEDSERVICE']._serialized_start=1466
+  _globals['_EMBEDSERVICE']._serialized_end=1638
 # @@protoc_insertion_point(module_scope)

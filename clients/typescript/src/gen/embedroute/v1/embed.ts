@@ -82,6 +82,87 @@ export function encodingToJSON(object: Encoding): string {
   }
 }
 
+/** How an input longer than one sequence of the model is embedded. */
+export enum ChunkingMode {
+  /** CHUNKING_MODE_UNSPECIFIED - Treated as CHUNKING_MODE_NONE. */
+  CHUNKING_MODE_UNSPECIFIED = 0,
+  /** CHUNKING_MODE_NONE - One sequence: too long is INVALID_ARGUMENT (INPUT_TOO_LONG), or cut with truncate. */
+  CHUNKING_MODE_NONE = 1,
+  /**
+   * CHUNKING_MODE_MEAN - Windows of the input, each embedded alone; the answer is their mean weighted by
+   * each window's tokens, then cut and normalised as asked.
+   */
+  CHUNKING_MODE_MEAN = 2,
+  /**
+   * CHUNKING_MODE_CHUNKS - As CHUNKING_MODE_MEAN, plus every window's own vector and the characters it
+   * covers in Embedding.chunks.
+   */
+  CHUNKING_MODE_CHUNKS = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function chunkingModeFromJSON(object: any): ChunkingMode {
+  switch (object) {
+    case 0:
+    case "CHUNKING_MODE_UNSPECIFIED":
+      return ChunkingMode.CHUNKING_MODE_UNSPECIFIED;
+    case 1:
+    case "CHUNKING_MODE_NONE":
+      return ChunkingMode.CHUNKING_MODE_NONE;
+    case 2:
+    case "CHUNKING_MODE_MEAN":
+      return ChunkingMode.CHUNKING_MODE_MEAN;
+    case 3:
+    case "CHUNKING_MODE_CHUNKS":
+      return ChunkingMode.CHUNKING_MODE_CHUNKS;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ChunkingMode.UNRECOGNIZED;
+  }
+}
+
+export function chunkingModeToJSON(object: ChunkingMode): string {
+  switch (object) {
+    case ChunkingMode.CHUNKING_MODE_UNSPECIFIED:
+      return "CHUNKING_MODE_UNSPECIFIED";
+    case ChunkingMode.CHUNKING_MODE_NONE:
+      return "CHUNKING_MODE_NONE";
+    case ChunkingMode.CHUNKING_MODE_MEAN:
+      return "CHUNKING_MODE_MEAN";
+    case ChunkingMode.CHUNKING_MODE_CHUNKS:
+      return "CHUNKING_MODE_CHUNKS";
+    case ChunkingMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Server-side chunking of long inputs by tokens. */
+export interface Chunking {
+  mode: ChunkingMode;
+  /**
+   * Input tokens per chunk, the prompt template not counted; at least 16.
+   * 0 means as many as one sequence of the model holds.
+   */
+  size: number;
+  /** Tokens each chunk repeats from the end of the one before; less than size. */
+  overlap: number;
+}
+
+/**
+ * One chunk of an input (CHUNKING_MODE_CHUNKS). A chunk's end is moved back to a
+ * sentence end or whitespace where one is near; chunks cover the input exactly.
+ */
+export interface Chunk {
+  /** First character of the input this chunk covers, in Unicode code points. */
+  start: number;
+  /** One past its last character, in Unicode code points. */
+  end: number;
+  /** Its vector, in the request's encoding; index is the chunk's position in the input. */
+  embedding?: Embedding | undefined;
+}
+
 /** Options shared by Embed and EmbedStream. */
 export interface EmbedOptions {
   /** Query or document; queries get the instruction prefix on instruction-aware models. */
@@ -104,6 +185,8 @@ export interface EmbedOptions {
   truncate: boolean;
   /** Output encoding; default float32. */
   encoding: Encoding;
+  /** Inputs longer than one sequence: refused or truncated (default), or chunked. */
+  chunking?: Chunking | undefined;
 }
 
 export interface EmbedRequest {
@@ -133,6 +216,8 @@ export interface Embedding {
   truncated: boolean;
   /** ENCODING_INT8: multiply each int8 value by this to get the float back. */
   int8Scale: number;
+  /** CHUNKING_MODE_CHUNKS: every chunk, in input order (the vector above is their mean). */
+  chunks: Chunk[];
 }
 
 export interface EmbedResponse {
@@ -179,8 +264,220 @@ export interface EmbedStreamResponse {
   dimensions: number;
 }
 
+function createBaseChunking(): Chunking {
+  return { mode: 0, size: 0, overlap: 0 };
+}
+
+export const Chunking: MessageFns<Chunking> = {
+  encode(message: Chunking, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mode !== 0) {
+      writer.uint32(8).int32(message.mode);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).uint32(message.size);
+    }
+    if (message.overlap !== 0) {
+      writer.uint32(24).uint32(message.overlap);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Chunking {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunking();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.overlap = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Chunking {
+    return {
+      mode: isSet(object.mode) ? chunkingModeFromJSON(object.mode) : 0,
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      overlap: isSet(object.overlap) ? globalThis.Number(object.overlap) : 0,
+    };
+  },
+
+  toJSON(message: Chunking): unknown {
+    const obj: any = {};
+    if (message.mode !== 0) {
+      obj.mode = chunkingModeToJSON(message.mode);
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.overlap !== 0) {
+      obj.overlap = Math.round(message.overlap);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Chunking>, I>>(base?: I): Chunking {
+    return Chunking.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Chunking>, I>>(object: I): Chunking {
+    const message = createBaseChunking();
+    message.mode = object.mode ?? 0;
+    message.size = object.size ?? 0;
+    message.overlap = object.overlap ?? 0;
+    return message;
+  },
+};
+
+function createBaseChunk(): Chunk {
+  return { start: 0, end: 0, embedding: undefined };
+}
+
+export const Chunk: MessageFns<Chunk> = {
+  encode(message: Chunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== 0) {
+      writer.uint32(8).uint32(message.start);
+    }
+    if (message.end !== 0) {
+      writer.uint32(16).uint32(message.end);
+    }
+    if (message.embedding !== undefined) {
+      Embedding.encode(message.embedding, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Chunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.start = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.end = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.embedding = Embedding.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Chunk {
+    return {
+      start: isSet(object.start) ? globalThis.Number(object.start) : 0,
+      end: isSet(object.end) ? globalThis.Number(object.end) : 0,
+      embedding: isSet(object.embedding) ? Embedding.fromJSON(object.embedding) : undefined,
+    };
+  },
+
+  toJSON(message: Chunk): unknown {
+    const obj: any = {};
+    if (message.start !== 0) {
+      obj.start = Math.round(message.start);
+    }
+    if (message.end !== 0) {
+      obj.end = Math.round(message.end);
+    }
+    if (message.embedding !== undefined) {
+      obj.embedding = Embedding.toJSON(message.embedding);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Chunk>, I>>(base?: I): Chunk {
+    return Chunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Chunk>, I>>(object: I): Chunk {
+    const message = createBaseChunk();
+    message.start = object.start ?? 0;
+    message.end = object.end ?? 0;
+    message.embedding = (object.embedding !== undefined && object.embedding !== null)
+      ? Embedding.fromPartial(object.embedding)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseEmbedOptions(): EmbedOptions {
-  return { inputType: 0, instruction: "", dimensions: 0, normalize: undefined, truncate: false, encoding: 0 };
+  return {
+    inputType: 0,
+    instruction: "",
+    dimensions: 0,
+    normalize: undefined,
+    truncate: false,
+    encoding: 0,
+    chunking: undefined,
+  };
 }
 
 export const EmbedOptions: MessageFns<EmbedOptions> = {
@@ -202,6 +499,9 @@ export const EmbedOptions: MessageFns<EmbedOptions> = {
     }
     if (message.encoding !== 0) {
       writer.uint32(48).int32(message.encoding);
+    }
+    if (message.chunking !== undefined) {
+      Chunking.encode(message.chunking, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -267,6 +567,14 @@ export const EmbedOptions: MessageFns<EmbedOptions> = {
             message.encoding = reader.int32() as any;
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.chunking = Chunking.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -291,6 +599,7 @@ export const EmbedOptions: MessageFns<EmbedOptions> = {
       normalize: isSet(object.normalize) ? globalThis.Boolean(object.normalize) : undefined,
       truncate: isSet(object.truncate) ? globalThis.Boolean(object.truncate) : false,
       encoding: isSet(object.encoding) ? encodingFromJSON(object.encoding) : 0,
+      chunking: isSet(object.chunking) ? Chunking.fromJSON(object.chunking) : undefined,
     };
   },
 
@@ -314,6 +623,9 @@ export const EmbedOptions: MessageFns<EmbedOptions> = {
     if (message.encoding !== 0) {
       obj.encoding = encodingToJSON(message.encoding);
     }
+    if (message.chunking !== undefined) {
+      obj.chunking = Chunking.toJSON(message.chunking);
+    }
     return obj;
   },
 
@@ -328,6 +640,9 @@ export const EmbedOptions: MessageFns<EmbedOptions> = {
     message.normalize = object.normalize ?? undefined;
     message.truncate = object.truncate ?? false;
     message.encoding = object.encoding ?? 0;
+    message.chunking = (object.chunking !== undefined && object.chunking !== null)
+      ? Chunking.fromPartial(object.chunking)
+      : undefined;
     return message;
   },
 };
@@ -445,6 +760,7 @@ function createBaseEmbedding(): Embedding {
     promptTokens: 0,
     truncated: false,
     int8Scale: 0,
+    chunks: [],
   };
 }
 
@@ -477,6 +793,9 @@ export const Embedding: MessageFns<Embedding> = {
     }
     if (message.int8Scale !== 0) {
       writer.uint32(69).float(message.int8Scale);
+    }
+    for (const v of message.chunks) {
+      Chunk.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -568,6 +887,14 @@ export const Embedding: MessageFns<Embedding> = {
             message.int8Scale = reader.float();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.chunks.push(Chunk.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -610,6 +937,9 @@ export const Embedding: MessageFns<Embedding> = {
         : isSet(object.int8_scale)
         ? globalThis.Number(object.int8_scale)
         : 0,
+      chunks: globalThis.Array.isArray(object?.chunks)
+        ? object.chunks.map((e: any) => Chunk.fromJSON(e))
+        : [],
     };
   },
 
@@ -639,6 +969,9 @@ export const Embedding: MessageFns<Embedding> = {
     if (message.int8Scale !== 0) {
       obj.int8Scale = floatToJson(message.int8Scale);
     }
+    if (message.chunks?.length) {
+      obj.chunks = message.chunks.map((e) => Chunk.toJSON(e));
+    }
     return obj;
   },
 
@@ -655,6 +988,7 @@ export const Embedding: MessageFns<Embedding> = {
     message.promptTokens = object.promptTokens ?? 0;
     message.truncated = object.truncated ?? false;
     message.int8Scale = object.int8Scale ?? 0;
+    message.chunks = object.chunks?.map((e) => Chunk.fromPartial(e)) || [];
     return message;
   },
 };

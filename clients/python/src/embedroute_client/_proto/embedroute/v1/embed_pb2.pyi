@@ -14,26 +14,59 @@ class Encoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ENCODING_FLOAT32: _ClassVar[Encoding]
     ENCODING_INT8: _ClassVar[Encoding]
     ENCODING_UBINARY: _ClassVar[Encoding]
+
+class ChunkingMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHUNKING_MODE_UNSPECIFIED: _ClassVar[ChunkingMode]
+    CHUNKING_MODE_NONE: _ClassVar[ChunkingMode]
+    CHUNKING_MODE_MEAN: _ClassVar[ChunkingMode]
+    CHUNKING_MODE_CHUNKS: _ClassVar[ChunkingMode]
 ENCODING_UNSPECIFIED: Encoding
 ENCODING_FLOAT32: Encoding
 ENCODING_INT8: Encoding
 ENCODING_UBINARY: Encoding
+CHUNKING_MODE_UNSPECIFIED: ChunkingMode
+CHUNKING_MODE_NONE: ChunkingMode
+CHUNKING_MODE_MEAN: ChunkingMode
+CHUNKING_MODE_CHUNKS: ChunkingMode
+
+class Chunking(_message.Message):
+    __slots__ = ("mode", "size", "overlap")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_FIELD_NUMBER: _ClassVar[int]
+    mode: ChunkingMode
+    size: int
+    overlap: int
+    def __init__(self, mode: _Optional[_Union[ChunkingMode, str]] = ..., size: _Optional[int] = ..., overlap: _Optional[int] = ...) -> None: ...
+
+class Chunk(_message.Message):
+    __slots__ = ("start", "end", "embedding")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    start: int
+    end: int
+    embedding: Embedding
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., embedding: _Optional[_Union[Embedding, _Mapping]] = ...) -> None: ...
 
 class EmbedOptions(_message.Message):
-    __slots__ = ("input_type", "instruction", "dimensions", "normalize", "truncate", "encoding")
+    __slots__ = ("input_type", "instruction", "dimensions", "normalize", "truncate", "encoding", "chunking")
     INPUT_TYPE_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
     DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     NORMALIZE_FIELD_NUMBER: _ClassVar[int]
     TRUNCATE_FIELD_NUMBER: _ClassVar[int]
     ENCODING_FIELD_NUMBER: _ClassVar[int]
+    CHUNKING_FIELD_NUMBER: _ClassVar[int]
     input_type: _common_pb2.InputType
     instruction: str
     dimensions: int
     normalize: bool
     truncate: bool
     encoding: Encoding
-    def __init__(self, input_type: _Optional[_Union[_common_pb2.InputType, str]] = ..., instruction: _Optional[str] = ..., dimensions: _Optional[int] = ..., normalize: _Optional[bool] = ..., truncate: _Optional[bool] = ..., encoding: _Optional[_Union[Encoding, str]] = ...) -> None: ...
+    chunking: Chunking
+    def __init__(self, input_type: _Optional[_Union[_common_pb2.InputType, str]] = ..., instruction: _Optional[str] = ..., dimensions: _Optional[int] = ..., normalize: _Optional[bool] = ..., truncate: _Optional[bool] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., chunking: _Optional[_Union[Chunking, _Mapping]] = ...) -> None: ...
 
 class EmbedRequest(_message.Message):
     __slots__ = ("model", "inputs", "options")
@@ -46,7 +79,7 @@ class EmbedRequest(_message.Message):
     def __init__(self, model: _Optional[str] = ..., inputs: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[EmbedOptions, _Mapping]] = ...) -> None: ...
 
 class Embedding(_message.Message):
-    __slots__ = ("index", "dimensions", "float_values", "int8_values", "binary_values", "prompt_tokens", "truncated", "int8_scale")
+    __slots__ = ("index", "dimensions", "float_values", "int8_values", "binary_values", "prompt_tokens", "truncated", "int8_scale", "chunks")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     FLOAT_VALUES_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +88,7 @@ class Embedding(_message.Message):
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     INT8_SCALE_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
     index: int
     dimensions: int
     float_values: _containers.RepeatedScalarFieldContainer[float]
@@ -63,7 +97,8 @@ class Embedding(_message.Message):
     prompt_tokens: int
     truncated: bool
     int8_scale: float
-    def __init__(self, index: _Optional[int] = ..., dimensions: _Optional[int] = ..., float_values: _Optional[_Iterable[float]] = ..., int8_values: _Optional[bytes] = ..., binary_values: _Optional[bytes] = ..., prompt_tokens: _Optional[int] = ..., truncated: _Optional[bool] = ..., int8_scale: _Optional[float] = ...) -> None: ...
+    chunks: _containers.RepeatedCompositeFieldContainer[Chunk]
+    def __init__(self, index: _Optional[int] = ..., dimensions: _Optional[int] = ..., float_values: _Optional[_Iterable[float]] = ..., int8_values: _Optional[bytes] = ..., binary_values: _Optional[bytes] = ..., prompt_tokens: _Optional[int] = ..., truncated: _Optional[bool] = ..., int8_scale: _Optional[float] = ..., chunks: _Optional[_Iterable[_Union[Chunk, _Mapping]]] = ...) -> None: ...
 
 class EmbedResponse(_message.Message):
     __slots__ = ("model", "embeddings", "usage", "vector_space_id", "dimensions")
