@@ -40,6 +40,7 @@ class EmbedOptions:
 
 
 ChunkingMode = Literal["none", "mean", "chunks"]
+CHUNKING_MODES: tuple[ChunkingMode, ...] = ("none", "mean", "chunks")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any, TypeGuard
 from starlette.requests import Request
 
 from service.core.errors import InvalidArgumentError, clip
+from service.core.values import CHUNKING_MODES, Chunking
 from service.http.errors import BodyTooLargeError
 
 JsonObject = dict[str, Any]
@@ -227,10 +228,33 @@ def end_truncation(body: JsonObject) -> bool:
     raise InvalidArgumentError.for_field("truncate", "truncate must be NONE or END (or true/false); START is not supported")
 
 
+def chunking(body: JsonObject) -> Chunking:
+    """Our `chunking` extension field: a mode (`none`, `mean`, `chunks`), or an object with `mode`,
+    `size` and `overlap` in tokens. OpenAI's and TEI's embedding routes read it."""
+    value = body.get("chunking")
+    if value is None:
+        return Chunking()
+    if isinstance(value, str):
+        value = {"mode": value}
+    if not isinstance(value, dict) or set(value) - {"mode", "size", "overlap"}:
+        raise wrong("chunking", 'a mode ("none", "mean", "chunks") or an object with mode, size and overlap')
+    mode = value.get("mode", "none")
+    if mode not in CHUNKING_MODES:
+        raise InvalidArgumentError.for_field("chunking.mode", f"unknown chunking mode {clip(repr(mode))}; use none, mean or chunks")
+    numbers = []
+    for name in ("size", "overlap"):
+        number = value.get(name, 0)
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+            raise wrong(f"chunking.{name}", "an integer of at least 0 (tokens)")
+        numbers.append(number)
+    return Chunking(mode, *numbers)
+
+
 __all__ = [
     "OFF_LOOP_BYTES",
     "JsonObject",
     "boolean",
+    "chunking",
     "end_truncation",
     "integer",
     "is_ids",

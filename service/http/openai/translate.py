@@ -1,8 +1,8 @@
 """OpenAI's embeddings JSON <-> core translation, and nothing else (no decisions, no I/O).
 
 `input` as a string, strings, token ids or lists of them (ids travel in the call, for the
-application to decode); NIM's `input_type` and `truncate` and our `instruction` as extra
-fields; vectors as floats or base64.
+application to decode); NIM's `input_type` and `truncate` and our `instruction` and `chunking` as
+extra fields; vectors as floats or base64, each chunk's (chunking `chunks`) beside its input's.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from service.core.errors import InvalidArgumentError
 from service.core.requests import EmbedCall
 from service.core.results import EmbedResult
-from service.core.values import EmbedOptions, Embedding, InputType
-from service.http.body import JsonObject, end_truncation, integer, is_ids, opt_string, string, texts
+from service.core.values import EmbedOptions, Embedding, InputType, Vector
+from service.http.body import JsonObject, chunking, end_truncation, integer, is_ids, opt_string, string, texts
 from service.http.fields import JsonParams
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def embed_call(body: JsonObject) -> tuple[EmbedCall, EncodingFormat, bool]:
     encoding_format = string(body, "encoding_format", "float")
     if encoding_format not in ("float", "base64"):
         raise InvalidArgumentError.for_field("encoding_format", f"unknown encoding_format {encoding_format!r}; use float or base64")
-    call = EmbedCall(string(body, "model"), inputs, _options(body), token_ids=token_ids)
+    call = EmbedCall(string(body, "model"), inputs, _options(body), token_ids=token_ids, chunking=chunking(body))
     return call, "base64" if encoding_format == "base64" else "float", single
 
 
@@ -63,7 +63,7 @@ def _options(body: JsonObject) -> EmbedOptions:
 def embeddings(result: EmbedResult, encoding: EncodingFormat) -> dict[str, Any]:
     return {
         "object": "list",
-        "data": [{"object": "embedding", "index": i, "embedding": _vector(e, encoding)} for i, e in enumerate(result.embeddings)],
+        "data": [_item(i, e, encoding) for i, e in enumerate(result.embeddings)],
         "model": result.model_id,
         "usage": {
             "prompt_tokens": result.usage.prompt_tokens,
@@ -73,10 +73,20 @@ def embeddings(result: EmbedResult, encoding: EncodingFormat) -> dict[str, Any]:
     }
 
 
-def _vector(e: Embedding, encoding: EncodingFormat) -> list[float] | str:
+def _item(index: int, e: Embedding, encoding: EncodingFormat) -> dict[str, Any]:
+    item: dict[str, Any] = {"object": "embedding", "index": index, "embedding": _vector(e.vector, encoding)}
+    if e.chunks:
+        item["chunks"] = [
+            {"index": i, "start": c.start, "end": c.end, "tokens": c.n_tokens, "embedding": _vector(c.vector, encoding)}
+            for i, c in enumerate(e.chunks)
+        ]
+    return item
+
+
+def _vector(vector: Vector, encoding: EncodingFormat) -> list[float] | str:
     if encoding == "base64":
-        return base64.b64encode(e.vector.astype("<f4").tobytes()).decode("ascii")
-    values: list[float] = e.vector.tolist()
+        return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
+    values: list[float] = vector.tolist()
     return values
 
 

@@ -14,7 +14,7 @@ from service.core.errors import InvalidArgumentError
 from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
 from service.core.results import RerankResult, ServerInfo, TokenizeResult
 from service.core.values import EmbedOptions, Embedding, InputType
-from service.http.body import JsonObject, boolean, integer, is_ids, string, texts, wrong
+from service.http.body import JsonObject, boolean, chunking, integer, is_ids, string, texts, wrong
 from service.http.fields import JsonParams
 
 EMBED: JsonParams = {}
@@ -47,7 +47,12 @@ def embed_call(body: JsonObject) -> tuple[EmbedCall, bool]:
         normalize=boolean(body, "normalize", True),
         truncate=boolean(body, "truncate", False),
     )
-    return EmbedCall("", inputs, options), single
+    chunked = chunking(body)
+    if chunked.mode == "chunks":  # TEI's answer is one bare vector per input: nowhere to put the chunks
+        raise InvalidArgumentError.for_field(
+            "chunking.mode", "TEI's /embed answers one vector per input: use chunking mean here, or chunks on /v1/embeddings"
+        )
+    return EmbedCall("", inputs, options, chunking=chunked), single
 
 
 def vectors(embeddings: list[Embedding]) -> list[list[float]]:
