@@ -31,11 +31,13 @@ from service.app.validation import (
     validate_decode,
     validate_chunks,
     validate_embed,
+    validate_embed_tokens,
     validate_rerank,
     validate_tokenize,
+    validate_token_answer,
     validate_top_n,
 )
-from service.app.work import ChunkWork, DecodeWork, EmbedWork, RerankWork, TokenizeWork
+from service.app.work import ChunkWork, DecodeWork, EmbedTokensWork, EmbedWork, RerankWork, TokenizeWork
 from service.core.config import Settings
 from service.core import keys
 from service.core.errors import DeadlineExceededError, InvalidArgumentError, UnavailableError
@@ -50,6 +52,7 @@ from service.core.results import (
     RerankStreamSummary,
     ServerInfo,
     Timing,
+    TokenEmbedResult,
     TokenizeResult,
     Usage,
 )
@@ -112,6 +115,28 @@ class Application:
             decoded = await self.decode(DecodeCall(call.model, call.token_ids, kind="embedding"), deadline=deadline)
             call = replace(call, inputs=decoded.texts, token_ids=None)
         return await self._embed(call, deadline)
+
+    async def embed_tokens(self, call: EmbedCall, *, deadline: float | None = None) -> TokenEmbedResult:
+        """Every token's vector of each input, from the embedding model's one decode of its prompt;
+        not cached (the cache keeps one vector per input)."""
+        self._check_open()
+        if call.token_ids is not None:
+            decoded = await self.decode(DecodeCall(call.model, call.token_ids, kind="embedding"), deadline=deadline)
+            call = replace(call, inputs=decoded.texts, token_ids=None)
+        started = time.monotonic_ns()
+        worker = self.registry.worker_for(call.model, "embedding")
+        description = worker.description
+        validate_embed_tokens(call, self.limits, description)
+        work = EmbedTokensWork(call.inputs, call.options)
+        outcome = await self._submit(worker, work, _chars(call.inputs, call.options.instruction), deadline)
+        validate_token_answer(call, sum(t.n_tokens for t in outcome.values), self.limits, description)
+        return TokenEmbedResult(
+            description.model_id,
+            outcome.values,
+            _usage(outcome, started),
+            vector_space_id=self.registry.get(description.model_id).vector_space_id(call.options.normalize, tokens=True),
+            dimensions=call.options.dimensions or description.hidden_size,
+        )
 
     async def embed_stream(
         self, items: AsyncIterable[EmbedStreamItem], *, deadline: float | None = None, ordered: bool = False

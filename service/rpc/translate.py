@@ -13,7 +13,7 @@ from service.core.encoding import encode
 from service.core.errors import FieldViolation, InvalidArgumentError
 from service.core.requests import EmbedCall, EmbedStreamItem, OutputEncoding, RerankCall, TokenizeCall
 from service.core.results import RankedDocument, RerankResult, Scoring, TokenCount, Usage
-from service.core.values import Chunking, ChunkingMode, EmbedOptions, Embedding, InputType, Vector
+from service.core.values import Chunking, ChunkingMode, EmbedOptions, Embedding, InputType, TokenVectors, Vector
 from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, model_pb2, rerank_pb2, tokenize_pb2
 
 if TYPE_CHECKING:
@@ -69,6 +69,11 @@ def chunking(options: embed_pb2.EmbedOptions) -> Chunking:
 
 
 def embed_call(request: embed_pb2.EmbedRequest) -> EmbedCall:
+    options, encoding = embed_options(request.options)
+    return EmbedCall(request.model, list(request.inputs), options, encoding, chunking=chunking(request.options))
+
+
+def embed_tokens_call(request: embed_pb2.EmbedTokensRequest) -> EmbedCall:
     options, encoding = embed_options(request.options)
     return EmbedCall(request.model, list(request.inputs), options, encoding, chunking=chunking(request.options))
 
@@ -150,6 +155,15 @@ def _vector(index: int, vector: Vector, n_tokens: int, encoding: OutputEncoding)
         else:
             proto.binary_values = encoded.data
     return proto
+
+
+def token_vectors(index: int, t: TokenVectors, encoding: OutputEncoding) -> embed_pb2.TokenVectors:
+    return embed_pb2.TokenVectors(
+        index=index,
+        token_ids=t.token_ids,
+        vectors=[_vector(i, row, 1, encoding) for i, row in enumerate(t.vectors)],
+        truncated=t.truncated,
+    )
 
 
 def embeddings(values: list[Embedding], encoding: OutputEncoding) -> list[embed_pb2.Embedding]:

@@ -93,6 +93,36 @@ class Client:
         vectors = _convert.matrix(reply.embeddings, precision)
         return vectors[0] if single else vectors
 
+    def embed_tokens(
+        self,
+        texts: str | Sequence[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> npt.NDArray[Any] | list[npt.NDArray[Any]]:
+        """Every token's vector of each input (late interaction, ColBERT-style MaxSim): a
+        (n_tokens, dims) matrix for a string, a list of them for a sequence. The tokens are the
+        prompt the model saw (template and special tokens included); `normalize` applies to
+        each token's vector."""
+        single = isinstance(texts, str)
+        inputs = [texts] if isinstance(texts, str) else list(texts)
+        options = _convert.embed_options(
+            instruction=instruction, dimensions=dimensions, input_type=input_type,
+            normalize=normalize, truncate=truncate, precision=precision,
+        )
+        request = embed_pb2.EmbedTokensRequest(model=model, inputs=inputs, options=options)
+        reply = self._unary(self._embedder.EmbedTokens, request, timeout)
+        _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
+        matrices = [_convert.matrix(t.vectors, precision) for t in reply.inputs]
+        return matrices[0] if single else matrices
+
     def embed_stream(
         self,
         texts: Iterable[str],
