@@ -10,7 +10,10 @@ from router.types import ModelKind, Pooling
 from service.core.requests import EmbedStreamItem
 from service.core.values import Embedding, TokenVectors
 
-Scoring = Literal["reranker", "cosine"]
+Scoring = Literal["reranker", "cosine", "maxsim"]
+"""How rerank scores were computed: a reranker's p(yes), the cosine of pooled embeddings, or late
+interaction over token vectors (ColBERT's MaxSim, service.app.late_interaction)."""
+SCORINGS: tuple[Scoring, ...] = ("reranker", "cosine", "maxsim")
 """What rerank scores mean: a reranker's p(yes), or the cosine fallback with no reranker served."""
 
 
@@ -166,6 +169,7 @@ __all__ = [
     "RerankChunkResult",
     "RerankResult",
     "RerankStreamSummary",
+    "SCORINGS",
     "Scoring",
     "ServerInfo",
     "Timing",

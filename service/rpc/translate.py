@@ -37,7 +37,10 @@ _CHUNKING: dict[int, ChunkingMode] = {
     embed_pb2.CHUNKING_MODE_MEAN: "mean",
     embed_pb2.CHUNKING_MODE_CHUNKS: "chunks",
 }
-_SCORING = {"reranker": rerank_pb2.SCORING_RERANKER, "cosine": rerank_pb2.SCORING_COSINE}
+_SCORING = {
+    "reranker": rerank_pb2.SCORING_RERANKER, "cosine": rerank_pb2.SCORING_COSINE, "maxsim": rerank_pb2.SCORING_MAXSIM
+}
+_SCORING_NAMES = {number: name for name, number in _SCORING.items()} | {rerank_pb2.SCORING_UNSPECIFIED: ""}
 
 
 def input_type(value: int) -> InputType:
@@ -97,6 +100,7 @@ def rerank_call(request: rerank_pb2.RerankRequest | rerank_pb2.RerankStreamReque
         instruction=request.instruction or None,
         return_documents=request.return_documents,
         truncate=request.truncate,
+        scoring=_SCORING_NAMES.get(request.scoring, str(request.scoring)),
     )
 
 
