@@ -43,11 +43,13 @@ promised to them is free again.
 Token vectors: a sequence added with `every` has every token's hidden state kept (the pieces
 it decodes mark all their tokens as outputs) and ends with all of them as its row, one per token.
 It shares no prefix: a shared prefix's states are decoded once, in another slot. A context
-without embeddings computes the vocabulary head over every output row, and llama.cpp keeps an
-output buffer of n_vocab floats per row for the largest decode it saw; so a step carries at
-most `TOKEN_ROWS_PER_STEP` such rows (a causal sequence's are split over steps like any other),
-which bounds that buffer at 64 x 151,669 x 4 B = 39 MB for Qwen3-0.6B's vocabulary. An encoder
-outputs every token anyway: its pieces are whole, as always.
+without embeddings computes the vocabulary head over every output row, and llama.cpp keeps
+n_vocab floats per row of the largest decode it saw (its output buffer and the graph's logits):
+measured on the tiny Qwen3 (vocabulary 151,669, 16 sequences), the first token-vector request
+added 7.8 MiB of resident memory with 16 rows a step, 26 MiB with 32, 63 MiB with 64 and 137 MiB
+with 128, and none on later requests. So a step carries at most `TOKEN_ROWS_PER_STEP` such rows
+(a causal sequence's are split over steps like any other). An encoder outputs every token
+anyway: its pieces are whole, as always.
 
 Not thread-safe: one thread at a time (the model's worker).
 """
@@ -73,7 +75,7 @@ K = TypeVar("K", bound=Hashable)
 RESERVED_SLOTS = 1
 """Slots documents leave free, so that a query never waits for a document to end to get one."""
 
-TOKEN_ROWS_PER_STEP = 64
+TOKEN_ROWS_PER_STEP = 32
 """Token-vector rows one step of a splitting (causal) context outputs at most (see above)."""
 
 

@@ -98,3 +98,14 @@ def test_token_vectors_beside_embeddings_in_one_batch(qwen3: Model) -> None:
     for index, item in enumerate(prepared):
         assert rows[("tokens", index)].shape == (len(item.tokens), qwen3.description.hidden_size)
         np.testing.assert_allclose(rows[("tokens", index)][-1], rows[("vector", index)], atol=1e-4)
+
+
+def test_a_step_outputs_at_most_token_rows_per_step(qwen3: Model) -> None:
+    """The bound on what llama.cpp keeps for token rows: a long sequence's states come over several steps."""
+    item = qwen3.prepare_embed(TEXTS[2], RAW)
+    qwen3.stepper.add("long", item.tokens, every=True)
+    sizes = []
+    while qwen3.stepper.busy:
+        step = qwen3.stepper.step()
+        sizes.append(step.n_tokens)
+    assert max(sizes) == TOKEN_ROWS_PER_STEP and sum(sizes) == len(item.tokens)
