@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import grpc
 import grpc.aio
@@ -87,6 +87,38 @@ class AsyncClient:
         _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
         vectors = _convert.matrix(reply.embeddings, precision)
         return vectors[0] if single else vectors
+
+    @overload  # a str is a Sequence[str] too; this one, listed first, wins for it
+    async def embed_tokens(  # type: ignore[overload-overlap]
+        self,
+        texts: str,
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> npt.NDArray[Any]: ...
+
+    @overload
+    async def embed_tokens(
+        self,
+        texts: Sequence[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> list[npt.NDArray[Any]]: ...
 
     async def embed_tokens(
         self,

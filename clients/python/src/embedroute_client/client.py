@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import grpc
 import numpy.typing as npt
@@ -92,6 +92,38 @@ class Client:
         _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
         vectors = _convert.matrix(reply.embeddings, precision)
         return vectors[0] if single else vectors
+
+    @overload  # a str is a Sequence[str] too; this one, listed first, wins for it
+    def embed_tokens(  # type: ignore[overload-overlap]
+        self,
+        texts: str,
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> npt.NDArray[Any]: ...
+
+    @overload
+    def embed_tokens(
+        self,
+        texts: Sequence[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> list[npt.NDArray[Any]]: ...
 
     def embed_tokens(
         self,
