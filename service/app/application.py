@@ -23,6 +23,7 @@ from service.app import readiness
 from service.app.cache import SCORES, VECTORS, VectorCache, embed_keys, rerank_keys
 from service.app.chunking import combine
 from service.app.cosine_rerank import CosineRerankWork, scoring
+from service.app.late_interaction import MaxSimRerankWork
 from service.app.ranking import TopN, best_first, ranked
 from service.app.registry import Registry, ServedModel
 from service.app.streams import map_ordered, map_unordered
@@ -31,11 +32,13 @@ from service.app.validation import (
     validate_decode,
     validate_chunks,
     validate_embed,
+    validate_embed_tokens,
     validate_rerank,
     validate_tokenize,
+    validate_token_answer,
     validate_top_n,
 )
-from service.app.work import ChunkWork, DecodeWork, EmbedWork, RerankWork, TokenizeWork
+from service.app.work import ChunkWork, DecodeWork, EmbedTokensWork, EmbedWork, RerankWork, TokenizeWork
 from service.core.config import Settings
 from service.core import keys
 from service.core.errors import DeadlineExceededError, InvalidArgumentError, UnavailableError
@@ -48,8 +51,11 @@ from service.core.results import (
     RerankChunkResult,
     RerankResult,
     RerankStreamSummary,
+    SCORINGS,
+    Scoring,
     ServerInfo,
     Timing,
+    TokenEmbedResult,
     TokenizeResult,
     Usage,
 )
@@ -84,6 +90,12 @@ def _cached_usage(tokens: list[int], computed: frozenset[int], spent: Usage, sta
     return Usage(sum(tokens), spent.timing, time.monotonic_ns() - started_ns, cached)
 
 
+_SCORING_NAMES: dict[str, Scoring] = {name: name for name in SCORINGS}
+_RERANK_WORK: dict[Scoring, type[RerankWork | CosineRerankWork | MaxSimRerankWork]] = {
+    "reranker": RerankWork, "cosine": CosineRerankWork, "maxsim": MaxSimRerankWork
+}
+
+
 @dataclass
 class Application:
     """The models, the settings' limits, the vector cache, and whether the server is draining."""
@@ -112,6 +124,28 @@ class Application:
             decoded = await self.decode(DecodeCall(call.model, call.token_ids, kind="embedding"), deadline=deadline)
             call = replace(call, inputs=decoded.texts, token_ids=None)
         return await self._embed(call, deadline)
+
+    async def embed_tokens(self, call: EmbedCall, *, deadline: float | None = None) -> TokenEmbedResult:
+        """Every token's vector of each input, from the embedding model's one decode of its prompt;
+        not cached (the cache keeps one vector per input)."""
+        self._check_open()
+        if call.token_ids is not None:
+            decoded = await self.decode(DecodeCall(call.model, call.token_ids, kind="embedding"), deadline=deadline)
+            call = replace(call, inputs=decoded.texts, token_ids=None)
+        started = time.monotonic_ns()
+        worker = self.registry.worker_for(call.model, "embedding")
+        description = worker.description
+        validate_embed_tokens(call, self.limits, description)
+        work = EmbedTokensWork(call.inputs, call.options)
+        outcome = await self._submit(worker, work, _chars(call.inputs, call.options.instruction), deadline)
+        validate_token_answer(call, sum(t.n_tokens for t in outcome.values), self.limits, description)
+        return TokenEmbedResult(
+            description.model_id,
+            outcome.values,
+            _usage(outcome, started),
+            vector_space_id=self.registry.get(description.model_id).vector_space_id(call.options.normalize, tokens=True),
+            dimensions=call.options.dimensions or description.hidden_size,
+        )
 
     async def embed_stream(
         self, items: AsyncIterable[EmbedStreamItem], *, deadline: float | None = None, ordered: bool = False
@@ -206,10 +240,10 @@ class Application:
 
     async def rerank(self, call: RerankCall, *, deadline: float | None = None) -> RerankResult:
         self._check_open()
-        worker = self.registry.rerank_worker(call.model)
+        worker, how = self._rerank_route(call)
         validate_rerank(call, self.limits)
         validate_top_n(call)
-        result = await self._rerank(worker, call, 0, deadline)
+        result = await self._rerank(worker, how, call, 0, deadline)
         return replace(result, results=result.results[: call.top_n]) if call.top_n else result
 
     async def rerank_stream(
@@ -220,14 +254,14 @@ class Application:
         the first message's query and options; their indices continue the first's."""
         self._check_open()
         header: list[RerankCall] = []
-        worker: list[ModelWorker] = []
+        route: list[tuple[ModelWorker, Scoring]] = []
 
         async def chunks() -> AsyncIterator[tuple[int, int, RerankCall]]:
             offset = 0
             n = 0
             async for message in messages:
                 if n == 0:
-                    worker.append(self.registry.rerank_worker(message.model))
+                    route.append(self._rerank_route(message))
                     validate_rerank(message, self.limits, header=True)
                     header.append(message)
                 call = replace(header[0], documents=message.documents)
@@ -240,7 +274,7 @@ class Application:
 
         async def score(chunk: tuple[int, int, RerankCall]) -> RerankChunkResult:
             n, offset, call = chunk
-            return RerankChunkResult(n, await self._rerank(worker[0], call, offset, deadline))
+            return RerankChunkResult(n, await self._rerank(*route[0], call, offset, deadline))
 
         total = Usage()
         best: TopN | None = None
@@ -251,10 +285,8 @@ class Application:
             yield part
         if not header:
             raise InvalidArgumentError.for_field("query", "the stream carried no message")
-        description = worker[0].description
-        yield RerankStreamSummary(
-            RerankResult(description.model_id, best.best() if best else [], total, scoring(description))
-        )
+        worker, how = route[0]
+        yield RerankStreamSummary(RerankResult(worker.description.model_id, best.best() if best else [], total, how))
 
     async def rerank_merged(
         self, messages: AsyncIterable[RerankCall], *, deadline: float | None = None
@@ -271,38 +303,55 @@ class Application:
         assert summary is not None  # rerank_stream ends with its summary, or raises
         return summary if summary.results else replace(summary, results=best_first(results))
 
-    async def _rerank(self, worker: ModelWorker, call: RerankCall, offset: int, deadline: float | None) -> RerankResult:
+    def _rerank_route(self, call: RerankCall) -> tuple[ModelWorker, Scoring]:
+        """The model and the way a rerank is scored: as the request's `scoring` says when it names one
+        (cosine and MaxSim need an embedding model, `reranker` a reranker), else with the reranker
+        when one is served and by cosine over the embedding model when none is."""
+        if not call.scoring:
+            worker = self.registry.rerank_worker(call.model)
+            return worker, scoring(worker.description)
+        how = _SCORING_NAMES.get(call.scoring)
+        if how is None:
+            raise InvalidArgumentError.for_field(
+                "scoring", f"unknown scoring {call.scoring!r}; use {', '.join(SCORINGS)}, or leave it out"
+            )
+        return self.registry.worker_for(call.model, "reranker" if how == "reranker" else "embedding"), how
+
+    async def _rerank(
+        self, worker: ModelWorker, how: Scoring, call: RerankCall, offset: int, deadline: float | None
+    ) -> RerankResult:
         """Each document's score from the cache, from a call in flight scoring the same pair, or computed."""
         started = time.monotonic_ns()
         description = worker.description
         space = self.registry.get(description.model_id).cache_space
         if self.cache is None or space is None:
-            scores, outcome = await self._score(worker, call, offset, list(range(len(call.documents))), deadline)
+            scores, outcome = await self._score(worker, how, call, offset, list(range(len(call.documents))), deadline)
             usage = _usage(outcome, started)
         else:
             spent = Usage()
 
             async def compute(positions: list[int]) -> list[RerankScore]:
                 nonlocal spent
-                computed, outcome = await self._score(worker, call, offset, positions, deadline)
+                computed, outcome = await self._score(worker, how, call, offset, positions, deadline)
                 spent += Usage(timing=outcome.timing)
                 return computed
 
             ids = rerank_keys(
-                space, scoring(description), call.query, call.instruction, call.truncate, self._tenant(), call.documents
+                space, how, call.query, call.instruction, call.truncate, self._tenant(), call.documents
             )
             resolved = await self.cache.resolve(ids, compute, SCORES)
             scores = resolved.values
             usage = _cached_usage([s.n_tokens for s in scores], resolved.computed, spent, started)
-        return RerankResult(description.model_id, ranked(call, scores, offset), usage, scoring(description))
+        return RerankResult(description.model_id, ranked(call, scores, offset), usage, how)
 
     async def _score(
-        self, worker: ModelWorker, call: RerankCall, offset: int, positions: list[int], deadline: float | None
+        self, worker: ModelWorker, how: Scoring, call: RerankCall, offset: int, positions: list[int],
+        deadline: float | None,
     ) -> tuple[list[RerankScore], Outcome[float]]:
         """The documents at `positions` scored on the model's worker."""
-        work_type = RerankWork if worker.description.kind == "reranker" else CosineRerankWork
+        work_type = _RERANK_WORK[how]
         documents = [call.documents[i] for i in positions]
-        work = work_type(call.query, documents, call.instruction, call.truncate, offset, positions)
+        work: Work[float] = work_type(call.query, documents, call.instruction, call.truncate, offset, positions)
         outcome = await self._submit(worker, work, _chars(documents, call.query, call.instruction), deadline)
         scores = [
             RerankScore(i, score, len(item.tokens), item.truncated)

@@ -68,6 +68,8 @@ class Prepared:
     """One per input the response reports on (token counts, truncation, usage)."""
     extra: list[PreparedInput] = field(default_factory=list)
     """Sequences the work needs besides its inputs (the cosine fallback's query)."""
+    every: bool = False
+    """Each sequence's row is every token's hidden state (token vectors), not its output's."""
 
 
 class Work(Protocol[T]):
@@ -261,7 +263,7 @@ class ModelWorker:
                 continue
             try:
                 for index, item in enumerate(job.prepared.items + job.prepared.extra):
-                    stepper.add((job, index), item.tokens, urgent=job.short, shared=item.n_shared)
+                    stepper.add((job, index), item.tokens, urgent=job.short, shared=item.n_shared, every=job.prepared.every)
             except Exception as exc:  # a sequence the context cannot hold: this request fails, no other
                 self._drop(job)
                 self._fail(job, exc)

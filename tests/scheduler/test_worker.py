@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from service.engine.llama_backend import Piece
+from service.engine.llama_backend import Decoded, Piece
 from service.engine.stepper import Stepper
 from service.core.values import EmbedOptions, Embedding, PreparedInput
 from service.core.errors import DeadlineExceededError, EngineError, ResourceExhaustedError
@@ -48,7 +48,7 @@ class FakeRuntime:
     n_seq_max: int = 16
     splits_sequences: bool = True
 
-    def decode(self, pieces: Sequence[Piece], logit_ids: Sequence[int] = ()) -> npt.NDArray[np.float32]:
+    def decode(self, pieces: Sequence[Piece], logit_ids: Sequence[int] = ()) -> Decoded:
         texts = [self.texts[piece.tokens[0]] for piece in pieces]
         self.calls.append(texts)
         if any(text.startswith("hold") for text in texts):
@@ -56,7 +56,8 @@ class FakeRuntime:
             self.gate.wait(10)
         if self.fail_on in texts:
             raise EngineError("llama_decode failed")
-        return np.array([[piece.tokens[0]] * 8 for piece in pieces if piece.last], dtype=np.float32)
+        rows = np.array([[piece.tokens[0]] * 8 for piece in pieces if piece.last], dtype=np.float32)
+        return Decoded(rows, [None] * len(pieces))
 
     def release(self, slot: int) -> None:
         pass

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import grpc
 import grpc.aio
@@ -118,6 +118,65 @@ class AsyncClient:
         reply = await self._unary(self._embedder.Embed, request, timeout)
         _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
         return _convert.text_chunks(text, reply.embeddings[0], precision)
+
+    @overload  # a str is a Sequence[str] too; this one, listed first, wins for it
+    async def embed_tokens(  # type: ignore[overload-overlap]
+        self,
+        texts: str,
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> npt.NDArray[Any]: ...
+
+    @overload
+    async def embed_tokens(
+        self,
+        texts: Sequence[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> list[npt.NDArray[Any]]: ...
+
+    async def embed_tokens(
+        self,
+        texts: str | Sequence[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> npt.NDArray[Any] | list[npt.NDArray[Any]]:
+        """See `Client.embed_tokens`."""
+        single = isinstance(texts, str)
+        inputs = [texts] if isinstance(texts, str) else list(texts)
+        options = _convert.embed_options(
+            instruction=instruction, dimensions=dimensions, input_type=input_type,
+            normalize=normalize, truncate=truncate, precision=precision,
+        )
+        request = embed_pb2.EmbedTokensRequest(model=model, inputs=inputs, options=options)
+        reply = await self._unary(self._embedder.EmbedTokens, request, timeout)
+        _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
+        matrices = [_convert.matrix(t.vectors, precision) for t in reply.inputs]
+        return matrices[0] if single else matrices
 
     async def embed_stream(
         self,

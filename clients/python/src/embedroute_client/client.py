@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import grpc
 import numpy.typing as npt
@@ -123,6 +123,68 @@ class Client:
         reply = self._unary(self._embedder.Embed, request, timeout)
         _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
         return _convert.text_chunks(text, reply.embeddings[0], precision)
+
+    @overload  # a str is a Sequence[str] too; this one, listed first, wins for it
+    def embed_tokens(  # type: ignore[overload-overlap]
+        self,
+        texts: str,
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> npt.NDArray[Any]: ...
+
+    @overload
+    def embed_tokens(
+        self,
+        texts: Sequence[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> list[npt.NDArray[Any]]: ...
+
+    def embed_tokens(
+        self,
+        texts: str | Sequence[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> npt.NDArray[Any] | list[npt.NDArray[Any]]:
+        """Every token's vector of each input (late interaction, ColBERT-style MaxSim): a
+        (n_tokens, dims) matrix for a string, a list of them for a sequence. The tokens are the
+        prompt the model saw (template and special tokens included); `normalize` applies to
+        each token's vector."""
+        single = isinstance(texts, str)
+        inputs = [texts] if isinstance(texts, str) else list(texts)
+        options = _convert.embed_options(
+            instruction=instruction, dimensions=dimensions, input_type=input_type,
+            normalize=normalize, truncate=truncate, precision=precision,
+        )
+        request = embed_pb2.EmbedTokensRequest(model=model, inputs=inputs, options=options)
+        reply = self._unary(self._embedder.EmbedTokens, request, timeout)
+        _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
+        matrices = [_convert.matrix(t.vectors, precision) for t in reply.inputs]
+        return matrices[0] if single else matrices
 
     def embed_stream(
         self,

@@ -36,6 +36,12 @@ export enum Scoring {
    * the document's embeddings from the embedding model named in `model`.
    */
   SCORING_COSINE = 2,
+  /**
+   * SCORING_MAXSIM - Late interaction: score is ColBERT's MaxSim over the embedding model's token vectors
+   * (EmbedTokens, unit-normalised): the sum over the query's tokens of each one's largest
+   * cosine with a document token, in [-n, n] for a query prompt of n tokens.
+   */
+  SCORING_MAXSIM = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -50,6 +56,9 @@ export function scoringFromJSON(object: any): Scoring {
     case 2:
     case "SCORING_COSINE":
       return Scoring.SCORING_COSINE;
+    case 3:
+    case "SCORING_MAXSIM":
+      return Scoring.SCORING_MAXSIM;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -65,6 +74,8 @@ export function scoringToJSON(object: Scoring): string {
       return "SCORING_RERANKER";
     case Scoring.SCORING_COSINE:
       return "SCORING_COSINE";
+    case Scoring.SCORING_MAXSIM:
+      return "SCORING_MAXSIM";
     case Scoring.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -86,14 +97,20 @@ export interface RerankRequest {
   returnDocuments: boolean;
   /** Cut query+document pairs longer than the context instead of failing. Default false. */
   truncate: boolean;
+  /**
+   * How to score. Unset: with the reranker when one is served, else SCORING_COSINE over the
+   * embedding model. SCORING_MAXSIM or SCORING_COSINE score with an embedding model (the one
+   * named in `model`, or the only one served) even where a reranker is served.
+   */
+  scoring: Scoring;
 }
 
 export interface RerankResult {
   /** Position of the document in the request (in RerankStream: across all chunks). */
   index: number;
   /**
-   * Relevance: a reranker's probability of "yes" in [0, 1], or with SCORING_COSINE the
-   * cosine similarity in [-1, 1] (see the response's scoring).
+   * Relevance: a reranker's probability of "yes" in [0, 1], with SCORING_COSINE the
+   * cosine similarity in [-1, 1], with SCORING_MAXSIM the MaxSim (see the response's scoring).
    */
   score: number;
   /** The document text, when return_documents was set. */
@@ -112,7 +129,10 @@ export interface RerankResponse {
   usage?:
     | Usage
     | undefined;
-  /** SCORING_COSINE when no reranker is served and `model` is an embedding model. */
+  /**
+   * SCORING_COSINE when no reranker is served and `model` is an embedding model, or
+   * what the request asked for.
+   */
   scoring: Scoring;
 }
 
@@ -131,6 +151,8 @@ export interface RerankStreamRequest {
   truncate: boolean;
   /** Any message: the next chunk of documents. */
   documents: string[];
+  /** First message only: how to score, as RerankRequest.scoring. */
+  scoring: Scoring;
 }
 
 export interface RerankStreamResponse {
@@ -146,12 +168,24 @@ export interface RerankStreamResponse {
     | undefined;
   /** True on the last response, sent after the client closed its side. */
   final: boolean;
-  /** SCORING_COSINE when no reranker is served and `model` is an embedding model. */
+  /**
+   * SCORING_COSINE when no reranker is served and `model` is an embedding model, or
+   * what the request asked for.
+   */
   scoring: Scoring;
 }
 
 function createBaseRerankRequest(): RerankRequest {
-  return { model: "", query: "", documents: [], topN: 0, instruction: "", returnDocuments: false, truncate: false };
+  return {
+    model: "",
+    query: "",
+    documents: [],
+    topN: 0,
+    instruction: "",
+    returnDocuments: false,
+    truncate: false,
+    scoring: 0,
+  };
 }
 
 export const RerankRequest: MessageFns<RerankRequest> = {
@@ -176,6 +210,9 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     }
     if (message.truncate !== false) {
       writer.uint32(56).bool(message.truncate);
+    }
+    if (message.scoring !== 0) {
+      writer.uint32(64).int32(message.scoring);
     }
     return writer;
   },
@@ -249,6 +286,14 @@ export const RerankRequest: MessageFns<RerankRequest> = {
             message.truncate = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.scoring = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -280,6 +325,7 @@ export const RerankRequest: MessageFns<RerankRequest> = {
         ? globalThis.Boolean(object.return_documents)
         : false,
       truncate: isSet(object.truncate) ? globalThis.Boolean(object.truncate) : false,
+      scoring: isSet(object.scoring) ? scoringFromJSON(object.scoring) : 0,
     };
   },
 
@@ -306,6 +352,9 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     if (message.truncate !== false) {
       obj.truncate = message.truncate;
     }
+    if (message.scoring !== 0) {
+      obj.scoring = scoringToJSON(message.scoring);
+    }
     return obj;
   },
 
@@ -321,6 +370,7 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     message.instruction = object.instruction ?? "";
     message.returnDocuments = object.returnDocuments ?? false;
     message.truncate = object.truncate ?? false;
+    message.scoring = object.scoring ?? 0;
     return message;
   },
 };
@@ -582,7 +632,16 @@ export const RerankResponse: MessageFns<RerankResponse> = {
 };
 
 function createBaseRerankStreamRequest(): RerankStreamRequest {
-  return { model: "", query: "", instruction: "", topN: 0, returnDocuments: false, truncate: false, documents: [] };
+  return {
+    model: "",
+    query: "",
+    instruction: "",
+    topN: 0,
+    returnDocuments: false,
+    truncate: false,
+    documents: [],
+    scoring: 0,
+  };
 }
 
 export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
@@ -607,6 +666,9 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     }
     for (const v of message.documents) {
       writer.uint32(58).string(v!);
+    }
+    if (message.scoring !== 0) {
+      writer.uint32(64).int32(message.scoring);
     }
     return writer;
   },
@@ -680,6 +742,14 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
             message.documents.push(reader.string());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.scoring = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -711,6 +781,7 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
       documents: globalThis.Array.isArray(object?.documents)
         ? object.documents.map((e: any) => globalThis.String(e))
         : [],
+      scoring: isSet(object.scoring) ? scoringFromJSON(object.scoring) : 0,
     };
   },
 
@@ -737,6 +808,9 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     if (message.documents?.length) {
       obj.documents = message.documents;
     }
+    if (message.scoring !== 0) {
+      obj.scoring = scoringToJSON(message.scoring);
+    }
     return obj;
   },
 
@@ -752,6 +826,7 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     message.returnDocuments = object.returnDocuments ?? false;
     message.truncate = object.truncate ?? false;
     message.documents = object.documents?.map((e) => e) || [];
+    message.scoring = object.scoring ?? 0;
     return message;
   },
 };

@@ -13,12 +13,14 @@ class Scoring(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SCORING_UNSPECIFIED: _ClassVar[Scoring]
     SCORING_RERANKER: _ClassVar[Scoring]
     SCORING_COSINE: _ClassVar[Scoring]
+    SCORING_MAXSIM: _ClassVar[Scoring]
 SCORING_UNSPECIFIED: Scoring
 SCORING_RERANKER: Scoring
 SCORING_COSINE: Scoring
+SCORING_MAXSIM: Scoring
 
 class RerankRequest(_message.Message):
-    __slots__ = ("model", "query", "documents", "top_n", "instruction", "return_documents", "truncate")
+    __slots__ = ("model", "query", "documents", "top_n", "instruction", "return_documents", "truncate", "scoring")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +28,7 @@ class RerankRequest(_message.Message):
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
     RETURN_DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     TRUNCATE_FIELD_NUMBER: _ClassVar[int]
+    SCORING_FIELD_NUMBER: _ClassVar[int]
     model: str
     query: str
     documents: _containers.RepeatedScalarFieldContainer[str]
@@ -33,7 +36,8 @@ class RerankRequest(_message.Message):
     instruction: str
     return_documents: bool
     truncate: bool
-    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., documents: _Optional[_Iterable[str]] = ..., top_n: _Optional[int] = ..., instruction: _Optional[str] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ...) -> None: ...
+    scoring: Scoring
+    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., documents: _Optional[_Iterable[str]] = ..., top_n: _Optional[int] = ..., instruction: _Optional[str] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., scoring: _Optional[_Union[Scoring, str]] = ...) -> None: ...
 
 class RerankResult(_message.Message):
     __slots__ = ("index", "score", "document", "prompt_tokens", "truncated")
@@ -62,7 +66,7 @@ class RerankResponse(_message.Message):
     def __init__(self, model: _Optional[str] = ..., results: _Optional[_Iterable[_Union[RerankResult, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., scoring: _Optional[_Union[Scoring, str]] = ...) -> None: ...
 
 class RerankStreamRequest(_message.Message):
-    __slots__ = ("model", "query", "instruction", "top_n", "return_documents", "truncate", "documents")
+    __slots__ = ("model", "query", "instruction", "top_n", "return_documents", "truncate", "documents", "scoring")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +74,7 @@ class RerankStreamRequest(_message.Message):
     RETURN_DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     TRUNCATE_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    SCORING_FIELD_NUMBER: _ClassVar[int]
     model: str
     query: str
     instruction: str
@@ -77,7 +82,8 @@ class RerankStreamRequest(_message.Message):
     return_documents: bool
     truncate: bool
     documents: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., instruction: _Optional[str] = ..., top_n: _Optional[int] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., documents: _Optional[_Iterable[str]] = ...) -> None: ...
+    scoring: Scoring
+    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., instruction: _Optional[str] = ..., top_n: _Optional[int] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., documents: _Optional[_Iterable[str]] = ..., scoring: _Optional[_Union[Scoring, str]] = ...) -> None: ...
 
 class RerankStreamResponse(_message.Message):
     __slots__ = ("model", "chunk", "results", "usage", "final", "scoring")
