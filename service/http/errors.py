@@ -19,6 +19,7 @@ import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -140,13 +141,21 @@ def answers(dialect: Dialect, params: JsonParams) -> Callable[[Endpoint], Endpoi
     return decorate
 
 
-async def line_answer(dialect: Dialect, params: JsonParams, run: Callable[[], Awaitable[Any]]) -> tuple[int, Any]:
+@dataclass
+class LineState:
+    """A batch line's `request.state`: the field table its errors name fields by, when the body's shape decides it."""
+
+    json_params: JsonParams
+
+
+async def line_answer(dialect: Dialect, params: JsonParams, run: Callable[[LineState], Awaitable[Any]]) -> tuple[int, Any]:
     """A batch line's answer: 200 and what `run` returns, or the status and error body the live
     route would have answered (service.batch records either)."""
+    state = LineState(params)
     try:
-        return 200, await run()
+        return 200, await run(state)
     except EmbedrouteError as exc:
-        return error_body(dialect, exc, params)
+        return error_body(dialect, exc, state.json_params)
     except Exception as exc:
         log.exception("unexpected error in a batch line")
         return error_body(dialect, EmbedrouteError(f"internal error: {type(exc).__name__}"), params)
@@ -164,5 +173,5 @@ def dialect_of(path: str) -> Dialect:
 
 
 __all__ = [
-    "BodyTooLargeError", "Dialect", "answers", "dialect_of", "error_body", "error_response", "line_answer", "status_of",
+    "BodyTooLargeError", "Dialect", "LineState", "answers", "dialect_of", "error_body", "error_response", "line_answer", "status_of",
 ]

@@ -35,7 +35,11 @@ def batch_served(models_dir: Path, http_plans: list[ModelPlan], tmp_path_factory
 
 
 def sdk(server: RunningServer, key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server.http_url}/v1", api_key=key, max_retries=0, timeout=60)
+    return sdk_at(server.http_url, key)
+
+
+def sdk_at(url: str, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=60)
 
 
 def jsonl(lines: list[Any]) -> bytes:

@@ -21,7 +21,7 @@ from service.core.config import Settings
 from service.http.body import JsonObject, json_object
 from service.http.cohere import translate
 from service.http.deadlines import deadline
-from service.http.errors import answers, line_answer
+from service.http.errors import LineState, answers, line_answer
 from service.http.tei import TeiRoutes
 
 
@@ -52,7 +52,7 @@ class CohereRoutes:
     async def rerank_line(self, body: JsonObject) -> tuple[int, Any]:
         """A batch line's Cohere body answered as `POST /v1/rerank` answers it."""
 
-        async def run() -> dict[str, Any]:
+        async def run(_: LineState) -> dict[str, Any]:
             return translate.results(await self._app.rerank(translate.rerank_call(body)), logs.request_id.get())
 
         return await line_answer("cohere", translate.RERANK, run)

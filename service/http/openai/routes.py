@@ -22,7 +22,7 @@ from service.core.config import Settings
 from service.http.body import json_object
 from service.http.deadlines import deadline
 from service.http.body import JsonObject
-from service.http.errors import answers, line_answer
+from service.http.errors import LineState, answers, line_answer
 from service.http.fields import NONE
 from service.http.openai import translate
 
@@ -50,8 +50,10 @@ class OpenAIRoutes:
     async def embeddings_line(self, body: JsonObject) -> tuple[int, Any]:
         """A batch line's body answered as `POST /v1/embeddings` answers it (no deadline: a job has its window)."""
 
-        async def run() -> dict[str, Any]:
-            call, encoding, _ = translate.embed_call(body)
+        async def run(state: LineState) -> dict[str, Any]:
+            call, encoding, single = translate.embed_call(body)
+            if single:
+                state.json_params = translate.EMBED_ONE
             return translate.embeddings(await self._app.embed(call), encoding)
 
         return await line_answer("openai", translate.EMBED, run)
