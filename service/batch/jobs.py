@@ -28,7 +28,7 @@ from service.batch.runner import Endpoints, Runner
 from service.batch.store import Store
 from service.core import keys
 from service.core.config import Settings
-from service.core.errors import InvalidArgumentError, NotFoundError, PayloadTooLargeError
+from service.core.errors import InvalidArgumentError, NotFoundError, PayloadTooLargeError, ResourceExhaustedError
 
 T = TypeVar("T")
 
@@ -38,6 +38,9 @@ MAX_PAGE = 100
 MAX_METADATA_KEYS = 16
 MAX_METADATA_CHARS = 512
 """OpenAI's bounds on a job's metadata: 16 pairs, keys of 64 and values of 512 characters."""
+STORAGE_RETRY_S = 60.0
+JOBS_RETRY_S = 10.0
+"""The Retry-After of a full store and of a key with its most unfinished jobs: neither frees up at once."""
 
 
 class NoSuchThingError(NotFoundError):
@@ -49,10 +52,12 @@ class NoSuchThingError(NotFoundError):
 class Upload:
     """A file being received: pieces go to disk as they come, refused past the size limit."""
 
-    def __init__(self, jobs: BatchJobs, path: Path, stream: BinaryIO) -> None:
+    def __init__(self, jobs: BatchJobs, path: Path, stream: BinaryIO, room: int) -> None:
         self._jobs = jobs
         self._path = path
         self._stream = stream
+        self._room = room
+        """What the storage limit leaves for this file."""
         self.bytes = 0
 
     async def write(self, piece: bytes) -> None:
@@ -60,6 +65,10 @@ class Upload:
         if self.bytes > self._jobs.max_file_bytes:
             await self.abort()
             raise PayloadTooLargeError(f"the file is over {self._jobs.max_file_bytes} bytes (batch_max_file_bytes)")
+        if self.bytes > self._room:
+            await self.abort()
+            raise ResourceExhaustedError("the server's batch storage is full (batch_max_storage_bytes); delete "
+                                         "files to make room", retry_after_s=STORAGE_RETRY_S)
         if piece:
             await self._jobs.io(self._stream.write, piece)
 
@@ -96,6 +105,8 @@ class BatchJobs:
         self.files.mkdir(parents=True, exist_ok=True)
         self.store = Store(settings.data_dir / "jobs.sqlite3")
         self.max_file_bytes = settings.batch_max_file_bytes
+        self._max_storage_bytes = settings.batch_max_storage_bytes
+        self._max_jobs = settings.batch_max_jobs_per_key
         self.endpoints = sorted(endpoints)
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-io")
         self._runner = Runner(settings, self.store, self.files, endpoints, self._io)
@@ -125,8 +136,9 @@ class BatchJobs:
 
     async def upload(self) -> Upload:
         path = self.files / new_id("file-")
+        stored = await self.io(self.store.stored_bytes)
         stream = await self.io(_create, path)
-        return Upload(self, path, stream)
+        return Upload(self, path, stream, self._max_storage_bytes - stored)
 
     async def file(self, file_id: str) -> FileRecord:
         record = await self.io(self.store.file, file_id)
@@ -180,6 +192,10 @@ class BatchJobs:
             raise InvalidArgumentError.for_field(
                 "input_file_id", f"file {input_file_id[:80]!r} has purpose {source.purpose!r}; a batch reads a "
                 f"file uploaded with purpose {INPUT_PURPOSE!r}")
+        unfinished = await self.io(self.store.unfinished, self.tenant())
+        if unfinished >= self._max_jobs:
+            raise ResourceExhaustedError(f"{unfinished} batches of this key are not finished, the most it may have "
+                                         "(batch_max_jobs_per_key); retry when one ends", retry_after_s=JOBS_RETRY_S)
         created = now()
         record = BatchRecord(new_id("batch_"), self.tenant(), endpoint, input_file_id, completion_window, "validating",
                              created, created + COMPLETION_WINDOWS[completion_window], metadata)

@@ -107,18 +107,19 @@ class Runner:
     # --- validating ----------------------------------------------------------------
 
     async def _validate(self, record: BatchRecord) -> None:
-        total, errors, fatal = await self._io_call(self._check_lines, record)
+        path = await self._io_call(self._input, record)
+        total, errors, fatal = await asyncio.to_thread(self._check_lines, path)
         if fatal is not None:
             await self._io_call(self._store.fail, record.id, [fatal], now())
         else:
             await self._io_call(self._store.validated, record.id, total, errors, now())
 
-    def _check_lines(self, record: BatchRecord) -> tuple[int, list[LineError], LineError | None]:
-        """Every line read once (on the io thread): the requests to answer, the lines naming none, or
-        why the whole file cannot run."""
+    def _check_lines(self, path: Path) -> tuple[int, list[LineError], LineError | None]:
+        """Every line read once (on a pool thread: the store's thread stays free for the fronts' calls):
+        the requests to answer, the lines naming none, or why the whole file cannot run."""
         seen: set[str] = set()
         errors: list[LineError] = []
-        with open(self._input(record), "rb") as stream:
+        with open(path, "rb") as stream:
             for number, raw, _ in lines.numbered(stream, self._max_line_bytes):
                 if raw is not None and lines.blank(raw):
                     continue
@@ -150,10 +151,11 @@ class Runner:
         """Chunk after chunk until the input ends or the job is cancelled."""
         skipped = await self._io_call(self._store.skipped_lines, record.id)
         progress = await self._io_call(self._store.progress, record.id)
+        path = await self._io_call(self._input, record)
         out = await self._io_call(ResultFiles, *self._result_paths(record.id), progress)
         try:
             while (await self._record(record.id)).status == "in_progress":
-                chunk, after = await self._io_call(self._read_chunk, record, progress)
+                chunk, after = await asyncio.to_thread(self._read_chunk, path, progress)
                 if not chunk:
                     await self._io_call(self._store.move, record.id, "finalizing", now(), FINAL | {"cancelling"})
                     return
@@ -165,11 +167,11 @@ class Runner:
         finally:
             await self._io_call(out.close)
 
-    def _read_chunk(self, record: BatchRecord, progress: Progress) -> tuple[list[tuple[int, bytes | None]], Progress]:
+    def _read_chunk(self, path: Path, progress: Progress) -> tuple[list[tuple[int, bytes | None]], Progress]:
         """Up to `batch_chunk_lines` non-blank lines from the resume point, and the point after them."""
         chunk: list[tuple[int, bytes | None]] = []
         after = progress
-        with open(self._input(record), "rb") as stream:
+        with open(path, "rb") as stream:
             stream.seek(progress.input_offset)
             for number, raw, offset in lines.numbered(stream, self._max_line_bytes, progress.next_line):
                 after = Progress(number + 1, offset, progress.output_bytes, progress.error_bytes)

@@ -68,6 +68,11 @@ class Store:
         row = self._db.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
         return FileRecord(*row) if row else None
 
+    def stored_bytes(self) -> int:
+        """What every stored file takes, inputs and finished results."""
+        total: int = self._db.execute("SELECT COALESCE(SUM(bytes), 0) FROM files").fetchone()[0]
+        return total
+
     def delete_file(self, file_id: str) -> None:
         with self._tx():
             self._db.execute("DELETE FROM files WHERE id = ?", (file_id,))
@@ -95,6 +100,14 @@ class Store:
             params,
         ).fetchall()
         return [self._record(row) for row in rows[:limit]], len(rows) > limit
+
+    def unfinished(self, tenant: str) -> int:
+        """The tenant's jobs not yet in a final status."""
+        marks = ", ".join("?" * len(RUNNABLE))
+        count: int = self._db.execute(
+            f"SELECT COUNT(*) FROM batches WHERE tenant = ? AND status IN ({marks})", [tenant, *sorted(RUNNABLE)]
+        ).fetchone()[0]
+        return count
 
     def runnable(self) -> list[str]:
         """Jobs the runner still owes work, oldest first."""

@@ -459,6 +459,20 @@ class Settings:
         int,
         minimum=1, maximum=10_000_000,
     )
+    batch_max_jobs_per_key: int = _setting(
+        100,
+        "Batches one API key (the one tenant, without keys) may have unfinished at once; one more is refused "
+        "with 429 until one ends.",
+        int,
+        minimum=1, maximum=1_000_000,
+    )
+    batch_max_storage_bytes: int = _setting(
+        10 * 1024**3,
+        "Bytes all stored batch files (inputs and results, every key's) may take under data_dir; an upload "
+        "that would pass it is refused with 429, and what it sent deleted. Delete files to make room.",
+        int,
+        minimum=1, maximum=1 << 50,
+    )
     batch_chunk_lines: int = _setting(
         64,
         "Lines a batch job commits at once: after a crash it resumes after the last committed chunk, so at most "
