@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+from service.batch.lock import DataDirLock
 from service.batch.records import (
     COMPLETION_WINDOWS,
     FINAL,
@@ -101,6 +102,7 @@ class BatchJobs:
 
     def __init__(self, settings: Settings, endpoints: Endpoints) -> None:
         assert settings.data_dir is not None
+        self._lock = DataDirLock(settings.data_dir)
         self.files = settings.data_dir / "files"
         self.files.mkdir(parents=True, exist_ok=True)
         self.store = Store(settings.data_dir / "jobs.sqlite3")
@@ -131,6 +133,7 @@ class BatchJobs:
         """Closes the store, once the fronts have stopped."""
         await self.io(self.store.close)
         self._io.shutdown(wait=True)
+        self._lock.release()
 
     # --- files ---------------------------------------------------------------------
 

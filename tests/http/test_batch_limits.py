@@ -1,6 +1,6 @@
 """The batch API's limits from the one config: total storage (an upload past it is refused with 429 and
-leaves nothing; deleting makes room) and unfinished jobs per key (one more is 429; another key is not
-held back)."""
+leaves nothing; deleting makes room), unfinished jobs per key (one more is 429; another key is not
+held back), and one server per data_dir."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import openai
 import pytest
 
 from router import ModelPlan
+from router.errors import ConfigError
+from service.batch import BatchJobs
 from tests.hardening.conftest import free_port
 from tests.http.batch_support import KEY_A, KEY_B, embed_line, jsonl, sdk, wait_final
 from tests.rpc.harness import RunningServer, server_settings
@@ -59,3 +61,9 @@ def test_unfinished_jobs_per_key_are_bounded(limited: RunningServer) -> None:
         assert wait_final(owner, batch_id).status == "cancelled"
     assert wait_final(other, theirs.id).status == "completed"
     owner.batches.create(input_file_id=uploaded.id, endpoint="/v1/embeddings", completion_window="24h")
+
+
+def test_a_second_server_on_the_same_data_dir_is_refused(limited: RunningServer) -> None:
+    """Two servers running one store's jobs would answer each line twice: the second is refused at start."""
+    with pytest.raises(ConfigError, match="in use by another embedroute server"):
+        BatchJobs(limited.settings, {})
