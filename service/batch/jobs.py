@@ -10,6 +10,7 @@ the event loop never waits on a disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,6 +42,7 @@ MAX_METADATA_CHARS = 512
 """OpenAI's bounds on a job's metadata: 16 pairs, keys of 64 and values of 512 characters."""
 STORAGE_RETRY_S = 60.0
 JOBS_RETRY_S = 10.0
+PURGE_EVERY_S = 3600.0
 """The Retry-After of a full store and of a key with its most unfinished jobs: neither frees up at once."""
 
 
@@ -109,6 +111,8 @@ class BatchJobs:
         self.max_file_bytes = settings.batch_max_file_bytes
         self._max_storage_bytes = settings.batch_max_storage_bytes
         self._max_jobs = settings.batch_max_jobs_per_key
+        self._retention_s = settings.batch_retention_seconds
+        self._purger: asyncio.Task[None] | None = None
         self.endpoints = sorted(endpoints)
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-io")
         self._runner = Runner(settings, self.store, self.files, endpoints, self._io)
@@ -123,11 +127,24 @@ class BatchJobs:
 
     def start(self) -> None:
         self._runner.start()
+        self._purger = asyncio.create_task(self._purge(), name="batch-purge")
 
     async def stop(self) -> None:
         """Stops the runner (before the fronts drain: its lines would be refused); the chunk in flight is
         redone by the next start."""
         await self._runner.stop()
+        if self._purger is not None:
+            self._purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purger
+
+    async def _purge(self) -> None:
+        """Deletes the files older than the retention, at a tenth of it (at most hourly)."""
+        while True:
+            stale = await self.io(self.store.stale_files, int(now() - self._retention_s))
+            for record in stale:
+                await self.io(self._delete, record)
+            await asyncio.sleep(min(PURGE_EVERY_S, self._retention_s / 10))
 
     async def close(self) -> None:
         """Closes the store, once the fronts have stopped."""

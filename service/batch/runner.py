@@ -220,6 +220,9 @@ class Runner:
         output = self._result_file(record, output_path, progress.output_bytes, "output")
         error = self._result_file(record, error_path, progress.error_bytes, "error")
         await self._io_call(self._store.finish, record.id, status, output, error, now())
+        for path, kept in ((output_path, output), (error_path, error)):
+            if kept is None:  # no line went there: no file (OpenAI's id is then null)
+                await self._io_call(path.unlink, True)
 
     def _result_file(self, record: BatchRecord, path: Path, size: int, kind: str) -> FileRecord | None:
         if size == 0:

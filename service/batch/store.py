@@ -73,6 +73,16 @@ class Store:
         total: int = self._db.execute("SELECT COALESCE(SUM(bytes), 0) FROM files").fetchone()[0]
         return total
 
+    def stale_files(self, before: int) -> list[FileRecord]:
+        """Files made before `before` that no unfinished job reads."""
+        marks = ", ".join("?" * len(RUNNABLE))
+        rows = self._db.execute(
+            f"SELECT * FROM files WHERE created_at < ? AND id NOT IN "
+            f"(SELECT input_file_id FROM batches WHERE status IN ({marks}))",
+            [before, *sorted(RUNNABLE)],
+        ).fetchall()
+        return [FileRecord(*row) for row in rows]
+
     def delete_file(self, file_id: str) -> None:
         with self._tx():
             self._db.execute("DELETE FROM files WHERE id = ?", (file_id,))

@@ -473,6 +473,13 @@ class Settings:
         int,
         minimum=1, maximum=1 << 50,
     )
+    batch_retention_seconds: float = _setting(
+        30 * 24 * 3600.0,
+        "Stored batch files (inputs and results) are deleted this long after they were made, unless an "
+        "unfinished job still reads them; the jobs' records stay, their file ids then answer 404.",
+        float,
+        minimum=1, maximum=100 * 365 * 24 * 3600,
+    )
     batch_chunk_lines: int = _setting(
         64,
         "Lines a batch job commits at once: after a crash it resumes after the last committed chunk, so at most "
