@@ -260,7 +260,7 @@ def _check_metadata(metadata: dict[str, Any] | None) -> None:
 
 
 def _create(path: Path) -> BinaryIO:
-    return open(path, "xb")  # noqa: SIM115 - the Upload closes it
+    return open(path, "xb")  # the Upload closes it
 
 
 __all__ = ["BatchJobs", "NoSuchThingError", "Upload"]

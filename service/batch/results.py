@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from service.batch.records import Progress
 
@@ -71,8 +71,9 @@ class ResultFiles:
             f.close()
 
 
-def _open_at(path: Path, size: int) -> Any:
-    f = open(path, "r+b" if path.exists() else "w+b")  # noqa: SIM115 - closed by ResultFiles.close
+def _open_at(path: Path, size: int) -> BinaryIO:
+    """The file cut back to `size` (what was written after the last commit goes), positioned at its end."""
+    f = open(path, "r+b" if path.exists() else "w+b")  # closed by ResultFiles.close
     f.truncate(size)
     f.seek(size)
     return f

@@ -154,7 +154,7 @@ class Runner:
         path = await self._io_call(self._input, record)
         out = await self._io_call(ResultFiles, *self._result_paths(record.id), progress)
         try:
-            while (await self._record(record.id)).status == "in_progress":
+            while await self._io_call(self._store.status, record.id) == "in_progress":
                 chunk, after = await asyncio.to_thread(self._read_chunk, path, progress)
                 if not chunk:
                     await self._io_call(self._store.move, record.id, "finalizing", now(), FINAL | {"cancelling"})

@@ -100,6 +100,11 @@ class Store:
         row = self._db.execute(f"SELECT {', '.join(_BATCH_COLUMNS)} FROM batches WHERE id = ?", (batch_id,)).fetchone()
         return self._record(row) if row else None
 
+    def status(self, batch_id: str) -> Status:
+        """The job's status alone: what the runner reads between chunks."""
+        status: Status = self._db.execute("SELECT status FROM batches WHERE id = ?", (batch_id,)).fetchone()[0]
+        return status
+
     def batches(self, tenant: str, after: str | None, limit: int) -> tuple[list[BatchRecord], bool]:
         """The tenant's jobs, newest first, after the job `after` (whose id a page ended with); and
         whether more follow."""
