@@ -97,7 +97,7 @@ class Runner:
             await self._process(record)
             record = await self._record(batch_id)
         if record.status in ("finalizing", "cancelling"):
-            await self._finalize(record, "cancelled" if record.status == "cancelling" else "completed")
+            await self._finalize(record, _last_status(record))
 
     async def _record(self, batch_id: str) -> BatchRecord:
         record = await self._io_call(self._store.batch, batch_id)
@@ -159,7 +159,10 @@ class Runner:
                 if not chunk:
                     await self._io_call(self._store.move, record.id, "finalizing", now(), FINAL | {"cancelling"})
                     return
-                answers = await self._answer_all(record, chunk, skipped)
+                if now() >= await self._io_call(self._store.expires_at, record.id):
+                    answers = _expired(record, chunk, skipped)
+                else:
+                    answers = await self._answer_all(record, chunk, skipped)
                 output_bytes, error_bytes = await self._io_call(out.append, answers)
                 progress = Progress(after.next_line, after.input_offset, output_bytes, error_bytes)
                 ok = sum(a.ok for a in answers)
@@ -232,6 +235,25 @@ class Runner:
 
     def _result_paths(self, batch_id: str) -> tuple[Path, Path]:
         return self._files / f"{batch_id}.output.jsonl", self._files / f"{batch_id}.error.jsonl"
+
+
+def _expired(record: BatchRecord, chunk: list[tuple[int, bytes | None]], skipped: frozenset[int]) -> list[Answer]:
+    """The chunk's lines answered without running: the completion window has passed (OpenAI's `batch_expired`)."""
+    return [
+        results.unsent(record.id, n, lines.request(raw, record.endpoint).custom_id, "batch_expired",
+                       "This request could not be executed before the completion window expired.")
+        for n, raw in chunk if raw is not None and n + 1 not in skipped
+    ]
+
+
+def _last_status(record: BatchRecord) -> Status:
+    """cancelled after a cancel; expired when it finished past its window (its later lines answered
+    `batch_expired`); else completed."""
+    if record.status == "cancelling":
+        return "cancelled"
+    if record.finalizing_at is not None and record.finalizing_at >= record.expires_at:
+        return "expired"
+    return "completed"
 
 
 __all__ = ["Endpoint", "Endpoints", "LineAnswer", "Runner"]

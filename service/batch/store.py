@@ -105,6 +105,10 @@ class Store:
         status: Status = self._db.execute("SELECT status FROM batches WHERE id = ?", (batch_id,)).fetchone()[0]
         return status
 
+    def expires_at(self, batch_id: str) -> int:
+        expires: int = self._db.execute("SELECT expires_at FROM batches WHERE id = ?", (batch_id,)).fetchone()[0]
+        return expires
+
     def batches(self, tenant: str, after: str | None, limit: int) -> tuple[list[BatchRecord], bool]:
         """The tenant's jobs, newest first, after the job `after` (whose id a page ended with); and
         whether more follow."""

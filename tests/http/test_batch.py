@@ -4,10 +4,11 @@ types, each line's body what the live route answers, vectors equal to the live r
 from __future__ import annotations
 
 import io
+import sqlite3
+import time
 
 import numpy as np
 import openai
-import pytest
 from openai.types import Batch, CreateEmbeddingResponse, FileObject
 
 from tests.http.batch_support import CHUNK_LINES, KEY_A, batch_served, embed_line, jsonl, read_lines, sdk, wait_final
@@ -112,3 +113,27 @@ def test_cancel_stops_a_job_with_its_lines_so_far(batch_served: RunningServer) -
         raise AssertionError("a cancelled batch was cancelled again")
     except openai.BadRequestError as exc:
         assert "cancelled" in str(exc)
+
+
+def test_a_job_past_its_window_expires_with_its_lines_so_far(batch_served: RunningServer) -> None:
+    """The window's end is moved to the past in the store (as 24 hours passing would), mid-job: the lines
+    not yet run are answered `batch_expired` in the error file, and the job is `expired`."""
+    client = sdk(batch_served, KEY_A)
+    long_text = " ".join(["slow"] * 300)
+    lines = [embed_line(f"e{i}", [long_text] * 2) for i in range(40)]
+    uploaded = client.files.create(file=("e.jsonl", io.BytesIO(jsonl(lines))), purpose="batch")
+    batch = client.batches.create(input_file_id=uploaded.id, endpoint="/v1/embeddings", completion_window="24h")
+    while (seen := client.batches.retrieve(batch.id)).request_counts is None or seen.request_counts.completed < 4:
+        assert seen.status in ("validating", "in_progress")
+        time.sleep(0.01)
+    with sqlite3.connect(batch_served.settings.data_dir / "jobs.sqlite3") as db:  # type: ignore[operator]
+        db.execute("UPDATE batches SET expires_at = ? WHERE id = ?", (int(time.time()) - 1, batch.id))
+    done = wait_final(client, batch.id)
+    assert done.status == "expired" and done.expired_at is not None
+    assert done.request_counts is not None
+    ran, expired = done.request_counts.completed, done.request_counts.failed
+    assert 4 <= ran < len(lines) and ran + expired == len(lines) == done.request_counts.total
+    failed = read_lines(client, done.error_file_id)
+    assert {(f["response"], f["error"]["code"]) for f in failed} == {(None, "batch_expired")}
+    answered = [o["custom_id"] for o in read_lines(client, done.output_file_id) + failed]
+    assert sorted(answered) == sorted(line["custom_id"] for line in lines)
