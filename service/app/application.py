@@ -13,6 +13,7 @@ later items get what is left of the call's time, not a fresh timeout each.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, replace
@@ -67,6 +68,10 @@ from service.scheduler import ModelWorker, Outcome, Work
 T = TypeVar("T")
 
 VERSION = metadata.version("embedroute")
+
+background: contextvars.ContextVar[bool] = contextvars.ContextVar("background", default=False)
+"""True in a batch job's task: its engine work waits in the workers' background lane, below every
+live request (service.scheduler.worker); set by the job runner, never by a front."""
 
 
 def _timeout(deadline: float | None) -> float | None:
@@ -460,10 +465,11 @@ class Application:
         """The work's outcome, or DeadlineExceededError once the deadline passes: the work is then
         cancelled, queued or in the engine, whether or not the transport would have cancelled it
         (gRPC does; HTTP callers only announce a timeout, service.http.deadlines). `chars` (see
-        `_chars`) decides the lane."""
+        `_chars`) decides a live call's lane; a batch job's work takes the background lane."""
         short = chars <= self.settings.short_request_chars
         timeout_s = _timeout(deadline)
+        queued = worker.submit(work, short=short, timeout_s=timeout_s, background=background.get())
         try:
-            return await asyncio.wait_for(worker.submit(work, short=short, timeout_s=timeout_s), timeout_s)
+            return await asyncio.wait_for(queued, timeout_s)
         except TimeoutError:
             raise DeadlineExceededError("the deadline passed before the answer was ready") from None

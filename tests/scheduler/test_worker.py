@@ -250,3 +250,39 @@ def test_a_sequence_the_context_cannot_hold_fails_its_request_alone() -> None:
     runtime, counts = run(scenario)
     assert runtime.calls == [["hold"], ["kept"]]  # the half-added request left nothing behind
     assert counts == [0, 1]
+
+
+def test_the_background_lane_waits_for_both_live_lanes() -> None:
+    """Batch work queued first is admitted last: documents and queries queued after it go before it."""
+
+    async def scenario(model: FakeModel, worker: ModelWorker) -> list[str]:
+        held = await hold(model, worker)
+        done: list[str] = []
+        batch = worker.submit(work(model, "batch b b b"), short=False, timeout_s=None, background=True)
+        doc = worker.submit(work(model, "doc d d d"), short=False, timeout_s=None)
+        query = worker.submit(work(model, "query q q q"), short=True, timeout_s=None)
+        for name, job in (("batch", batch), ("doc", doc), ("query", query)):
+            job.add_done_callback(lambda _, name=name: done.append(name))
+        model.runtime.gate.set()
+        await asyncio.gather(held, batch, doc, query)
+        return done
+
+    runtime, done = run(scenario, step_tokens=4)
+    assert runtime.calls == [["hold"], ["query q q q"], ["doc d d d"], ["batch b b b"]]
+    assert done == ["query", "doc", "batch"]
+
+
+def test_background_work_takes_no_live_queue_slot() -> None:
+    """A batch bounds its own work; with it queued, live requests still get every slot of `max_queued`."""
+
+    async def scenario(model: FakeModel, worker: ModelWorker) -> None:
+        held = await hold(model, worker)
+        batch = [worker.submit(work(model, f"b{i}"), short=False, timeout_s=None, background=True) for i in range(4)]
+        live = [worker.submit(work(model, f"l{i}"), short=True, timeout_s=None) for i in range(2)]
+        with pytest.raises(ResourceExhaustedError):
+            worker.submit(work(model, "over"), short=True, timeout_s=None)
+        model.runtime.gate.set()
+        await asyncio.gather(held, *batch, *live)
+        assert worker.stats.queued == 0
+
+    run(scenario, max_queued=3)
