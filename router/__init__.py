@@ -44,7 +44,7 @@ def plan_models(models_dirs: Sequence[Path], prefs: RouterPrefs, hardware: Hardw
     catalog = build_catalog(models_dirs)
     plans = plan(catalog, hw, prefs)
     for p in plans:
-        log.info("router: %s (%s) -> %s", p.model_id, p.kind, p.reason)
+        log.info("router: %s (%s) -> %s; context %s", p.model_id, p.kind, p.reason, p.context and p.context.reason)
     if not plans:
         log.warning("router: no usable GGUF under %s", ", ".join(str(d) for d in models_dirs))
     return plans
