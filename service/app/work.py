@@ -87,6 +87,31 @@ class ChunkWork:
         return [split(text, count, size, self.chunking.overlap) for text in self.texts]
 
 
+@dataclass(frozen=True)
+class RerankChunkWork:
+    """Each document's windows, for scoring it by its best one (RerankCall.best_chunk): as many of the
+    document's tokens as one sequence holds beside the query's prompt. Needs only the vocabulary."""
+
+    query: str
+    instruction: str | None
+    documents: list[str]
+
+    def __call__(self, model: Model) -> list[list[Span]]:
+        room = rerank_room(model, self.query, self.instruction)
+        count = _counter(model)
+        return [split(document, count, room, 0) for document in self.documents]
+
+
+def rerank_room(model: Model, query: str, instruction: str | None) -> int:
+    """Document tokens one sequence holds beside this query: the context less the reranker's prompt
+    (a query too long to leave any is the query's error), or an embedding model's document room
+    (cosine scoring embeds documents alone)."""
+    if model.description.kind != "reranker":
+        return input_room(model, EmbedOptions(input_type="document"))
+    probe = located("query", model.prepare_rerank, query, "x", instruction, False)
+    return model.n_ctx - (len(probe.tokens) - len(model.tokenize("x")))
+
+
 def _counter(model: Model) -> Callable[[str], int]:
     def count(text: str) -> int:
         return len(model.tokenize(text))

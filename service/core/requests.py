@@ -51,6 +51,8 @@ class RerankCall:
     instruction: str | None = None
     return_documents: bool = False
     truncate: bool = False
+    best_chunk: bool = False
+    """A document longer than the context is scored by its best window (service.app.chunking)."""
 
 
 @dataclass(frozen=True)

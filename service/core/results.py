@@ -71,6 +71,10 @@ class RankedDocument:
     truncated: bool
     document: str | None = None
     """Set when the caller asked for return_documents."""
+    chunks: int = 0
+    """With best_chunk: the windows the document was scored in (1: it fitted whole)."""
+    best: tuple[int, int] = (0, 0)
+    """With best_chunk: the characters [start, end) of the window that gave the score."""
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ def rerank_call(request: rerank_pb2.RerankRequest | rerank_pb2.RerankStreamReque
         instruction=request.instruction or None,
         return_documents=request.return_documents,
         truncate=request.truncate,
+        best_chunk=request.best_chunk,
     )
 
 
@@ -158,7 +159,14 @@ def embeddings(values: list[Embedding], encoding: OutputEncoding) -> list[embed_
 
 def rerank_result(r: RankedDocument) -> rerank_pb2.RerankResult:
     return rerank_pb2.RerankResult(
-        index=r.index, score=r.score, document=r.document or "", prompt_tokens=r.prompt_tokens, truncated=r.truncated
+        index=r.index,
+        score=r.score,
+        document=r.document or "",
+        prompt_tokens=r.prompt_tokens,
+        truncated=r.truncated,
+        chunks=r.chunks,
+        best_start=r.best[0],
+        best_end=r.best[1],
     )
 
 

@@ -37,6 +37,7 @@ def rerank_call(body: JsonObject) -> RerankCall:
         instruction=opt_string(body, "instruction"),
         return_documents=boolean(body, "return_documents", False),
         truncate=end_truncation(body),
+        best_chunk=boolean(body, "best_chunk", False),
     )
 
 
@@ -66,6 +67,8 @@ def _result(r: RankedDocument) -> dict[str, Any]:
     entry: dict[str, Any] = {"index": r.index, "relevance_score": r.score}
     if r.document is not None:
         entry["document"] = {"text": r.document}
+    if r.chunks:
+        entry["best_chunk"] = {"chunks": r.chunks, "start": r.best[0], "end": r.best[1]}
     return entry
 
 

@@ -86,6 +86,13 @@ export interface RerankRequest {
   returnDocuments: boolean;
   /** Cut query+document pairs longer than the context instead of failing. Default false. */
   truncate: boolean;
+  /**
+   * Score a document longer than the context by its best chunk instead of failing or cutting it:
+   * the document is split into windows that each fit one sequence beside the query (ends moved
+   * back to a sentence end or a space, as Embed's chunking does), every window is scored, and the
+   * highest score is the document's. A document that fits is scored whole, as without it.
+   */
+  bestChunk: boolean;
 }
 
 export interface RerankResult {
@@ -102,6 +109,14 @@ export interface RerankResult {
   promptTokens: number;
   /** True when the pair was cut to fit the context. */
   truncated: boolean;
+  /** With best_chunk: how many windows the document was scored in (1 when it fit whole). */
+  chunks: number;
+  /**
+   * With best_chunk: the characters [start, end) of the document (Unicode code points) of the
+   * window that gave the score.
+   */
+  bestStart: number;
+  bestEnd: number;
 }
 
 export interface RerankResponse {
@@ -131,6 +146,11 @@ export interface RerankStreamRequest {
   truncate: boolean;
   /** Any message: the next chunk of documents. */
   documents: string[];
+  /**
+   * First message only: score documents longer than the context by their best chunk (see
+   * RerankRequest.best_chunk).
+   */
+  bestChunk: boolean;
 }
 
 export interface RerankStreamResponse {
@@ -151,7 +171,16 @@ export interface RerankStreamResponse {
 }
 
 function createBaseRerankRequest(): RerankRequest {
-  return { model: "", query: "", documents: [], topN: 0, instruction: "", returnDocuments: false, truncate: false };
+  return {
+    model: "",
+    query: "",
+    documents: [],
+    topN: 0,
+    instruction: "",
+    returnDocuments: false,
+    truncate: false,
+    bestChunk: false,
+  };
 }
 
 export const RerankRequest: MessageFns<RerankRequest> = {
@@ -176,6 +205,9 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     }
     if (message.truncate !== false) {
       writer.uint32(56).bool(message.truncate);
+    }
+    if (message.bestChunk !== false) {
+      writer.uint32(64).bool(message.bestChunk);
     }
     return writer;
   },
@@ -249,6 +281,14 @@ export const RerankRequest: MessageFns<RerankRequest> = {
             message.truncate = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.bestChunk = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -280,6 +320,11 @@ export const RerankRequest: MessageFns<RerankRequest> = {
         ? globalThis.Boolean(object.return_documents)
         : false,
       truncate: isSet(object.truncate) ? globalThis.Boolean(object.truncate) : false,
+      bestChunk: isSet(object.bestChunk)
+        ? globalThis.Boolean(object.bestChunk)
+        : isSet(object.best_chunk)
+        ? globalThis.Boolean(object.best_chunk)
+        : false,
     };
   },
 
@@ -306,6 +351,9 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     if (message.truncate !== false) {
       obj.truncate = message.truncate;
     }
+    if (message.bestChunk !== false) {
+      obj.bestChunk = message.bestChunk;
+    }
     return obj;
   },
 
@@ -321,12 +369,13 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     message.instruction = object.instruction ?? "";
     message.returnDocuments = object.returnDocuments ?? false;
     message.truncate = object.truncate ?? false;
+    message.bestChunk = object.bestChunk ?? false;
     return message;
   },
 };
 
 function createBaseRerankResult(): RerankResult {
-  return { index: 0, score: 0, document: "", promptTokens: 0, truncated: false };
+  return { index: 0, score: 0, document: "", promptTokens: 0, truncated: false, chunks: 0, bestStart: 0, bestEnd: 0 };
 }
 
 export const RerankResult: MessageFns<RerankResult> = {
@@ -345,6 +394,15 @@ export const RerankResult: MessageFns<RerankResult> = {
     }
     if (message.truncated !== false) {
       writer.uint32(40).bool(message.truncated);
+    }
+    if (message.chunks !== 0) {
+      writer.uint32(48).uint32(message.chunks);
+    }
+    if (message.bestStart !== 0) {
+      writer.uint32(56).uint32(message.bestStart);
+    }
+    if (message.bestEnd !== 0) {
+      writer.uint32(64).uint32(message.bestEnd);
     }
     return writer;
   },
@@ -402,6 +460,30 @@ export const RerankResult: MessageFns<RerankResult> = {
             message.truncated = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.chunks = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.bestStart = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.bestEnd = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -425,6 +507,17 @@ export const RerankResult: MessageFns<RerankResult> = {
         ? globalThis.Number(object.prompt_tokens)
         : 0,
       truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+      chunks: isSet(object.chunks) ? globalThis.Number(object.chunks) : 0,
+      bestStart: isSet(object.bestStart)
+        ? globalThis.Number(object.bestStart)
+        : isSet(object.best_start)
+        ? globalThis.Number(object.best_start)
+        : 0,
+      bestEnd: isSet(object.bestEnd)
+        ? globalThis.Number(object.bestEnd)
+        : isSet(object.best_end)
+        ? globalThis.Number(object.best_end)
+        : 0,
     };
   },
 
@@ -445,6 +538,15 @@ export const RerankResult: MessageFns<RerankResult> = {
     if (message.truncated !== false) {
       obj.truncated = message.truncated;
     }
+    if (message.chunks !== 0) {
+      obj.chunks = Math.round(message.chunks);
+    }
+    if (message.bestStart !== 0) {
+      obj.bestStart = Math.round(message.bestStart);
+    }
+    if (message.bestEnd !== 0) {
+      obj.bestEnd = Math.round(message.bestEnd);
+    }
     return obj;
   },
 
@@ -458,6 +560,9 @@ export const RerankResult: MessageFns<RerankResult> = {
     message.document = object.document ?? "";
     message.promptTokens = object.promptTokens ?? 0;
     message.truncated = object.truncated ?? false;
+    message.chunks = object.chunks ?? 0;
+    message.bestStart = object.bestStart ?? 0;
+    message.bestEnd = object.bestEnd ?? 0;
     return message;
   },
 };
@@ -582,7 +687,16 @@ export const RerankResponse: MessageFns<RerankResponse> = {
 };
 
 function createBaseRerankStreamRequest(): RerankStreamRequest {
-  return { model: "", query: "", instruction: "", topN: 0, returnDocuments: false, truncate: false, documents: [] };
+  return {
+    model: "",
+    query: "",
+    instruction: "",
+    topN: 0,
+    returnDocuments: false,
+    truncate: false,
+    documents: [],
+    bestChunk: false,
+  };
 }
 
 export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
@@ -607,6 +721,9 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     }
     for (const v of message.documents) {
       writer.uint32(58).string(v!);
+    }
+    if (message.bestChunk !== false) {
+      writer.uint32(64).bool(message.bestChunk);
     }
     return writer;
   },
@@ -680,6 +797,14 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
             message.documents.push(reader.string());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.bestChunk = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -711,6 +836,11 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
       documents: globalThis.Array.isArray(object?.documents)
         ? object.documents.map((e: any) => globalThis.String(e))
         : [],
+      bestChunk: isSet(object.bestChunk)
+        ? globalThis.Boolean(object.bestChunk)
+        : isSet(object.best_chunk)
+        ? globalThis.Boolean(object.best_chunk)
+        : false,
     };
   },
 
@@ -737,6 +867,9 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     if (message.documents?.length) {
       obj.documents = message.documents;
     }
+    if (message.bestChunk !== false) {
+      obj.bestChunk = message.bestChunk;
+    }
     return obj;
   },
 
@@ -752,6 +885,7 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     message.returnDocuments = object.returnDocuments ?? false;
     message.truncate = object.truncate ?? false;
     message.documents = object.documents?.map((e) => e) || [];
+    message.bestChunk = object.bestChunk ?? false;
     return message;
   },
 };
