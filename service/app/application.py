@@ -358,6 +358,7 @@ class Application:
             call.query if is_reranker else None,
             call.return_tokens,
             call.with_template,
+            call.chunking,
         )
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceededError("the deadline passed before the request was tokenised")

@@ -9,7 +9,7 @@ about (`inputs[3]`, `documents[7]`), in the core's names.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from service.app.chunking import Span, split
@@ -161,9 +161,21 @@ class TokenizeWork:
     """Set for a reranker: the inputs are documents paired with this query."""
     return_tokens: bool
     with_template: bool = False
+    chunking: Chunking = Chunking()
 
     def __call__(self, model: Model) -> list[TokenCount]:
-        return [self._count(model, i, text) for i, text in enumerate(self.inputs)]
+        counts = [self._count(model, i, text) for i, text in enumerate(self.inputs)]
+        if self.chunking.mode == "none":
+            return counts
+        if self.query is not None:
+            spans = RerankChunkWork(self.query, self.options.instruction, self.inputs)(model)
+        else:
+            spans = ChunkWork(self.inputs, self.options, self.chunking)(model)
+        count = _counter(model)
+        return [
+            replace(c, chunks=[(s.start, s.end, count(text[s.start : s.end])) for s in each])
+            for c, text, each in zip(counts, self.inputs, spans, strict=True)
+        ]
 
     def _prepare(self, model: Model, text: str, truncate: bool) -> PreparedInput:
         if self.query is not None:

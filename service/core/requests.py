@@ -67,6 +67,9 @@ class TokenizeCall:
     with_template: bool = False
     """Return the prompt's tokens as the model sees them (template and special tokens, as TEI's
     `add_special_tokens`), not only the input's own."""
+    chunking: Chunking = Chunking()
+    """Mode other than none: also say how each input would be chunked (Embed's chunking, or on a
+    reranker Rerank's best_chunk windows)."""
     unnamed: UnnamedModel = "only"
 
 

@@ -114,6 +114,8 @@ class TokenCount:
     pieces: list[str] = field(default_factory=list)
     special: list[bool] = field(default_factory=list)
     """Per token: a control token of the vocabulary (`<|endoftext|>`, `<|im_start|>`), not text."""
+    chunks: list[tuple[int, int, int]] = field(default_factory=list)
+    """With chunking: each window's characters [start, end) and its own tokens."""
 
 
 @dataclass(frozen=True)

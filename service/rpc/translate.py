@@ -62,7 +62,10 @@ def embed_options(options: embed_pb2.EmbedOptions) -> tuple[EmbedOptions, Output
 
 
 def chunking(options: embed_pb2.EmbedOptions) -> Chunking:
-    given = options.chunking
+    return chunking_of(options.chunking)
+
+
+def chunking_of(given: embed_pb2.Chunking) -> Chunking:
     if given.mode not in _CHUNKING:  # as with encodings: another split than asked would mislead
         raise InvalidArgumentError.for_field("chunking.mode", f"unknown chunking mode {given.mode}; use NONE, MEAN or CHUNKS")
     return Chunking(_CHUNKING[given.mode], given.size, given.overlap)
@@ -116,6 +119,7 @@ def tokenize_call(request: tokenize_pb2.TokenizeRequest) -> TokenizeCall:
         instruction=request.instruction or None,
         query=request.query,
         return_tokens=request.return_tokens,
+        chunking=chunking_of(request.chunking),
     )
 
 
@@ -188,6 +192,7 @@ def token_count(c: TokenCount) -> tokenize_pb2.TokenizedInput:
         would_truncate=c.would_truncate,
         token_ids=c.token_ids,
         pieces=c.pieces,
+        chunks=[tokenize_pb2.ChunkSpan(start=s, end=e, input_tokens=n) for s, e, n in c.chunks],
     )
 
 

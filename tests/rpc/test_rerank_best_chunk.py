@@ -18,7 +18,7 @@ from service.app.chunking import split
 from service.app.work import rerank_room
 from service.engine import Model, load_model
 from service.prepare.synth.vocab import qwen3_vocabulary
-from service.rpc.generated.embedroute.v1 import rerank_pb2, rerank_pb2_grpc
+from service.rpc.generated.embedroute.v1 import embed_pb2, rerank_pb2, rerank_pb2_grpc, tokenize_pb2, tokenize_pb2_grpc
 from tests.conftest import SynthModels
 from tests.engine.conftest import lm_head as lm_head  # noqa: F401 - the reranker's output head, a fixture
 from tests.reference.qwen3_numpy import F64, Qwen3Reference
@@ -112,3 +112,14 @@ def test_streams_take_best_chunk(stub: rerank_pb2_grpc.RerankServiceStub) -> Non
     answers = list(stub.RerankStream(iter([first, later]), timeout=120))
     scored = {r.index: r for a in answers if not a.final for r in a.results}
     assert scored[0].chunks > 1 and scored[1].chunks == 1
+
+
+def test_tokenize_shows_the_windows_best_chunk_scores(served: RunningServer, stub: rerank_pb2_grpc.RerankServiceStub) -> None:
+    (result,) = rerank(stub, [LONG], best_chunk=True).results
+    with grpc.insecure_channel(served.target) as channel:
+        request = tokenize_pb2.TokenizeRequest(
+            query=QUERY, inputs=[LONG], chunking=embed_pb2.Chunking(mode=embed_pb2.CHUNKING_MODE_MEAN)
+        )
+        (counted,) = tokenize_pb2_grpc.TokenizeServiceStub(channel).Tokenize(request, timeout=60).results
+    assert len(counted.chunks) == result.chunks
+    assert (result.best_start, result.best_end) in [(c.start, c.end) for c in counted.chunks]
