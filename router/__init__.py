@@ -28,6 +28,7 @@ from router.plan import (
     UnreadableFile,
     merge_consistent,
 )
+from router.context import fitting as fitting_context
 from router.policy import plan
 from router.probe import probe_hardware
 
@@ -65,6 +66,7 @@ __all__ = [
     "RouterPrefs",
     "UnreadableFile",
     "build_catalog",
+    "fitting_context",
     "load_profile",
     "merge_consistent",
     "plan_models",

@@ -50,6 +50,17 @@ def at_context(candidate: Candidate, prefs: RouterPrefs, tokens: int) -> Candida
     )
 
 
+def fitting(candidate: Candidate, prefs: RouterPrefs, budget: Budget) -> int | None:
+    """The longest context, halving from the candidate's own down to 256 tokens, at which it alone
+    fits the budget: what a refusal of an operator's `ctx` offers instead. None: not even 256."""
+    tokens = candidate.settings.n_ctx
+    while tokens >= 256:
+        if _fits([at_context(candidate, prefs, tokens).estimate], budget):
+            return tokens
+        tokens //= 2
+    return None
+
+
 @dataclass
 class _Growing:
     index: int
@@ -147,4 +158,4 @@ def _climb(growing: list[_Growing], prefs: RouterPrefs, budget: Budget) -> None:
                 )
 
 
-__all__ = ["at_context", "grow", "ladder"]
+__all__ = ["at_context", "fitting", "grow", "ladder"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from router.catalog import Catalog, ModelGroup
-from router.context import at_context, ladder
+from router.context import at_context, fitting, ladder
 from router.estimate import estimate
 from router.explain import main
 from router.hardware import Hardware, load_profile
@@ -136,3 +136,14 @@ def test_route_shows_the_context_and_why(synth_models: SynthModels, tmp_path: Pa
         "  context: 32768 tokens: the file's trained context, where memory allows "
         "(one KV pool of 32 MiB shared by every sequence)"
     )
+
+
+def test_a_refused_context_offers_the_longest_that_fits() -> None:
+    at_4k = _ram("0.6B", "Q8_0", "embedding", 4096)
+    hw = _cpu(at_4k + 1024)
+    (p,) = _plan(hw, "0.6B", ("Q8_0",), ("embedding",), n_ctx=65536)
+    assert not p.chosen.fits
+    budget = make_budget(hw, RouterPrefs())
+    assert fitting(p.chosen, RouterPrefs(n_ctx=65536), budget) == 4096
+    (tiny,) = _plan(_cpu(64 * 1024**2), "0.6B", ("Q8_0",), ("embedding",), n_ctx=65536)
+    assert fitting(tiny.chosen, RouterPrefs(n_ctx=65536), make_budget(_cpu(64 * 1024**2), RouterPrefs())) is None
