@@ -104,7 +104,8 @@ def _reason(g: _Growing, prefs: RouterPrefs) -> str:
         return f"{tokens} tokens: the file names no trained context"
     pool = f"one KV pool of {kv} shared by every sequence" if g.candidate.estimate.kv_bytes else "no KV cache (encoder)"
     if tokens >= trained:
-        return f"{tokens} tokens: the file's trained context, where memory allows ({pool})"
+        grown = ", where memory allows" if len(g.rungs) > 1 else ""
+        return f"{tokens} tokens: the file's trained context{grown} ({pool})"
     if g.blocked:
         return f"{tokens} of the file's {trained} tokens ({pool}): {g.blocked}"
     return f"{tokens} of the file's {trained} tokens"
