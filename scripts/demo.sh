@@ -16,6 +16,7 @@ mkdir -p "$models" "$state"
 
 if ! "$bin/python" scripts/wait_healthy.py "127.0.0.1:$port" 0 2>/dev/null; then
   nohup "$bin/embedroute" serve --host 127.0.0.1 --port "$port" --models "$models" --metrics-port 0 \
+    --data-dir "$state/batch" \
     >"$state/server.log" 2>&1 &
   echo $! >"$state/server.pid"
   echo "server starting (pid $(cat "$state/server.pid"), log $state/server.log)"

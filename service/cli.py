@@ -3,7 +3,8 @@
 `serve` takes every setting as a flag, an EMBEDROUTE_* variable or a YAML key
 (see service.core.config). `embed`, `rerank`, `tokenize` and `models` are one-shot
 clients that print the response as JSON; `synth` and `route` belong to the test
-model generator and the router, `drift` (service/drift.py) compares two servers.
+model generator and the router, `drift` (service/drift.py) compares two servers, `batch`
+(service/batch_client.py) runs batch jobs on one.
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from service.drift import main as drift_main
 
         return drift_main(args[1:])
+    if args and args[0] == "batch":
+        from service.batch_client import main as batch_main
+
+        return batch_main(args[1:])
     if args and args[0] == "route":
         from router.explain import main as route_main
 
@@ -119,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("pull", help="download the GGUF variant this machine should run from a hub repository")
     commands.add_parser("route", help="show which GGUF file the router picks and why (see `embedroute route --help`)")
     commands.add_parser("drift", help="compare two servers' vectors and vector-space ids (see `embedroute drift --help`)")
+    commands.add_parser("batch", help="submit, follow, cancel batch jobs and read their results (see `embedroute batch --help`)")
     return parser
 
 

@@ -26,7 +26,8 @@ from service.telemetry.metrics import Metrics, MetricsEndpoint
 from service.core.config import Settings, flash_attn_choice
 from router.errors import ConfigError
 from router.types import PoolingChoice
-from service.http import HttpFront
+from service.batch import BatchJobs
+from service.http import HttpFront, batch_endpoints
 from service.prepare.pull.startup import prepare_models
 from service.rpc.server import RpcFront
 
@@ -46,7 +47,8 @@ class EmbedrouteServer:
         if self.metrics is not None and self.app.cache is not None:
             self.metrics.observe_cache(self.app.cache)
         self.rpc = RpcFront(self.app, settings, self.metrics)
-        self.http = HttpFront(self.app, settings, self.metrics) if settings.http_port else None
+        self.jobs = BatchJobs(settings, batch_endpoints(self.app, settings)) if settings.data_dir else None
+        self.http = HttpFront(self.app, settings, self.metrics, self.jobs) if settings.http_port else None
         self._metrics_endpoint: MetricsEndpoint | None = None
         self.port = 0
         self.http_port = 0
@@ -65,6 +67,8 @@ class EmbedrouteServer:
             self._metrics_endpoint = MetricsEndpoint(self.metrics, host, self.settings.metrics_port)
             self.metrics_port = self._metrics_endpoint.port
             log.info("metrics on %s:%d", host, self.metrics_port, extra={"metrics_port": self.metrics_port})
+        if self.jobs is not None:
+            self.jobs.start()
         return self.port
 
     async def load_models(self) -> None:
@@ -87,9 +91,13 @@ class EmbedrouteServer:
         """Health NOT_SERVING, refuse new calls, let calls in flight finish, then free the models."""
         grace = self.settings.drain_grace_seconds if grace_s is None else grace_s
         log.info("draining: calls in flight get %.1fs", grace)
+        if self.jobs is not None:
+            await self.jobs.stop()
         self.app.draining = True
         fronts = [self.rpc.stop(grace)] + ([self.http.stop(grace)] if self.http is not None else [])
         await asyncio.gather(*fronts)  # both fronts drain at once, within the one grace
+        if self.jobs is not None:
+            await self.jobs.close()
         await asyncio.to_thread(self.registry.close, grace)
         if self.app.cache is not None:
             await self.app.cache.close()

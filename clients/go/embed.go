@@ -77,6 +77,38 @@ func (c *Client) Embed(ctx context.Context, texts []string, opts EmbedOptions) (
 	return vectors, nil
 }
 
+// EmbedTokens returns every token's vector of each text (late interaction, multi-vector
+// retrieval): per text, one float32 vector per token of the prompt the model saw (template and
+// special tokens included), with the token ids. Options apply per token.
+func (c *Client) EmbedTokens(ctx context.Context, texts []string, opts EmbedOptions) ([]TokenVectors, error) {
+	request := &pb.EmbedTokensRequest{Model: opts.Model, Inputs: texts, Options: opts.proto()}
+	reply, err := withRetry(c.outgoing(ctx), c.retry, func(ctx context.Context) (*pb.EmbedTokensResponse, error) {
+		return c.embedder.EmbedTokens(ctx, request)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSpace(c.expected(opts), reply.GetVectorSpaceId(), reply.GetModel()); err != nil {
+		return nil, err
+	}
+	inputs := make([]TokenVectors, len(reply.GetInputs()))
+	for i, t := range reply.GetInputs() {
+		vectors := make([][]float32, len(t.GetVectors()))
+		for j, v := range t.GetVectors() {
+			vectors[j] = v.GetFloatValues()
+		}
+		inputs[i] = TokenVectors{TokenIDs: t.GetTokenIds(), Vectors: vectors, Truncated: t.GetTruncated()}
+	}
+	return inputs, nil
+}
+
+// TokenVectors are one text's token vectors: Vectors[i] belongs to TokenIDs[i].
+type TokenVectors struct {
+	TokenIDs  []uint32
+	Vectors   [][]float32
+	Truncated bool
+}
+
 // VectorSpace returns the vector-space id of model's normalised embeddings (the only
 // embedding model when model is ""): store it with an index and require it when querying.
 func (c *Client) VectorSpace(ctx context.Context, model string) (string, error) {

@@ -10,7 +10,7 @@ domain errors back. Below it: the scheduler (service.scheduler), then the engine
 
 from __future__ import annotations
 
-from service.app.application import Application
+from service.app.application import Application, background
 from service.app.registry import LoadState, Registry, ServedModel
 
-__all__ = ["Application", "LoadState", "Registry", "ServedModel"]
+__all__ = ["Application", "LoadState", "Registry", "ServedModel", "background"]

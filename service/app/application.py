@@ -13,6 +13,7 @@ later items get what is left of the call's time, not a fresh timeout each.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, replace
@@ -23,6 +24,7 @@ from service.app import readiness
 from service.app.cache import SCORES, VECTORS, VectorCache, embed_keys, rerank_keys
 from service.app.chunking import combine
 from service.app.cosine_rerank import CosineRerankWork, scoring
+from service.app.late_interaction import MaxSimRerankWork
 from service.app.ranking import TopN, best_first, ranked
 from service.app.registry import Registry, ServedModel
 from service.app.streams import map_ordered, map_unordered
@@ -31,11 +33,21 @@ from service.app.validation import (
     validate_decode,
     validate_chunks,
     validate_embed,
+    validate_embed_tokens,
     validate_rerank,
     validate_tokenize,
+    validate_token_answer,
     validate_top_n,
 )
-from service.app.work import ChunkWork, DecodeWork, EmbedWork, RerankChunkWork, RerankWork, TokenizeWork
+from service.app.work import (
+    ChunkWork,
+    DecodeWork,
+    EmbedTokensWork,
+    EmbedWork,
+    RerankChunkWork,
+    RerankWork,
+    TokenizeWork,
+)
 from service.core.config import Settings
 from service.core import keys
 from service.core.errors import DeadlineExceededError, InvalidArgumentError, UnavailableError
@@ -48,8 +60,11 @@ from service.core.results import (
     RerankChunkResult,
     RerankResult,
     RerankStreamSummary,
+    SCORINGS,
+    Scoring,
     ServerInfo,
     Timing,
+    TokenEmbedResult,
     TokenizeResult,
     Usage,
 )
@@ -61,6 +76,10 @@ from service.scheduler import ModelWorker, Outcome, Work
 T = TypeVar("T")
 
 VERSION = metadata.version("embedroute")
+
+background: contextvars.ContextVar[bool] = contextvars.ContextVar("background", default=False)
+"""True in a batch job's task: its engine work waits in the workers' background lane, below every
+live request (service.scheduler.worker); set by the job runner, never by a front."""
 
 
 def _timeout(deadline: float | None) -> float | None:
@@ -82,6 +101,12 @@ def _cached_usage(tokens: list[int], computed: frozenset[int], spent: Usage, sta
     """Every input's tokens, and of them those this call did not compute; the time of what it did."""
     cached = sum(n for i, n in enumerate(tokens) if i not in computed)
     return Usage(sum(tokens), spent.timing, time.monotonic_ns() - started_ns, cached)
+
+
+_SCORING_NAMES: dict[str, Scoring] = {name: name for name in SCORINGS}
+_RERANK_WORK: dict[Scoring, type[RerankWork | CosineRerankWork | MaxSimRerankWork]] = {
+    "reranker": RerankWork, "cosine": CosineRerankWork, "maxsim": MaxSimRerankWork
+}
 
 
 @dataclass
@@ -112,6 +137,28 @@ class Application:
             decoded = await self.decode(DecodeCall(call.model, call.token_ids, kind="embedding"), deadline=deadline)
             call = replace(call, inputs=decoded.texts, token_ids=None)
         return await self._embed(call, deadline)
+
+    async def embed_tokens(self, call: EmbedCall, *, deadline: float | None = None) -> TokenEmbedResult:
+        """Every token's vector of each input, from the embedding model's one decode of its prompt;
+        not cached (the cache keeps one vector per input)."""
+        self._check_open()
+        if call.token_ids is not None:
+            decoded = await self.decode(DecodeCall(call.model, call.token_ids, kind="embedding"), deadline=deadline)
+            call = replace(call, inputs=decoded.texts, token_ids=None)
+        started = time.monotonic_ns()
+        worker = self.registry.worker_for(call.model, "embedding")
+        description = worker.description
+        validate_embed_tokens(call, self.limits, description)
+        work = EmbedTokensWork(call.inputs, call.options)
+        outcome = await self._submit(worker, work, _chars(call.inputs, call.options.instruction), deadline)
+        validate_token_answer(call, sum(t.n_tokens for t in outcome.values), self.limits, description)
+        return TokenEmbedResult(
+            description.model_id,
+            outcome.values,
+            _usage(outcome, started),
+            vector_space_id=self.registry.get(description.model_id).vector_space_id(call.options.normalize, tokens=True),
+            dimensions=call.options.dimensions or description.hidden_size,
+        )
 
     async def embed_stream(
         self, items: AsyncIterable[EmbedStreamItem], *, deadline: float | None = None, ordered: bool = False
@@ -206,10 +253,10 @@ class Application:
 
     async def rerank(self, call: RerankCall, *, deadline: float | None = None) -> RerankResult:
         self._check_open()
-        worker = self.registry.rerank_worker(call.model)
+        worker, how = self._rerank_route(call)
         validate_rerank(call, self.limits)
         validate_top_n(call)
-        result = await self._rerank(worker, call, 0, deadline)
+        result = await self._rerank(worker, how, call, 0, deadline)
         return replace(result, results=result.results[: call.top_n]) if call.top_n else result
 
     async def rerank_stream(
@@ -220,14 +267,14 @@ class Application:
         the first message's query and options; their indices continue the first's."""
         self._check_open()
         header: list[RerankCall] = []
-        worker: list[ModelWorker] = []
+        route: list[tuple[ModelWorker, Scoring]] = []
 
         async def chunks() -> AsyncIterator[tuple[int, int, RerankCall]]:
             offset = 0
             n = 0
             async for message in messages:
                 if n == 0:
-                    worker.append(self.registry.rerank_worker(message.model))
+                    route.append(self._rerank_route(message))
                     validate_rerank(message, self.limits, header=True)
                     header.append(message)
                 call = replace(header[0], documents=message.documents)
@@ -240,7 +287,7 @@ class Application:
 
         async def score(chunk: tuple[int, int, RerankCall]) -> RerankChunkResult:
             n, offset, call = chunk
-            return RerankChunkResult(n, await self._rerank(worker[0], call, offset, deadline))
+            return RerankChunkResult(n, await self._rerank(*route[0], call, offset, deadline))
 
         total = Usage()
         best: TopN | None = None
@@ -251,10 +298,8 @@ class Application:
             yield part
         if not header:
             raise InvalidArgumentError.for_field("query", "the stream carried no message")
-        description = worker[0].description
-        yield RerankStreamSummary(
-            RerankResult(description.model_id, best.best() if best else [], total, scoring(description))
-        )
+        worker, how = route[0]
+        yield RerankStreamSummary(RerankResult(worker.description.model_id, best.best() if best else [], total, how))
 
     async def rerank_merged(
         self, messages: AsyncIterable[RerankCall], *, deadline: float | None = None
@@ -271,35 +316,51 @@ class Application:
         assert summary is not None  # rerank_stream ends with its summary, or raises
         return summary if summary.results else replace(summary, results=best_first(results))
 
-    async def _rerank(self, worker: ModelWorker, call: RerankCall, offset: int, deadline: float | None) -> RerankResult:
+    def _rerank_route(self, call: RerankCall) -> tuple[ModelWorker, Scoring]:
+        """The model and the way a rerank is scored: as the request's `scoring` says when it names one
+        (cosine and MaxSim need an embedding model, `reranker` a reranker), else with the reranker
+        when one is served and by cosine over the embedding model when none is."""
+        if not call.scoring:
+            worker = self.registry.rerank_worker(call.model)
+            return worker, scoring(worker.description)
+        how = _SCORING_NAMES.get(call.scoring)
+        if how is None:
+            raise InvalidArgumentError.for_field(
+                "scoring", f"unknown scoring {call.scoring!r}; use {', '.join(SCORINGS)}, or leave it out"
+            )
+        return self.registry.worker_for(call.model, "reranker" if how == "reranker" else "embedding"), how
+
+    async def _rerank(
+        self, worker: ModelWorker, how: Scoring, call: RerankCall, offset: int, deadline: float | None
+    ) -> RerankResult:
         """Each document's score from the cache, from a call in flight scoring the same pair, or computed."""
         if call.best_chunk:
-            return await self._rerank_best_chunk(worker, call, offset, deadline)
+            return await self._rerank_best_chunk(worker, how, call, offset, deadline)
         started = time.monotonic_ns()
         description = worker.description
         space = self.registry.get(description.model_id).cache_space
         if self.cache is None or space is None:
-            scores, outcome = await self._score(worker, call, offset, list(range(len(call.documents))), deadline)
+            scores, outcome = await self._score(worker, how, call, offset, list(range(len(call.documents))), deadline)
             usage = _usage(outcome, started)
         else:
             spent = Usage()
 
             async def compute(positions: list[int]) -> list[RerankScore]:
                 nonlocal spent
-                computed, outcome = await self._score(worker, call, offset, positions, deadline)
+                computed, outcome = await self._score(worker, how, call, offset, positions, deadline)
                 spent += Usage(timing=outcome.timing)
                 return computed
 
             ids = rerank_keys(
-                space, scoring(description), call.query, call.instruction, call.truncate, self._tenant(), call.documents
+                space, how, call.query, call.instruction, call.truncate, self._tenant(), call.documents
             )
             resolved = await self.cache.resolve(ids, compute, SCORES)
             scores = resolved.values
             usage = _cached_usage([s.n_tokens for s in scores], resolved.computed, spent, started)
-        return RerankResult(description.model_id, ranked(call, scores, offset), usage, scoring(description))
+        return RerankResult(description.model_id, ranked(call, scores, offset), usage, how)
 
     async def _rerank_best_chunk(
-        self, worker: ModelWorker, call: RerankCall, offset: int, deadline: float | None
+        self, worker: ModelWorker, how: Scoring, call: RerankCall, offset: int, deadline: float | None
     ) -> RerankResult:
         """Every document split into windows that fit one sequence beside the query (one window when
         it fits whole; on a pool thread: vocabulary only), every window scored as a document of its own
@@ -307,7 +368,7 @@ class Application:
         spans = await asyncio.to_thread(RerankChunkWork(call.query, call.instruction, call.documents), worker.model)
         windows = [text[s.start : s.end] for text, each in zip(call.documents, spans, strict=True) for s in each]
         plain = replace(call, documents=windows, best_chunk=False, return_documents=False, truncate=False)
-        scored = await self._rerank(worker, plain, 0, deadline)
+        scored = await self._rerank(worker, how, plain, 0, deadline)
         by_window = sorted(scored.results, key=lambda r: r.index)
         results, at = [], 0
         for i, (text, each) in enumerate(zip(call.documents, spans, strict=True)):
@@ -328,12 +389,13 @@ class Application:
         return replace(scored, results=best_first(results))
 
     async def _score(
-        self, worker: ModelWorker, call: RerankCall, offset: int, positions: list[int], deadline: float | None
+        self, worker: ModelWorker, how: Scoring, call: RerankCall, offset: int, positions: list[int],
+        deadline: float | None,
     ) -> tuple[list[RerankScore], Outcome[float]]:
         """The documents at `positions` scored on the model's worker."""
-        work_type = RerankWork if worker.description.kind == "reranker" else CosineRerankWork
+        work_type = _RERANK_WORK[how]
         documents = [call.documents[i] for i in positions]
-        work = work_type(call.query, documents, call.instruction, call.truncate, offset, positions)
+        work: Work[float] = work_type(call.query, documents, call.instruction, call.truncate, offset, positions)
         outcome = await self._submit(worker, work, _chars(documents, call.query, call.instruction), deadline)
         scores = [
             RerankScore(i, score, len(item.tokens), item.truncated)
@@ -443,10 +505,11 @@ class Application:
         """The work's outcome, or DeadlineExceededError once the deadline passes: the work is then
         cancelled, queued or in the engine, whether or not the transport would have cancelled it
         (gRPC does; HTTP callers only announce a timeout, service.http.deadlines). `chars` (see
-        `_chars`) decides the lane."""
+        `_chars`) decides a live call's lane; a batch job's work takes the background lane."""
         short = chars <= self.settings.short_request_chars
         timeout_s = _timeout(deadline)
+        queued = worker.submit(work, short=short, timeout_s=timeout_s, background=background.get())
         try:
-            return await asyncio.wait_for(worker.submit(work, short=short, timeout_s=timeout_s), timeout_s)
+            return await asyncio.wait_for(queued, timeout_s)
         except TimeoutError:
             raise DeadlineExceededError("the deadline passed before the answer was ready") from None

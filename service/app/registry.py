@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from service.engine import load_model
@@ -43,9 +43,12 @@ class ServedModel:
     cache_space: VectorSpace | None = None
     """The same for the vector cache's keys, rerankers' too: known whenever the cache is on."""
 
-    def vector_space_id(self, normalize: bool = True) -> str:
-        """The id of the vectors this model answers with ("" when none is known)."""
-        return self.space.id(normalize) if self.space is not None else ""
+    def vector_space_id(self, normalize: bool = True, *, tokens: bool = False) -> str:
+        """The id of the vectors this model answers with ("" when none is known); `tokens`: of its
+        token vectors, which no pooled vector may be mixed with."""
+        if self.space is None:
+            return ""
+        return (replace(self.space, pooling="tokens") if tokens else self.space).id(normalize)
 
     @property
     def model_id(self) -> str:

@@ -10,7 +10,7 @@ application's work names the input (service.app.work).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.core.errors import FieldViolation, InvalidArgumentError
 from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
@@ -78,6 +78,22 @@ def _chunking(chunking: Chunking) -> list[FieldViolation]:
             FieldViolation("chunking.overlap", f"{chunking.overlap} tokens; it must be less than the chunk size, {chunking.size}")
         )
     return violations
+
+
+def validate_embed_tokens(call: EmbedCall, limits: Limits, description: GgufDescription) -> None:
+    """Embed's rules but the answer's size, which depends on the token counts (`validate_token_answer`);
+    chunking has no meaning for token vectors."""
+    if call.chunking.mode != "none":
+        raise InvalidArgumentError.for_field("chunking.mode", "token vectors take no chunking: every token has its vector")
+    validate_embed(replace(call, encoding="int8"), limits, description)
+
+
+def validate_token_answer(call: EmbedCall, n_tokens: int, limits: Limits, description: GgufDescription) -> None:
+    """The answer with a vector per token within the message limit."""
+    if call.encoding != "float32":
+        return
+    answer = n_tokens * ((call.options.dimensions or description.hidden_size) * FLOAT_BYTES + EMBEDDING_OVERHEAD_BYTES)
+    _raise_if_any(_answer_size("inputs", answer, limits, "send fewer or shorter inputs, or ask for fewer dimensions"))
 
 
 def validate_chunks(call: EmbedCall, n_chunks: int, limits: Limits, description: GgufDescription) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from service.app.chunking import Span, split
 from service.core.errors import InputTooLongError, InvalidArgumentError, QueryTooLongError
 from service.core.results import TokenCount
-from service.core.values import Chunking, EmbedOptions, Embedding, PreparedInput
+from service.core.values import Chunking, EmbedOptions, Embedding, PreparedInput, TokenVectors
 from service.scheduler import Prepared, Row
 
 if TYPE_CHECKING:
@@ -51,6 +51,24 @@ class EmbedWork:
 
     def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[Embedding]:
         return [model.embedding(row, item, self.options) for row, item in zip(rows, prepared.items, strict=True)]
+
+
+@dataclass(frozen=True)
+class EmbedTokensWork:
+    """Every token's vector of each text (token vectors): the same prompts as EmbedWork, decoded
+    once, each sequence's hidden states kept for all its tokens."""
+
+    texts: list[str]
+    options: EmbedOptions
+
+    def prepare(self, model: Model) -> Prepared:
+        return Prepared(
+            [located(f"inputs[{i}]", model.prepare_embed, t, self.options) for i, t in enumerate(self.texts)],
+            every=True,
+        )
+
+    def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[TokenVectors]:
+        return [model.token_vectors(row, item, self.options) for row, item in zip(rows, prepared.items, strict=True)]
 
 
 def input_room(model: Model, options: EmbedOptions) -> int:

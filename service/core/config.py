@@ -439,6 +439,62 @@ class Settings:
         _origins,
         repeat=True,
     )
+    data_dir: Path | None = _setting(
+        None,
+        "Folder of the batch jobs' store (an SQLite file and the uploaded and result files); keep it on a "
+        "volume that outlives the process, since a restarted server resumes its jobs from it. Empty: no batch "
+        "API (/v1/files and /v1/batches answer 404).",
+        _optional_path,
+    )
+    batch_max_file_bytes: int = _setting(
+        200 * 1024 * 1024,
+        "Largest batch input file (POST /v1/files); a larger upload is refused with 413 as soon as it passes "
+        "this size, and what it sent is deleted.",
+        int,
+        minimum=1, maximum=1 << 40,
+    )
+    batch_max_lines: int = _setting(
+        50_000,
+        "Most requests (lines) in one batch's input file, as OpenAI's limit; a longer file fails the batch at "
+        "validation.",
+        int,
+        minimum=1, maximum=10_000_000,
+    )
+    batch_max_jobs_per_key: int = _setting(
+        100,
+        "Batches one API key (the one tenant, without keys) may have unfinished at once; one more is refused "
+        "with 429 until one ends.",
+        int,
+        minimum=1, maximum=1_000_000,
+    )
+    batch_max_storage_bytes: int = _setting(
+        10 * 1024**3,
+        "Bytes all stored batch files (inputs and results, every key's) may take under data_dir; an upload "
+        "that would pass it is refused with 429, and what it sent deleted. Delete files to make room.",
+        int,
+        minimum=1, maximum=1 << 50,
+    )
+    batch_retention_seconds: float = _setting(
+        30 * 24 * 3600.0,
+        "Stored batch files (inputs and results) are deleted this long after they were made, unless an "
+        "unfinished job still reads them; the jobs' records stay, their file ids then answer 404.",
+        float,
+        minimum=1, maximum=100 * 365 * 24 * 3600,
+    )
+    batch_chunk_lines: int = _setting(
+        64,
+        "Lines a batch job commits at once: after a crash it resumes after the last committed chunk, so at most "
+        "this many lines are computed twice (written once). Larger chunks commit (fsync) less often.",
+        int,
+        minimum=1, maximum=100_000,
+    )
+    batch_lines_in_flight: int = _setting(
+        8,
+        "Batch lines computed at once per server. They wait in the models' background lane, below every live "
+        "request, so this bounds how much a batch can hold of the engine when live traffic returns.",
+        int,
+        minimum=1, maximum=1024,
+    )
 
     grpc: GrpcTransport = field(default_factory=GrpcTransport)
 

@@ -36,7 +36,7 @@ def encode(vector: Vector, encoding: Encoding) -> EncodedVector:
 
 def raw_score(score: float, scoring: Scoring) -> float:
     """A reranker's p(yes) as the yes-minus-no logit it is the softmax of (TEI's `raw_scores`);
-    a cosine has no such logit and stays as it is."""
+    a cosine or a MaxSim has no such logit and stays as it is."""
     if scoring != "reranker":
         return score
     p = min(max(score, 1e-12), 1.0 - 1e-12)

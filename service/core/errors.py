@@ -9,7 +9,8 @@ its own.
     ├── InvalidArgumentError          bad request; carries field violations
     │   └── InputTooLongError         over the context without truncate
     │       └── QueryTooLongError     a rerank query that leaves no room for documents
-    ├── NotFoundError                 unknown model id
+    ├── NotFoundError                 unknown model id (or batch file or job)
+    ├── PayloadTooLargeError          a body or an uploaded file over its configured size
     ├── ResourceExhaustedError        queue full; carries a retry delay
     ├── UnavailableError              not loaded yet, draining, or model failed
     ├── DeadlineExceededError         the caller's deadline passed before the work ran
@@ -107,6 +108,12 @@ class QueryTooLongError(InputTooLongError):
 
 class NotFoundError(EmbedrouteError):
     reason = "MODEL_NOT_FOUND"
+
+
+class PayloadTooLargeError(EmbedrouteError):
+    """What the caller sends is over a configured size (a body, an uploaded file); refused unread."""
+
+    reason = "REQUEST_TOO_LARGE"
 
 
 class ResourceExhaustedError(EmbedrouteError):

@@ -51,6 +51,9 @@ class RerankCall:
     instruction: str | None = None
     return_documents: bool = False
     truncate: bool = False
+    scoring: str = ""
+    """How to score (`service.core.results.SCORINGS`); empty: with a reranker when one is served, else
+    by cosine over the embedding model. The application checks the name."""
     best_chunk: bool = False
     """A document longer than the context is scored by its best window (service.app.chunking)."""
 

@@ -8,9 +8,12 @@ from typing import Literal
 from router.types import ModelKind, Pooling
 
 from service.core.requests import EmbedStreamItem
-from service.core.values import Embedding
+from service.core.values import Embedding, TokenVectors
 
-Scoring = Literal["reranker", "cosine"]
+Scoring = Literal["reranker", "cosine", "maxsim"]
+"""How rerank scores were computed: a reranker's p(yes), the cosine of pooled embeddings, or late
+interaction over token vectors (ColBERT's MaxSim, service.app.late_interaction)."""
+SCORINGS: tuple[Scoring, ...] = ("reranker", "cosine", "maxsim")
 """What rerank scores mean: a reranker's p(yes), or the cosine fallback with no reranker served."""
 
 
@@ -53,6 +56,19 @@ class EmbedResult:
     """What decides these vectors (service/core/space.py); "" when ids are off. Every front reports it."""
     dimensions: int = 0
     """The vectors' length (the Matryoshka cut, or the model's full size), reported beside the id."""
+
+
+@dataclass(frozen=True)
+class TokenEmbedResult:
+    """Every token's vector of each input (TEI's `/embed_all`, the EmbedTokens RPC)."""
+
+    model_id: str
+    inputs: list[TokenVectors]
+    """In input order."""
+    usage: Usage
+    vector_space_id: str = ""
+    """The token vectors' own space: never to be mixed with the model's pooled vectors."""
+    dimensions: int = 0
 
 
 @dataclass(frozen=True)
@@ -159,10 +175,12 @@ __all__ = [
     "RerankChunkResult",
     "RerankResult",
     "RerankStreamSummary",
+    "SCORINGS",
     "Scoring",
     "ServerInfo",
     "Timing",
     "TokenCount",
+    "TokenEmbedResult",
     "TokenizeResult",
     "Usage",
 ]

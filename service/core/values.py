@@ -76,6 +76,21 @@ class Embedding:
 
 
 @dataclass(frozen=True)
+class TokenVectors:
+    """Every token's vector of one input (TEI's `/embed_all`): the model's final hidden states, one
+    row per token of the prompt the model saw (template and special tokens included), in order."""
+
+    vectors: npt.NDArray[np.float32]
+    """Shape (n_tokens, dimensions)."""
+    token_ids: list[int]
+    truncated: bool
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.token_ids)
+
+
+@dataclass(frozen=True)
 class RerankScore:
     index: int
     score: float

@@ -14,6 +14,13 @@ needs one row per sequence. With embeddings off and only each sequence's last to
 marked as output, the final layers run on those rows alone, and a graph callback copies
 the final-norm activations (`result_norm`) out as they are computed.
 
+Token vectors (every token's final hidden state, TEI's `/embed_all`) come from the same
+context, not a second one: a second context would hold a second KV cache and compute buffers
+for a rarely used output. A piece marked `every` has all its tokens marked as outputs; a causal
+model's tap then copies `result_norm` for each of them, and an encoder's tap, armed only for a
+decode that has such a piece, copies `result_embd` (the last layer's output, what pooling
+averages) beside the pooled vectors llama.cpp computes anyway.
+
 Not thread-safe: one thread at a time per instance (the scheduler guarantees it).
 """
 
@@ -82,18 +89,21 @@ def _ggml_base() -> ctypes.CDLL:
 
 
 class HiddenStateTap:
-    """Collects the rows of `result_norm` (the final RMSNorm output) from every micro-batch."""
+    """Collects the rows of one named graph tensor from every micro-batch: `result_norm` (a causal
+    model's final RMSNorm output) or `result_embd` (an encoder's last layer, before pooling).
 
-    TENSOR = b"result_norm"
+    `armed` off, it asks for nothing and the graph runs in one piece, as with no callback."""
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, tensor: bytes = b"result_norm", *, armed: bool = True) -> None:
         self._lib = _ggml_base()
         self._width = width
+        self._tensor = tensor
+        self.armed = armed
         self._rows: list[npt.NDArray[np.float32]] = []
         self.callback = llama_cpp.ggml_backend_sched_eval_callback(self._on_tensor)
 
     def _on_tensor(self, tensor: int, ask: bool, user_data: int) -> bool:
-        is_ours = self._lib.ggml_get_name(tensor) == self.TENSOR
+        is_ours = self.armed and self._lib.ggml_get_name(tensor) == self._tensor
         if ask or not is_ours:
             return is_ours if ask else True
         size = int(self._lib.ggml_nbytes(tensor))
@@ -132,6 +142,17 @@ class Piece:
     """The sequence ends with this piece: its last token is an output."""
     shared_with: tuple[int, ...] = ()
     """Other slots whose sequences start with these same tokens: the cells are theirs as well."""
+    every: bool = False
+    """Every token is an output: the piece's hidden states come back (token vectors)."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What one decode gave: a row per piece that ended its sequence and, per piece, its tokens'
+    hidden states where it asked for them (`Piece.every`; None elsewhere)."""
+
+    rows: npt.NDArray[np.float32]
+    states: list[npt.NDArray[np.float32] | None]
 
 
 class LlamaRuntime:
@@ -164,7 +185,15 @@ class LlamaRuntime:
         self._model = llama_cpp.llama_model_load_from_file(str(path).encode(), mparams)
         if not self._model:
             raise ModelLoadError(f"llama.cpp could not load {path.name}")
-        self._tap = HiddenStateTap(int(llama_cpp.llama_model_n_embd(self._model))) if tap_hidden else None
+        width = int(llama_cpp.llama_model_n_embd(self._model))
+        # An encoder's tap stays disarmed but for decodes with token vectors.
+        self._tap = (
+            HiddenStateTap(width)
+            if tap_hidden
+            else HiddenStateTap(width, b"result_embd", armed=False)
+            if embeddings
+            else None
+        )
         cparams = llama_cpp.llama_context_default_params()
         cparams.n_ctx = n_ctx
         # One micro-batch per decode: the Stepper sizes decodes, so llama.cpp never splits one.
@@ -233,31 +262,61 @@ class LlamaRuntime:
             n = llama_cpp.llama_detokenize(self._vocab, arr, len(tokens), buf, capacity, False, special)
         return buf.raw[:n].decode("utf-8", errors="replace")
 
-    def decode(self, pieces: Sequence[Piece], logit_ids: Sequence[int] = ()) -> npt.NDArray[np.float32]:
+    def decode(self, pieces: Sequence[Piece], logit_ids: Sequence[int] = ()) -> Decoded:
         """Runs one llama_decode over `pieces`; one output row per piece that ends its sequence.
 
         A row is the pooled vector (encoders), the final-norm hidden state at the last token
         (the tap) or, for a context without either, the logits of `logit_ids` there.
         """
         finals = [piece for piece in pieces if piece.last]
+        every = any(piece.every for piece in pieces)
+        if every and self._tap is None:
+            raise EngineError("this context reads no hidden states: it has no token vectors")
         if self.output == "pooled":
             if any(piece.start or not piece.last for piece in pieces):
                 raise EngineError("an encoder sees each sequence whole, in one decode")
             self.clear()
-        elif self._tap is not None:
+        if self._tap is not None:
             self._tap.start()
+            if self.output == "pooled":
+                self._tap.armed = every
         positions = self._fill(pieces, all_outputs=self.output == "pooled")
         run = llama_cpp.llama_encode if self._encoder_only else llama_cpp.llama_decode
         rc = run(self._ctx, self._batch.struct)
         if rc != 0:
             raise EngineError(f"llama.cpp decode failed with code {rc}")
-        if self._tap is not None:
-            return self._tap.take(len(finals))
+        if self.output == "hidden":
+            return self._split_tapped(pieces)
+        states: list[npt.NDArray[np.float32] | None] = [None] * len(pieces)
+        if every:
+            assert self._tap is not None
+            tapped = self._tap.take(sum(len(piece.tokens) for piece in pieces))
+            at = 0
+            for index, piece in enumerate(pieces):
+                if piece.every:
+                    states[index] = tapped[at : at + len(piece.tokens)]
+                at += len(piece.tokens)
         if self.output == "pooled":
-            return np.stack([self._pooled_row(piece.slot) for piece in finals]) if finals else self._no_rows(self.n_embd)
+            rows = np.stack([self._pooled_row(piece.slot) for piece in finals]) if finals else self._no_rows(self.n_embd)
+            return Decoded(rows, states)
         picks = list(logit_ids)
-        rows = [self._logits_row(position)[picks] for position in positions]
-        return np.stack(rows) if rows else self._no_rows(len(picks))
+        logits = [self._logits_row(position)[picks] for position in positions]
+        return Decoded(np.stack(logits) if logits else self._no_rows(len(picks)), states)
+
+    def _split_tapped(self, pieces: Sequence[Piece]) -> Decoded:
+        """The tap's rows, in batch order: all of an `every` piece's tokens, the last of a final one."""
+        assert self._tap is not None
+        counts = [len(piece.tokens) if piece.every else int(piece.last) for piece in pieces]
+        tapped = self._tap.take(sum(counts))
+        finals: list[npt.NDArray[np.float32]] = []
+        states: list[npt.NDArray[np.float32] | None] = []
+        at = 0
+        for piece, n in zip(pieces, counts, strict=True):
+            states.append(tapped[at : at + n] if piece.every else None)
+            if piece.last:
+                finals.append(tapped[at + n - 1])
+            at += n
+        return Decoded(np.stack(finals) if finals else self._no_rows(self.n_embd), states)
 
     def share(self, source: int, slot: int, start: int, end: int) -> None:
         """Gives `slot` the cells of `source` at positions [start, end): on the unified cache the
@@ -349,6 +408,9 @@ class _Batch:
                 self.seq_id[rows, 1 : 1 + len(piece.shared_with)] = piece.shared_with
         finals = [int(end) - 1 for end, piece in zip(ends, pieces) if piece.last]
         self.logits[:n] = all_outputs
+        for index, piece in enumerate(pieces):
+            if piece.every:
+                self.logits[int(starts[index]) : int(ends[index])] = 1
         self.logits[finals] = 1
         self.struct.n_tokens = n
         return finals

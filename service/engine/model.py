@@ -22,9 +22,9 @@ from router.gguf_header import read_tensor
 from router.metadata import describe_gguf, with_pooling
 from service.core.resources import available_cpus
 from router.types import QUERY_WINDOW_S, EngineSettings, GgufDescription, engine_layout
-from service.core.values import EmbedOptions, Embedding, PreparedInput, RerankScore
+from service.core.values import EmbedOptions, Embedding, PreparedInput, RerankScore, TokenVectors
 from service.engine.llama_backend import LlamaRuntime
-from service.engine.postprocess import finish
+from service.engine.postprocess import finish, finish_rows
 from service.engine.prompts import EncoderTemplate, LastTokenTemplate, Qwen3RerankTemplate
 from service.engine.stepper import Stepper
 
@@ -103,6 +103,14 @@ class Model:
         vector = finish(row, options.dimensions, options.normalize)
         return Embedding(vector=vector, n_tokens=len(item.tokens), truncated=item.truncated)
 
+    def token_vectors(self, states: npt.NDArray[np.float32], item: PreparedInput, options: EmbedOptions) -> TokenVectors:
+        """Every token's vector of one sequence, from its hidden states (`run(..., every=True)`)."""
+        _check_finite(states, self.description)
+        if states.shape[0] != len(item.tokens):
+            raise EngineError(f"expected {len(item.tokens)} token states, got {states.shape[0]}")
+        vectors = finish_rows(states, options.dimensions, options.normalize)
+        return TokenVectors(vectors=vectors, token_ids=list(item.tokens), truncated=item.truncated)
+
     def score(self, row: npt.NDArray[np.float32]) -> float:
         """p(yes): the reranker's probability that the document answers the query.
 
@@ -115,12 +123,13 @@ class Model:
         yes, no = (float(v) for v in logits.astype(np.float64))
         return 1.0 / (1.0 + math.exp(no - yes))
 
-    def run(self, items: Sequence[PreparedInput]) -> list[npt.NDArray[np.float32]]:
-        """Every item's output row, stepping the model until all are done (no scheduler)."""
+    def run(self, items: Sequence[PreparedInput], *, every: bool = False) -> list[npt.NDArray[np.float32]]:
+        """Every item's output row (`every`: its tokens' hidden states), stepping the model until all
+        are done (no scheduler)."""
         if self.stepper.busy:
             raise EngineError("the model's stepper is in use by its scheduler")
         for index, item in enumerate(items):
-            self.stepper.add(index, item.tokens, shared=item.n_shared)
+            self.stepper.add(index, item.tokens, shared=item.n_shared, every=every)
         rows: dict[Hashable, npt.NDArray[np.float32]] = {}
         try:
             while self.stepper.busy:
@@ -136,6 +145,11 @@ class Model:
     def embed(self, texts: Sequence[str], options: EmbedOptions) -> list[Embedding]:
         prepared = [self.prepare_embed(text, options) for text in texts]
         return self.embed_prepared(prepared, options)
+
+    def embed_tokens(self, texts: Sequence[str], options: EmbedOptions) -> list[TokenVectors]:
+        prepared = [self.prepare_embed(text, options) for text in texts]
+        rows = self.run(prepared, every=True)
+        return [self.token_vectors(states, item, options) for states, item in zip(rows, prepared, strict=True)]
 
     def prepare_rerank(self, query: str, document: str, instruction: str | None, truncate: bool) -> PreparedInput:
         if self._rerank_template is None:

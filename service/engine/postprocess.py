@@ -16,3 +16,12 @@ def finish(vector: npt.NDArray[np.float32], dimensions: int | None, normalize: b
         if norm > 0.0:
             out /= norm
     return out
+
+
+def finish_rows(rows: npt.NDArray[np.float32], dimensions: int | None, normalize: bool) -> npt.NDArray[np.float32]:
+    """`finish` for each row of a matrix (token vectors): cut, then each row re-normalised."""
+    out = np.array(rows[:, :dimensions] if dimensions else rows, dtype=np.float32)
+    if normalize:
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        out /= np.where(norms > 0.0, norms, 1.0)
+    return out

@@ -40,6 +40,17 @@ urgent sequence needs. So a query waits one step even behind a document that fil
 context, and documents are never stranded: once the urgent sequences end, every cell
 promised to them is free again.
 
+Token vectors: a sequence added with `every` has every token's hidden state kept (the pieces
+it decodes mark all their tokens as outputs) and ends with all of them as its row, one per token.
+It shares no prefix: a shared prefix's states are decoded once, in another slot. A context
+without embeddings computes the vocabulary head over every output row, and llama.cpp keeps
+n_vocab floats per row of the largest decode it saw (its output buffer and the graph's logits):
+measured on the tiny Qwen3 (vocabulary 151,669, 16 sequences), the first token-vector request
+added 7.8 MiB of resident memory with 16 rows a step, 26 MiB with 32, 63 MiB with 64 and 137 MiB
+with 128, and none on later requests. So a step carries at most `TOKEN_ROWS_PER_STEP` such rows
+(a causal sequence's are split over steps like any other). An encoder outputs every token
+anyway: its pieces are whole, as always.
+
 Not thread-safe: one thread at a time (the model's worker).
 """
 
@@ -51,7 +62,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +74,9 @@ K = TypeVar("K", bound=Hashable)
 
 RESERVED_SLOTS = 1
 """Slots documents leave free, so that a query never waits for a document to end to get one."""
+
+TOKEN_ROWS_PER_STEP = 32
+"""Token-vector rows one step of a splitting (causal) context outputs at most (see above)."""
 
 
 @dataclass(eq=False)
@@ -93,6 +107,10 @@ class _Sequence(Generic[K]):
     prefix: _Prefix | None = None
     lent: bool = False
     """Runs on borrowed cells (an urgent sequence): counted in `_urgent_left`, not `_committed`."""
+    every: bool = False
+    """Keep every token's hidden state (token vectors)."""
+    states: list[npt.NDArray[np.float32]] = field(default_factory=list)
+    """With `every`: the hidden states of the tokens decoded so far, in order."""
 
     @property
     def started(self) -> bool:
@@ -124,9 +142,11 @@ class _Planned:
     start: int
     last: bool
     also: list[int] = field(default_factory=list)
+    keeps: _Sequence[Any] | None = None
+    """The sequence whose token states this piece's outputs are (`_Sequence.every`)."""
 
     def piece(self) -> Piece:
-        return Piece(self.slot, self.tokens, self.start, self.last, tuple(self.also))
+        return Piece(self.slot, self.tokens, self.start, self.last, tuple(self.also), self.keeps is not None)
 
 
 @dataclass
@@ -137,6 +157,8 @@ class _Plan(Generic[K]):
     finishing: list[_Sequence[K]] = field(default_factory=list)
     prefixes: list[_Prefix] = field(default_factory=list)
     urgent: bool = False
+    token_rows: int = TOKEN_ROWS_PER_STEP
+    """Token-vector rows this step may still output (a splitting context's only)."""
 
     def add(self, planned: _Planned, urgent: bool) -> _Planned:
         if not self.pieces:
@@ -155,7 +177,8 @@ class Step(Generic[K]):
     """What one decode did."""
 
     finished: list[tuple[K, npt.NDArray[np.float32]]]
-    """The sequences that ended in this decode, with their output rows."""
+    """The sequences that ended in this decode, with their output rows (an `every` sequence's: one
+    row per token)."""
     keys: list[K]
     """Every sequence that had tokens in this decode."""
     n_tokens: int
@@ -236,14 +259,16 @@ class Stepper(Generic[K]):
             self._used, self._committed, self._urgent_left, self._cached_cells, len(self._cached), len(self._free_slots)
         )
 
-    def add(self, key: K, tokens: Sequence[int], *, urgent: bool = False, shared: int = 0) -> None:
-        """Queues a sequence; `shared` leading tokens may be shared with others that have the same ones."""
+    def add(self, key: K, tokens: Sequence[int], *, urgent: bool = False, shared: int = 0, every: bool = False) -> None:
+        """Queues a sequence; `shared` leading tokens may be shared with others that have the same ones;
+        `every`: its row is every token's hidden state, not its output's."""
         if not 0 < len(tokens) <= self.runtime.n_ctx:
             raise EngineError(f"sequence of {len(tokens)} tokens does not fit a context of {self.runtime.n_ctx}")
         if not self.runtime.splits_sequences and len(tokens) > self.runtime.n_batch:
             raise EngineError(f"sequence of {len(tokens)} tokens does not fit a decode of {self.runtime.n_batch}")
-        shared = min(shared, len(tokens) - 1) if self.share_prefixes and self.runtime.splits_sequences else 0
-        self._waiting.append(_Sequence(key, tokens, urgent, next(self._order), max(shared, 0)))
+        sharing = self.share_prefixes and self.runtime.splits_sequences and not every
+        shared = min(shared, len(tokens) - 1) if sharing else 0
+        self._waiting.append(_Sequence(key, tokens, urgent, next(self._order), max(shared, 0), every=every))
         if urgent:
             self._last_urgent = self.clock()
         self._waiting_tokens += len(tokens)
@@ -284,13 +309,17 @@ class Stepper(Generic[K]):
                     self._plan_own(seq, plan, whole)
             if not plan.pieces:
                 return Step([], [], 0)
-            rows = self.runtime.decode([planned.piece() for planned in plan.pieces], self.logit_ids)
+            decoded = self.runtime.decode([planned.piece() for planned in plan.pieces], self.logit_ids)
         finally:
             for prefix in plan.prefixes:
                 prefix.piece = None
+        for planned, states in zip(plan.pieces, decoded.states, strict=True):
+            if planned.keeps is not None and states is not None:
+                planned.keeps.states.append(states)
         finished: list[tuple[K, npt.NDArray[np.float32]]] = []
         for seq in plan.finishing:
-            finished.append((seq.key, rows[len(finished)]))
+            row = decoded.rows[len(finished)]
+            finished.append((seq.key, np.concatenate(seq.states) if seq.every else row))
             self._finish(seq)
         n_tokens = sum(len(planned.tokens) for planned in plan.pieces)
         self.decoded += n_tokens
@@ -341,10 +370,14 @@ class Stepper(Generic[K]):
     def _plan_own(self, seq: _Sequence[K], plan: _Plan[K], whole: bool) -> None:
         remaining = len(seq.tokens) - seq.done
         take = remaining if whole else self._room(seq.lent, min(remaining, plan.budget))
+        if seq.every and not whole:
+            take = min(take, plan.token_rows)
+            plan.token_rows -= max(take, 0)
         if take <= 0:
             return
         last = take == remaining
-        plan.add(_Planned(seq.slot, seq.tokens[seq.done : seq.done + take], seq.done, last), seq.urgent)
+        keeps = seq if seq.every else None
+        plan.add(_Planned(seq.slot, seq.tokens[seq.done : seq.done + take], seq.done, last, keeps=keeps), seq.urgent)
         plan.key(seq)
         seq.done += take
         self._use(take, seq.lent)
@@ -441,6 +474,8 @@ class Stepper(Generic[K]):
         seq = max(documents, key=lambda s: s.own_done)
         n = min(cells, seq.own_done)
         seq.done -= n
+        if seq.every:  # the trimmed tokens' states come again when they are decoded again
+            seq.states = [np.concatenate(seq.states)[: seq.done]]
         self.runtime.trim(seq.slot, seq.done)
         self._used -= n
         return True

@@ -14,6 +14,6 @@ than one front needs is the application's (service.app).
 
 from __future__ import annotations
 
-from service.http.server import HttpFront, asgi_app
+from service.http.server import HttpFront, asgi_app, batch_endpoints
 
-__all__ = ["HttpFront", "asgi_app"]
+__all__ = ["HttpFront", "asgi_app", "batch_endpoints"]

@@ -19,6 +19,7 @@ import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -31,6 +32,7 @@ from service.core.errors import (
     MAX_VIOLATIONS,
     InvalidArgumentError,
     NotFoundError,
+    PayloadTooLargeError,
     ResourceExhaustedError,
     UnauthenticatedError,
     UnavailableError,
@@ -45,16 +47,14 @@ Dialect = Literal["openai", "cohere", "tei", "ollama"]
 log = logging.getLogger(__name__)
 
 
-class BodyTooLargeError(EmbedrouteError):
+class BodyTooLargeError(PayloadTooLargeError):
     """The request body is over max_message_bytes; refused before it is parsed."""
-
-    reason = "REQUEST_TOO_LARGE"
 
 
 _STATUS: dict[type[EmbedrouteError], int] = {
     InvalidArgumentError: 400,
     NotFoundError: 404,
-    BodyTooLargeError: 413,
+    PayloadTooLargeError: 413,
     ResourceExhaustedError: 429,
     UnavailableError: 503,
     DeadlineExceededError: 504,
@@ -77,6 +77,12 @@ def status_of(error: EmbedrouteError) -> int:
 
 
 def error_response(dialect: Dialect, error: EmbedrouteError, params: JsonParams) -> Response:
+    status, body = error_body(dialect, error, params)
+    return JSONResponse(body, status_code=status, headers=_headers(error))
+
+
+def error_body(dialect: Dialect, error: EmbedrouteError, params: JsonParams) -> tuple[int, dict[str, Any]]:
+    """The status and body `dialect` answers `error` with (a batch line's error carries the same)."""
     status = status_of(error)
     violations = [
         {"param": clip(json_param(params, v.field)), "message": clip(v.description)}
@@ -97,7 +103,7 @@ def error_response(dialect: Dialect, error: EmbedrouteError, params: JsonParams)
         status = _TEI_STATUS.get(status, status)
         body = {"error": message, "error_type": _TEI_TYPES.get(status, _TEI_TYPES.get(status_of(error), "Backend")),
                 "violations": violations}
-    return JSONResponse(body, status_code=status, headers=_headers(error))
+    return status, body
 
 
 def _headers(error: EmbedrouteError) -> dict[str, str]:
@@ -135,9 +141,29 @@ def answers(dialect: Dialect, params: JsonParams) -> Callable[[Endpoint], Endpoi
     return decorate
 
 
+@dataclass
+class LineState:
+    """A batch line's `request.state`: the field table its errors name fields by, when the body's shape decides it."""
+
+    json_params: JsonParams
+
+
+async def line_answer(dialect: Dialect, params: JsonParams, run: Callable[[LineState], Awaitable[Any]]) -> tuple[int, Any]:
+    """A batch line's answer: 200 and what `run` returns, or the status and error body the live
+    route would have answered (service.batch records either)."""
+    state = LineState(params)
+    try:
+        return 200, await run(state)
+    except EmbedrouteError as exc:
+        return error_body(dialect, exc, state.json_params)
+    except Exception as exc:
+        log.exception("unexpected error in a batch line")
+        return error_body(dialect, EmbedrouteError(f"internal error: {type(exc).__name__}"), params)
+
+
 def dialect_of(path: str) -> Dialect:
     """The API a path belongs to, for errors raised before its endpoint runs (a missing key)."""
-    if path.startswith(("/v1/embeddings", "/v1/models")):
+    if path.startswith(("/v1/embeddings", "/v1/models", "/v1/files", "/v1/batches")):
         return "openai"
     if path.endswith("/rerank"):
         return "cohere"
@@ -146,4 +172,6 @@ def dialect_of(path: str) -> Dialect:
     return "tei"
 
 
-__all__ = ["BodyTooLargeError", "Dialect", "answers", "dialect_of", "error_response", "status_of"]
+__all__ = [
+    "BodyTooLargeError", "Dialect", "LineState", "answers", "dialect_of", "error_body", "error_response", "line_answer", "status_of",
+]

@@ -6,6 +6,8 @@ service.serve owns SIGTERM and drains both fronts together: the application refu
 new calls (503), then uvicorn closes idle connections and gives requests in flight the
 grace before cancelling them. The stack, outermost first: service.http.calls (request
 id, access log, metrics, span, API keys) -> Starlette's router -> one package per API dialect.
+With a `data_dir`, OpenAI's package also serves the batch API's files and jobs (service.batch), whose
+lines run through `batch_endpoints`: the same translation as the live routes.
 TLS, the bound on calls in flight and the body limit come from the same settings as gRPC's; calls
 are admitted by service.http.calls (not by uvicorn's `limit_concurrency`, which counts
 connections, so idle sockets took every slot), and connections are bounded by
@@ -28,6 +30,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from service.app import Application
+from service.batch import BatchJobs, Endpoints
 from service.telemetry.metrics import Metrics
 from service.telemetry.tracing import Tracer
 from service.core.config import Settings
@@ -37,7 +40,7 @@ from service.http.calls import Calls
 from service.http.cohere import CohereRoutes
 from service.http.health import HealthRoutes
 from service.http.ollama import OllamaRoutes
-from service.http.openai import OpenAIRoutes
+from service.http.openai import BatchRoutes, FileRoutes, OpenAIRoutes
 from service.http.protocol import protocol_for
 from service.http.tei import TeiRoutes
 
@@ -53,7 +56,16 @@ class _Server(uvicorn.Server):
         yield
 
 
-def asgi_app(app: Application, settings: Settings, metrics: Metrics | None) -> Calls:
+def batch_endpoints(app: Application, settings: Settings) -> Endpoints:
+    """What answers a batch line of each endpoint a job may name: the live route's translation."""
+    tei = TeiRoutes(app, settings)
+    return {
+        "/v1/embeddings": OpenAIRoutes(app, settings).embeddings_line,
+        "/v1/rerank": CohereRoutes(app, settings, tei).rerank_line,
+    }
+
+
+def asgi_app(app: Application, settings: Settings, metrics: Metrics | None, jobs: BatchJobs | None = None) -> Calls:
     tei = TeiRoutes(app, settings)
     routes = [
         *OpenAIRoutes(app, settings).routes(),
@@ -62,6 +74,8 @@ def asgi_app(app: Application, settings: Settings, metrics: Metrics | None) -> C
         *OllamaRoutes(app, settings).routes(),
         *HealthRoutes(app).routes(),
     ]
+    if jobs is not None:
+        routes += [*FileRoutes(jobs).routes(), *BatchRoutes(jobs, settings).routes()]
     paths = frozenset(r.path for r in routes if "{" not in r.path)
     return Calls(Starlette(routes=routes), metrics, Tracer(settings.otel_tracing), api_keys(settings), paths,
                  settings.max_concurrent_rpcs)
@@ -81,9 +95,11 @@ def with_cors(calls: Calls, origins: list[str]) -> ASGIApp:
 class HttpFront:
     """Create it on the event loop that will run it; `start` binds `settings.http_port`."""
 
-    def __init__(self, app: Application, settings: Settings, metrics: Metrics | None) -> None:
+    def __init__(
+        self, app: Application, settings: Settings, metrics: Metrics | None, jobs: BatchJobs | None = None
+    ) -> None:
         self.settings = settings
-        self.calls = asgi_app(app, settings, metrics)
+        self.calls = asgi_app(app, settings, metrics, jobs)
         """The outermost ASGI layer, whose `in_flight` counts the calls admitted."""
         self._config = uvicorn.Config(
             with_cors(self.calls, settings.cors_allow_origins),

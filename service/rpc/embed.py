@@ -1,4 +1,4 @@
-"""embedroute.v1.EmbedService: proto -> Application.embed / embed_stream -> proto."""
+"""embedroute.v1.EmbedService: proto -> Application.embed / embed_stream / embed_tokens -> proto."""
 
 from __future__ import annotations
 
@@ -25,6 +25,18 @@ class EmbedServicer:
         return embed_pb2.EmbedResponse(
             model=result.model_id,
             embeddings=translate.embeddings(result.embeddings, call.encoding),
+            usage=translate.usage(result.usage),
+            vector_space_id=result.vector_space_id,
+            dimensions=result.dimensions,
+        )
+
+    @rpc_errors(fields.EMBED)
+    async def EmbedTokens(self, request: embed_pb2.EmbedTokensRequest, context: Context) -> embed_pb2.EmbedTokensResponse:
+        call = translate.embed_tokens_call(request)
+        result = await self._app.embed_tokens(call, deadline=deadline(context))
+        return embed_pb2.EmbedTokensResponse(
+            model=result.model_id,
+            inputs=[translate.token_vectors(i, t, call.encoding) for i, t in enumerate(result.inputs)],
             usage=translate.usage(result.usage),
             vector_space_id=result.vector_space_id,
             dimensions=result.dimensions,

@@ -30,6 +30,7 @@ from service.core.errors import (
     EngineError,
     InvalidArgumentError,
     NotFoundError,
+    PayloadTooLargeError,
     ResourceExhaustedError,
     UnauthenticatedError,
     UnavailableError,
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 _CODES: dict[type[EmbedrouteError], int] = {
     InvalidArgumentError: code_pb2.INVALID_ARGUMENT,
     NotFoundError: code_pb2.NOT_FOUND,
+    PayloadTooLargeError: code_pb2.RESOURCE_EXHAUSTED,
     ResourceExhaustedError: code_pb2.RESOURCE_EXHAUSTED,
     UnavailableError: code_pb2.UNAVAILABLE,
     DeadlineExceededError: code_pb2.DEADLINE_EXCEEDED,

@@ -13,7 +13,7 @@ from service.core.encoding import encode
 from service.core.errors import FieldViolation, InvalidArgumentError
 from service.core.requests import EmbedCall, EmbedStreamItem, OutputEncoding, RerankCall, TokenizeCall
 from service.core.results import RankedDocument, RerankResult, Scoring, TokenCount, Usage
-from service.core.values import Chunking, ChunkingMode, EmbedOptions, Embedding, InputType, Vector
+from service.core.values import Chunking, ChunkingMode, EmbedOptions, Embedding, InputType, TokenVectors, Vector
 from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, model_pb2, rerank_pb2, tokenize_pb2
 
 if TYPE_CHECKING:
@@ -37,7 +37,10 @@ _CHUNKING: dict[int, ChunkingMode] = {
     embed_pb2.CHUNKING_MODE_MEAN: "mean",
     embed_pb2.CHUNKING_MODE_CHUNKS: "chunks",
 }
-_SCORING = {"reranker": rerank_pb2.SCORING_RERANKER, "cosine": rerank_pb2.SCORING_COSINE}
+_SCORING = {
+    "reranker": rerank_pb2.SCORING_RERANKER, "cosine": rerank_pb2.SCORING_COSINE, "maxsim": rerank_pb2.SCORING_MAXSIM
+}
+_SCORING_NAMES = {number: name for name, number in _SCORING.items()} | {rerank_pb2.SCORING_UNSPECIFIED: ""}
 
 
 def input_type(value: int) -> InputType:
@@ -76,6 +79,11 @@ def embed_call(request: embed_pb2.EmbedRequest) -> EmbedCall:
     return EmbedCall(request.model, list(request.inputs), options, encoding, chunking=chunking(request.options))
 
 
+def embed_tokens_call(request: embed_pb2.EmbedTokensRequest) -> EmbedCall:
+    options, encoding = embed_options(request.options)
+    return EmbedCall(request.model, list(request.inputs), options, encoding, chunking=chunking(request.options))
+
+
 def embed_stream_item(request: embed_pb2.EmbedStreamRequest) -> EmbedStreamItem:
     try:
         options, encoding = embed_options(request.options)
@@ -95,6 +103,7 @@ def rerank_call(request: rerank_pb2.RerankRequest | rerank_pb2.RerankStreamReque
         instruction=request.instruction or None,
         return_documents=request.return_documents,
         truncate=request.truncate,
+        scoring=_SCORING_NAMES.get(request.scoring, str(request.scoring)),
         best_chunk=request.best_chunk,
     )
 
@@ -155,6 +164,15 @@ def _vector(index: int, vector: Vector, n_tokens: int, encoding: OutputEncoding)
         else:
             proto.binary_values = encoded.data
     return proto
+
+
+def token_vectors(index: int, t: TokenVectors, encoding: OutputEncoding) -> embed_pb2.TokenVectors:
+    return embed_pb2.TokenVectors(
+        index=index,
+        token_ids=t.token_ids,
+        vectors=[_vector(i, row, 1, encoding) for i, row in enumerate(t.vectors)],
+        truncated=t.truncated,
+    )
 
 
 def embeddings(values: list[Embedding], encoding: OutputEncoding) -> list[embed_pb2.Embedding]:

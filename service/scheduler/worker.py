@@ -15,7 +15,11 @@ work admitted to fill the next step, so a request stays in the queue, where a ca
 free, until the engine can use it. Short requests (queries) have their own lane: they are
 admitted at once and their sequences go first in the next step, so a query waits for at
 most one step however long the documents in flight; every `LONG_EVERY`-th pick goes to
-the long lane so that documents are not starved of admission either.
+the long lane so that documents are not starved of admission either. A third lane, background
+(batch jobs), is admitted only when neither live lane has anything waiting and the next step has
+room: live requests always go first, and a batch fills what they leave. Its jobs are bounded by
+whoever submits them, so they neither count against `max_queued` nor make a live request wait
+for a queue slot.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ class Prepared:
     """One per input the response reports on (token counts, truncation, usage)."""
     extra: list[PreparedInput] = field(default_factory=list)
     """Sequences the work needs besides its inputs (the cosine fallback's query)."""
+    every: bool = False
+    """Each sequence's row is every token's hidden state (token vectors), not its output's."""
 
 
 class Work(Protocol[T]):
@@ -91,6 +97,8 @@ class _Job:
     """The caller cancelled; set on the event loop, read by the worker."""
     short: bool = False
     """Taken from the short lane: its sequences go first in each step."""
+    background: bool = False
+    """Queued in the background lane: admitted only when no live job waits; not in `queued`."""
     settled: bool = False
     started_ns: int = 0
     decoding_ns: int = 0
@@ -162,6 +170,7 @@ class ModelWorker:
         self._cond = threading.Condition()
         self._short: deque[_Job] = deque()
         self._long: deque[_Job] = deque()
+        self._background: deque[_Job] = deque()
         self._short_streak = 0
         self._active: list[_Job] = []
         """Jobs whose sequences are in the stepper; only the worker thread touches it."""
@@ -172,16 +181,23 @@ class ModelWorker:
         self._thread.start()
 
     def submit(
-        self, work: Work[T], *, short: bool, timeout_s: float | None
+        self, work: Work[T], *, short: bool, timeout_s: float | None, background: bool = False
     ) -> asyncio.Future[Outcome[T]]:
-        """Queues `work` without blocking; call on the event loop, await the returned future."""
+        """Queues `work` without blocking; call on the event loop, await the returned future.
+
+        `background` work waits in the lowest lane (see the module's docstring); `short` is then ignored."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome[T]] = loop.create_future()
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        job = _Job(work, future, loop, deadline)
+        job = _Job(work, future, loop, deadline, background=background)
         with self._cond:
             if self._stopping:
                 raise UnavailableError("the server is shutting down", reason="DRAINING")
+            if background:
+                self._background.append(job)
+                self._cond.notify()
+                future.add_done_callback(lambda f: self._forget(job, f))
+                return future
             if self.stats.queued >= self._max_queued:
                 raise ResourceExhaustedError(
                     f"model {self.description.model_id} has {self.stats.queued} requests queued; retry later",
@@ -205,22 +221,24 @@ class ModelWorker:
             return
         job.gone = True
         with self._cond:
-            lane = self._short if job in self._short else self._long if job in self._long else None
+            lane = next((q for q in (self._short, self._long, self._background) if job in q), None)
             if lane is None:
                 return
             lane.remove(job)
             job.settled = True
-            self.stats.queued -= 1
             self.stats.skipped += 1
-            self.observer.queue_depth(self.stats.queued)
+            if not job.background:
+                self.stats.queued -= 1
+                self.observer.queue_depth(self.stats.queued)
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Fails what is still queued, waits for the work already admitted, then frees the model."""
         with self._cond:
             self._stopping = True
-            abandoned = list(self._short) + list(self._long)
+            abandoned = list(self._short) + list(self._long) + list(self._background)
             self._short.clear()
             self._long.clear()
+            self._background.clear()
             self._cond.notify_all()
         for job in abandoned:
             self._fail(job, UnavailableError("the server is shutting down", reason="DRAINING"))
@@ -261,7 +279,7 @@ class ModelWorker:
                 continue
             try:
                 for index, item in enumerate(job.prepared.items + job.prepared.extra):
-                    stepper.add((job, index), item.tokens, urgent=job.short, shared=item.n_shared)
+                    stepper.add((job, index), item.tokens, urgent=job.short, shared=item.n_shared, every=job.prepared.every)
             except Exception as exc:  # a sequence the context cannot hold: this request fails, no other
                 self._drop(job)
                 self._fail(job, exc)
@@ -333,9 +351,10 @@ class ModelWorker:
         self._succeed(job)
 
     def _take(self, *, block: bool, want_long: bool) -> _Job | None:
-        """The next job to admit: short lane first, every LONG_EVERY-th pick from the long lane."""
+        """The next job to admit: short lane first, every LONG_EVERY-th pick from the long lane, and
+        the background lane only when neither has a job waiting."""
         with self._cond:
-            while block and not self._short and not self._long and not self._stopping:
+            while block and not self._short and not self._long and not self._background and not self._stopping:
                 self._cond.wait()
             long_ready = bool(self._long) and want_long
             if self._short and (not long_ready or self._short_streak < LONG_EVERY):
@@ -346,6 +365,8 @@ class ModelWorker:
             if long_ready:
                 self._short_streak = 0
                 return self._long.popleft()
+            if want_long and self._background and not self._short and not self._long:
+                return self._background.popleft()
             return None
 
     def _succeed(self, job: _Job) -> None:
@@ -366,9 +387,10 @@ class ModelWorker:
         if job.settled:
             return
         job.settled = True
-        with self._cond:
-            self.stats.queued -= 1
-            self.observer.queue_depth(self.stats.queued)
+        if not job.background:
+            with self._cond:
+                self.stats.queued -= 1
+                self.observer.queue_depth(self.stats.queued)
 
         def apply() -> None:
             if not job.future.done():

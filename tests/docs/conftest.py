@@ -1,5 +1,5 @@
 """The server `make demo` leaves running, on free loopback ports: the default model (all-MiniLM-L6-v2,
-converted by our own converter), no reranker, both fronts."""
+converted by our own converter), no reranker, both fronts, batch jobs on."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from tests.rpc.harness import RunningServer, server_settings
 
 
 @pytest.fixture(scope="module")
-def demo(minilm: dict[str, Path]) -> Iterator[RunningServer]:  # noqa: F811 - the fixture imported above
-    settings = server_settings(minilm["F32"].parent, http_port=free_port())
+def demo(minilm: dict[str, Path], tmp_path_factory: pytest.TempPathFactory  # noqa: F811 - imported above
+         ) -> Iterator[RunningServer]:
+    settings = server_settings(minilm["F32"].parent, http_port=free_port(), data_dir=tmp_path_factory.mktemp("batch"))
     server = RunningServer(settings).load()
     yield server
     server.stop()

@@ -51,7 +51,11 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.CompletedProcess[str], Pat
     root = tmp_path / "embedroute"
     _copy_tree(root)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EMBEDROUTE_", "HF_"))}
-    env.update(EMBEDROUTE_PORT=str(_free_port()), HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
+    # Free ports for both fronts: the README's own demo server may be running on 50051 and 8080 (issue #33 item 10).
+    env.update(
+        EMBEDROUTE_PORT=str(_free_port()), EMBEDROUTE_HTTP_PORT=str(_free_port()), HF_HUB_OFFLINE="1",
+        HF_HOME=str(tmp_path / "hf"),
+    )
     pid_file = root / ".cache" / "server.pid"
     try:
         done = subprocess.run(

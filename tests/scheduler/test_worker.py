@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from service.engine.llama_backend import Piece
+from service.engine.llama_backend import Decoded, Piece
 from service.engine.stepper import Stepper
 from service.core.values import EmbedOptions, Embedding, PreparedInput
 from service.core.errors import DeadlineExceededError, EngineError, ResourceExhaustedError
@@ -48,7 +48,7 @@ class FakeRuntime:
     n_seq_max: int = 16
     splits_sequences: bool = True
 
-    def decode(self, pieces: Sequence[Piece], logit_ids: Sequence[int] = ()) -> npt.NDArray[np.float32]:
+    def decode(self, pieces: Sequence[Piece], logit_ids: Sequence[int] = ()) -> Decoded:
         texts = [self.texts[piece.tokens[0]] for piece in pieces]
         self.calls.append(texts)
         if any(text.startswith("hold") for text in texts):
@@ -56,7 +56,8 @@ class FakeRuntime:
             self.gate.wait(10)
         if self.fail_on in texts:
             raise EngineError("llama_decode failed")
-        return np.array([[piece.tokens[0]] * 8 for piece in pieces if piece.last], dtype=np.float32)
+        rows = np.array([[piece.tokens[0]] * 8 for piece in pieces if piece.last], dtype=np.float32)
+        return Decoded(rows, [None] * len(pieces))
 
     def release(self, slot: int) -> None:
         pass
@@ -249,3 +250,39 @@ def test_a_sequence_the_context_cannot_hold_fails_its_request_alone() -> None:
     runtime, counts = run(scenario)
     assert runtime.calls == [["hold"], ["kept"]]  # the half-added request left nothing behind
     assert counts == [0, 1]
+
+
+def test_the_background_lane_waits_for_both_live_lanes() -> None:
+    """Batch work queued first is admitted last: documents and queries queued after it go before it."""
+
+    async def scenario(model: FakeModel, worker: ModelWorker) -> list[str]:
+        held = await hold(model, worker)
+        done: list[str] = []
+        batch = worker.submit(work(model, "batch b b b"), short=False, timeout_s=None, background=True)
+        doc = worker.submit(work(model, "doc d d d"), short=False, timeout_s=None)
+        query = worker.submit(work(model, "query q q q"), short=True, timeout_s=None)
+        for name, job in (("batch", batch), ("doc", doc), ("query", query)):
+            job.add_done_callback(lambda _, name=name: done.append(name))
+        model.runtime.gate.set()
+        await asyncio.gather(held, batch, doc, query)
+        return done
+
+    runtime, done = run(scenario, step_tokens=4)
+    assert runtime.calls == [["hold"], ["query q q q"], ["doc d d d"], ["batch b b b"]]
+    assert done == ["query", "doc", "batch"]
+
+
+def test_background_work_takes_no_live_queue_slot() -> None:
+    """A batch bounds its own work; with it queued, live requests still get every slot of `max_queued`."""
+
+    async def scenario(model: FakeModel, worker: ModelWorker) -> None:
+        held = await hold(model, worker)
+        batch = [worker.submit(work(model, f"b{i}"), short=False, timeout_s=None, background=True) for i in range(4)]
+        live = [worker.submit(work(model, f"l{i}"), short=True, timeout_s=None) for i in range(2)]
+        with pytest.raises(ResourceExhaustedError):
+            worker.submit(work(model, "over"), short=True, timeout_s=None)
+        model.runtime.gate.set()
+        await asyncio.gather(held, *batch, *live)
+        assert worker.stats.queued == 0
+
+    run(scenario, max_queued=3)

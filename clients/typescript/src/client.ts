@@ -16,6 +16,8 @@ import {
   type EmbedResponse,
   EmbedServiceClient,
   EmbedStreamRequest,
+  EmbedTokensRequest,
+  type EmbedTokensResponse,
   Encoding,
 } from "./gen/embedroute/v1/embed";
 import {
@@ -95,6 +97,13 @@ export interface Streamed {
   vector: Float32Array;
 }
 
+/** One text's token vectors: `vectors[i]` belongs to `tokenIds[i]`. */
+export interface TokenVectors {
+  tokenIds: number[];
+  vectors: Float32Array[];
+  truncated: boolean;
+}
+
 type Texts = Iterable<string> | AsyncIterable<string>;
 
 export class EmbedrouteClient {
@@ -149,6 +158,27 @@ export class EmbedrouteClient {
       throw mismatch;
     }
     return reply.embeddings.map((e) => Float32Array.from(e.floatValues));
+  }
+
+  /**
+   * Every token's vector of each text (late interaction, multi-vector retrieval): per text, one
+   * vector per token of the prompt the model saw (template and special tokens included), with
+   * the token ids. Options apply per token.
+   */
+  async embedTokens(texts: string[], options: EmbedOptions = {}): Promise<TokenVectors[]> {
+    const request = EmbedTokensRequest.fromPartial({ model: options.model ?? "", inputs: texts, options: embedOptions(options) });
+    const reply = await this.unary<EmbedTokensResponse>(options.timeoutMs, (metadata, callOptions, done) =>
+      this.embedder.embedTokens(request, metadata, callOptions, done),
+    );
+    const mismatch = spaceMismatch(options.expectVectorSpace ?? this.expectVectorSpace, reply.vectorSpaceId, reply.model);
+    if (mismatch) {
+      throw mismatch;
+    }
+    return reply.inputs.map((t) => ({
+      tokenIds: t.tokenIds,
+      vectors: t.vectors.map((v) => Float32Array.from(v.floatValues)),
+      truncated: t.truncated,
+    }));
   }
 
   /**

@@ -3,11 +3,14 @@
 Documents as strings or `{text}` objects, `top_n`, `return_documents`; results best
 first with `index` and `relevance_score`. With no reranker served the scores are the
 cosine fallback's, and the answer says so (`scoring: "cosine"` and a warning in `meta`),
-as the gRPC API's `scoring` does. `/rerank` is also TEI's route: a body with `texts`
+as the gRPC API's `scoring` does; a body may ask `scoring: "maxsim"` (late interaction) or
+`"cosine"` over an embedding model. `/rerank` is also TEI's route: a body with `texts`
 (TEI's name for the documents) is answered as TEI answers it (service.http.tei).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,7 +22,7 @@ from service.core.config import Settings
 from service.http.body import JsonObject, json_object
 from service.http.cohere import translate
 from service.http.deadlines import deadline
-from service.http.errors import answers
+from service.http.errors import LineState, answers, line_answer
 from service.http.tei import TeiRoutes
 
 
@@ -46,6 +49,14 @@ class CohereRoutes:
     @answers("cohere", translate.RERANK)
     async def rerank(self, request: Request) -> Response:
         return await self._rerank(await json_object(request, self._max_bytes), request)
+
+    async def rerank_line(self, body: JsonObject) -> tuple[int, Any]:
+        """A batch line's Cohere body answered as `POST /v1/rerank` answers it."""
+
+        async def run(_: LineState) -> dict[str, Any]:
+            return translate.results(await self._app.rerank(translate.rerank_call(body)), logs.request_id.get())
+
+        return await line_answer("cohere", translate.RERANK, run)
 
     async def _rerank(self, body: JsonObject, request: Request) -> Response:
         result = await self._app.rerank(translate.rerank_call(body), deadline=deadline(request))

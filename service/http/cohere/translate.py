@@ -37,6 +37,7 @@ def rerank_call(body: JsonObject) -> RerankCall:
         instruction=opt_string(body, "instruction"),
         return_documents=boolean(body, "return_documents", False),
         truncate=end_truncation(body),
+        scoring=string(body, "scoring", ""),
         best_chunk=boolean(body, "best_chunk", False),
     )
 

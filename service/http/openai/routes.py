@@ -21,7 +21,8 @@ from service.app import Application, ServedModel
 from service.core.config import Settings
 from service.http.body import json_object
 from service.http.deadlines import deadline
-from service.http.errors import answers
+from service.http.body import JsonObject
+from service.http.errors import LineState, answers, line_answer
 from service.http.fields import NONE
 from service.http.openai import translate
 
@@ -45,6 +46,17 @@ class OpenAIRoutes:
             request.state.json_params = translate.EMBED_ONE
         result = await self._app.embed(call, deadline=deadline(request))
         return JSONResponse(translate.embeddings(result, encoding))
+
+    async def embeddings_line(self, body: JsonObject) -> tuple[int, Any]:
+        """A batch line's body answered as `POST /v1/embeddings` answers it (no deadline: a job has its window)."""
+
+        async def run(state: LineState) -> dict[str, Any]:
+            call, encoding, single = translate.embed_call(body)
+            if single:
+                state.json_params = translate.EMBED_ONE
+            return translate.embeddings(await self._app.embed(call), encoding)
+
+        return await line_answer("openai", translate.EMBED, run)
 
     @answers("openai", NONE)
     async def list_models(self, request: Request) -> Response:

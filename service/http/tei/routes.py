@@ -1,4 +1,4 @@
-"""Text Embeddings Inference's HTTP API: `/embed`, `/rerank` (a body with `texts`), `/tokenize`,
+"""Text Embeddings Inference's HTTP API: `/embed`, `/embed_all`, `/rerank` (a body with `texts`), `/tokenize`,
 `/decode` and `/info` -> Application.
 
 TEI clients (its Python and JS clients, LangChain's and LlamaIndex's TEI integrations)
@@ -32,6 +32,7 @@ class TeiRoutes:
         """`/rerank` is shared with Cohere's shape: service.http.cohere routes it here by its body."""
         return [
             Route("/embed", self.embed, methods=["POST"]),
+            Route("/embed_all", self.embed_all, methods=["POST"]),
             Route("/tokenize", self.tokenize, methods=["POST"]),
             Route("/decode", self.decode, methods=["POST"]),
             Route("/info", self.info, methods=["GET"]),
@@ -44,6 +45,12 @@ class TeiRoutes:
             request.state.json_params = translate.EMBED_ONE
         result = await self._app.embed(call, deadline=deadline(request))
         return JSONResponse(translate.vectors(result.embeddings))
+
+    @answers("tei", translate.EMBED)
+    async def embed_all(self, request: Request) -> Response:
+        call = translate.embed_all_call(await json_object(request, self._max_bytes))
+        result = await self._app.embed_tokens(call, deadline=deadline(request))
+        return JSONResponse(translate.token_vectors(result))
 
     @answers("tei", translate.RERANK)
     async def rerank_body(self, body: JsonObject, request: Request) -> Response:

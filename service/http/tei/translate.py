@@ -12,7 +12,7 @@ from typing import Any
 from service.core.encoding import raw_score
 from service.core.errors import InvalidArgumentError
 from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
-from service.core.results import RerankResult, ServerInfo, TokenizeResult
+from service.core.results import RerankResult, ServerInfo, TokenEmbedResult, TokenizeResult
 from service.core.values import EmbedOptions, Embedding, InputType
 from service.http.body import JsonObject, boolean, chunking, integer, is_ids, string, texts, wrong
 from service.http.fields import JsonParams
@@ -53,6 +53,24 @@ def embed_call(body: JsonObject) -> tuple[EmbedCall, bool]:
             "chunking.mode", "TEI's /embed answers one vector per input: use chunking mean here, or chunks on /v1/embeddings"
         )
     return EmbedCall("", inputs, options, chunking=chunked), single
+
+
+def embed_all_call(body: JsonObject) -> EmbedCall:
+    """TEI's `/embed_all`: raw hidden states unless `normalize` (an extension, as `dimensions`)."""
+    inputs, _ = texts(body, "inputs")
+    _right_only(body)
+    options = EmbedOptions(
+        input_type=_input_type(body),
+        dimensions=integer(body, "dimensions"),
+        normalize=boolean(body, "normalize", False),
+        truncate=boolean(body, "truncate", False),
+    )
+    return EmbedCall("", inputs, options)
+
+
+def token_vectors(result: TokenEmbedResult) -> list[list[list[float]]]:
+    """One list per input (a single input too), of one vector per token."""
+    return [t.vectors.tolist() for t in result.inputs]
 
 
 def vectors(embeddings: list[Embedding]) -> list[list[float]]:
@@ -141,11 +159,13 @@ __all__ = [
     "EMBED_ONE",
     "RERANK",
     "decode_call",
+    "embed_all_call",
     "embed_call",
     "info",
     "ranks",
     "rerank_call",
     "tokenize_call",
+    "token_vectors",
     "tokens",
     "vectors",
 ]

@@ -2,8 +2,8 @@
 
 Registered on the gRPC port beside embedroute.v1 (service.rpc.server), with the same
 call bookkeeping, API keys and status mapping (service.rpc.status, with this package's
-field tables). What TEI serves and embedroute cannot (sparse and per-token embeddings,
-classification) answers UNIMPLEMENTED with a message saying what to use instead.
+field tables). What TEI serves and embedroute cannot (sparse embeddings, a stream of per-token
+embeddings, classification) answers UNIMPLEMENTED with a message saying what to use instead.
 EmbedStream answers in request order, as TEI does (the application holds results back
 until their turn); RerankStream answers once, with every chunk merged by the application.
 """
@@ -73,11 +73,16 @@ class EmbedServicer:
         await _unimplemented(context, "sparse embeddings")
         yield  # pragma: no cover - makes this an async generator, as stream handlers must be
 
-    async def EmbedAll(self, request: Any, context: Context) -> Any:
-        await _unimplemented(context, "per-token embeddings")
+    @rpc_errors(fields.EMBED)
+    async def EmbedAll(self, request: tei_pb2.EmbedAllRequest, context: Context) -> tei_pb2.EmbedAllResponse:
+        result = await self._app.embed_tokens(translate.embed_all_call(request), deadline=deadline(context))
+        return tei_pb2.EmbedAllResponse(
+            token_embeddings=[tei_pb2.TokenEmbedding(embeddings=row.tolist()) for row in result.inputs[0].vectors],
+            metadata=translate.metadata(result.usage, len(request.inputs)),
+        )
 
     async def EmbedAllStream(self, request_iterator: Any, context: Context) -> AsyncIterator[Any]:
-        await _unimplemented(context, "per-token embeddings")
+        await _unimplemented(context, "a stream of per-token embeddings (tei.v1.Embed/EmbedAll answers one input at a time)")
         yield  # pragma: no cover
 
 

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from ._convert import InputType, Precision, RerankResult
+from ._convert import Chunk, InputType, Precision, RerankResult
 from .aio import AsyncClient
 from .client import Client
 from .errors import (
@@ -26,6 +26,7 @@ from .similarity import similarity
 
 __all__ = [
     "AsyncClient",
+    "Chunk",
     "Client",
     "DeadlineExceededError",
     "EmbedrouteError",

@@ -15,11 +15,14 @@ from .errors import VectorSpaceMismatchError
 
 InputType = Literal["query", "document"]
 Precision = Literal["float32", "int8", "ubinary"]
+Chunking = Literal["none", "mean", "chunks"]
 
 _INPUT_TYPES = {None: common_pb2.INPUT_TYPE_UNSPECIFIED, "query": common_pb2.INPUT_TYPE_QUERY,
                 "document": common_pb2.INPUT_TYPE_DOCUMENT}
 _ENCODINGS = {"float32": embed_pb2.ENCODING_FLOAT32, "int8": embed_pb2.ENCODING_INT8,
               "ubinary": embed_pb2.ENCODING_UBINARY}
+_CHUNKING = {"none": embed_pb2.CHUNKING_MODE_NONE, "mean": embed_pb2.CHUNKING_MODE_MEAN,
+             "chunks": embed_pb2.CHUNKING_MODE_CHUNKS}
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,18 @@ class RerankResult:
     truncated: bool
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of a long text, as the server cut it: the characters [start, end) it covers
+    (`text`), its vector and the tokens the model read for it."""
+
+    start: int
+    end: int
+    text: str
+    vector: npt.NDArray[Any]
+    prompt_tokens: int
+
+
 def embed_options(
     *,
     instruction: str | None,
@@ -41,11 +56,16 @@ def embed_options(
     normalize: bool,
     truncate: bool,
     precision: Precision,
+    chunking: Chunking = "none",
+    chunk_size: int = 0,
+    chunk_overlap: int = 0,
 ) -> embed_pb2.EmbedOptions:
     if input_type not in _INPUT_TYPES:
         raise ValueError(f"input_type must be 'query', 'document' or None, not {input_type!r}")
     if precision not in _ENCODINGS:
         raise ValueError(f"precision must be one of {sorted(_ENCODINGS)}, not {precision!r}")
+    if chunking not in _CHUNKING:
+        raise ValueError(f"chunking must be one of {sorted(_CHUNKING)}, not {chunking!r}")
     return embed_pb2.EmbedOptions(
         input_type=_INPUT_TYPES[input_type],
         instruction=instruction or "",
@@ -53,6 +73,7 @@ def embed_options(
         normalize=normalize,
         truncate=truncate,
         encoding=_ENCODINGS[precision],
+        chunking=embed_pb2.Chunking(mode=_CHUNKING[chunking], size=chunk_size, overlap=chunk_overlap),
     )
 
 
@@ -77,6 +98,13 @@ def vector(embedding: embed_pb2.Embedding, precision: Precision) -> npt.NDArray[
     if precision == "ubinary":
         return np.frombuffer(embedding.binary_values, dtype=np.uint8).copy()
     return np.array(embedding.float_values, dtype=np.float32)
+
+
+def text_chunks(text: str, embedding: embed_pb2.Embedding, precision: Precision) -> list[Chunk]:
+    return [
+        Chunk(c.start, c.end, text[c.start : c.end], vector(c.embedding, precision), c.embedding.prompt_tokens)
+        for c in embedding.chunks
+    ]
 
 
 def matrix(embeddings: Sequence[embed_pb2.Embedding], precision: Precision) -> npt.NDArray[Any]:

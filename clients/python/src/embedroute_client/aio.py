@@ -6,14 +6,14 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import grpc
 import grpc.aio
 import numpy.typing as npt
 
 from . import _convert
-from ._convert import InputType, Precision, RerankResult
+from ._convert import Chunk, InputType, Precision, RerankResult
 from ._proto.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2_grpc
 from .errors import from_rpc_error
 from .retry import RetryPolicy
@@ -74,6 +74,9 @@ class AsyncClient:
         model: str = "",
         timeout: float | None = None,
         expect_vector_space: str | None = None,
+        chunking: Literal["none", "mean"] = "none",
+        chunk_size: int = 0,
+        chunk_overlap: int = 0,
     ) -> npt.NDArray[Any]:
         """See `Client.embed`."""
         single = isinstance(texts, str)
@@ -81,12 +84,99 @@ class AsyncClient:
         options = _convert.embed_options(
             instruction=instruction, dimensions=dimensions, input_type=input_type,
             normalize=normalize, truncate=truncate, precision=precision,
+            chunking=chunking, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
         )
         request = embed_pb2.EmbedRequest(model=model, inputs=inputs, options=options)
         reply = await self._unary(self._embedder.Embed, request, timeout)
         _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
         vectors = _convert.matrix(reply.embeddings, precision)
         return vectors[0] if single else vectors
+
+    async def embed_chunks(
+        self,
+        text: str,
+        *,
+        size: int = 0,
+        overlap: int = 0,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> list[Chunk]:
+        """`text` cut by the server into chunks of at most `size` tokens (0: all one sequence of the
+        model holds), each repeating at most `overlap` tokens of the one before, ends moved back to a
+        sentence end or a space: each chunk's span, text and vector, in order."""
+        options = _convert.embed_options(
+            instruction=instruction, dimensions=dimensions, input_type=input_type, normalize=normalize,
+            truncate=False, precision=precision, chunking="chunks", chunk_size=size, chunk_overlap=overlap,
+        )
+        request = embed_pb2.EmbedRequest(model=model, inputs=[text], options=options)
+        reply = await self._unary(self._embedder.Embed, request, timeout)
+        _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
+        return _convert.text_chunks(text, reply.embeddings[0], precision)
+
+    @overload  # a str is a Sequence[str] too; this one, listed first, wins for it
+    async def embed_tokens(  # type: ignore[overload-overlap]
+        self,
+        texts: str,
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> npt.NDArray[Any]: ...
+
+    @overload
+    async def embed_tokens(
+        self,
+        texts: Sequence[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> list[npt.NDArray[Any]]: ...
+
+    async def embed_tokens(
+        self,
+        texts: str | Sequence[str],
+        *,
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        input_type: InputType | None = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        precision: Precision = "float32",
+        model: str = "",
+        timeout: float | None = None,
+        expect_vector_space: str | None = None,
+    ) -> npt.NDArray[Any] | list[npt.NDArray[Any]]:
+        """See `Client.embed_tokens`."""
+        single = isinstance(texts, str)
+        inputs = [texts] if isinstance(texts, str) else list(texts)
+        options = _convert.embed_options(
+            instruction=instruction, dimensions=dimensions, input_type=input_type,
+            normalize=normalize, truncate=truncate, precision=precision,
+        )
+        request = embed_pb2.EmbedTokensRequest(model=model, inputs=inputs, options=options)
+        reply = await self._unary(self._embedder.EmbedTokens, request, timeout)
+        _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
+        matrices = [_convert.matrix(t.vectors, precision) for t in reply.inputs]
+        return matrices[0] if single else matrices
 
     async def embed_stream(
         self,

@@ -793,6 +793,224 @@ func (x *EmbedStreamResponse) GetDimensions() uint32 {
 	return 0
 }
 
+type EmbedTokensRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Model id as listed by ModelService; empty picks the only embedding model served.
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// Texts; at least one, each non-empty.
+	Inputs []string `protobuf:"bytes,2,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	// As for Embed: dimensions and normalize apply to each token's vector, encoding
+	// to each one's values; chunking must be unset (INVALID_ARGUMENT otherwise).
+	Options       *EmbedOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmbedTokensRequest) Reset() {
+	*x = EmbedTokensRequest{}
+	mi := &file_embedroute_v1_embed_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmbedTokensRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmbedTokensRequest) ProtoMessage() {}
+
+func (x *EmbedTokensRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_embedroute_v1_embed_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmbedTokensRequest.ProtoReflect.Descriptor instead.
+func (*EmbedTokensRequest) Descriptor() ([]byte, []int) {
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EmbedTokensRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *EmbedTokensRequest) GetInputs() []string {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *EmbedTokensRequest) GetOptions() *EmbedOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// The token vectors of one input.
+type TokenVectors struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Position of the input in the request.
+	Index uint32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// The prompt's token ids, one per vector, in order.
+	TokenIds []uint32 `protobuf:"varint,2,rep,packed,name=token_ids,json=tokenIds,proto3" json:"token_ids,omitempty"`
+	// One per token, in order; each Embedding's index is the token's position.
+	Vectors []*Embedding `protobuf:"bytes,3,rep,name=vectors,proto3" json:"vectors,omitempty"`
+	// True when the input was cut to fit the context (only with truncate=true).
+	Truncated     bool `protobuf:"varint,4,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenVectors) Reset() {
+	*x = TokenVectors{}
+	mi := &file_embedroute_v1_embed_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenVectors) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenVectors) ProtoMessage() {}
+
+func (x *TokenVectors) ProtoReflect() protoreflect.Message {
+	mi := &file_embedroute_v1_embed_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenVectors.ProtoReflect.Descriptor instead.
+func (*TokenVectors) Descriptor() ([]byte, []int) {
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *TokenVectors) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *TokenVectors) GetTokenIds() []uint32 {
+	if x != nil {
+		return x.TokenIds
+	}
+	return nil
+}
+
+func (x *TokenVectors) GetVectors() []*Embedding {
+	if x != nil {
+		return x.Vectors
+	}
+	return nil
+}
+
+func (x *TokenVectors) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+type EmbedTokensResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the model that computed the vectors.
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// One per input, in input order.
+	Inputs []*TokenVectors `protobuf:"bytes,2,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	Usage  *Usage          `protobuf:"bytes,3,opt,name=usage,proto3" json:"usage,omitempty"`
+	// The token vectors' own space (not the pooled vectors' of the same model); empty
+	// when the server computes no ids.
+	VectorSpaceId string `protobuf:"bytes,4,opt,name=vector_space_id,json=vectorSpaceId,proto3" json:"vector_space_id,omitempty"`
+	// Length of each vector.
+	Dimensions    uint32 `protobuf:"varint,5,opt,name=dimensions,proto3" json:"dimensions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmbedTokensResponse) Reset() {
+	*x = EmbedTokensResponse{}
+	mi := &file_embedroute_v1_embed_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmbedTokensResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmbedTokensResponse) ProtoMessage() {}
+
+func (x *EmbedTokensResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_embedroute_v1_embed_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmbedTokensResponse.ProtoReflect.Descriptor instead.
+func (*EmbedTokensResponse) Descriptor() ([]byte, []int) {
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *EmbedTokensResponse) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *EmbedTokensResponse) GetInputs() []*TokenVectors {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *EmbedTokensResponse) GetUsage() *Usage {
+	if x != nil {
+		return x.Usage
+	}
+	return nil
+}
+
+func (x *EmbedTokensResponse) GetVectorSpaceId() string {
+	if x != nil {
+		return x.VectorSpaceId
+	}
+	return ""
+}
+
+func (x *EmbedTokensResponse) GetDimensions() uint32 {
+	if x != nil {
+		return x.Dimensions
+	}
+	return 0
+}
+
 var File_embedroute_v1_embed_proto protoreflect.FileDescriptor
 
 const file_embedroute_v1_embed_proto_rawDesc = "" +
@@ -860,6 +1078,23 @@ const file_embedroute_v1_embed_proto_rawDesc = "" +
 	"\x0fvector_space_id\x18\x05 \x01(\tR\rvectorSpaceId\x12\x1e\n" +
 	"\n" +
 	"dimensions\x18\x06 \x01(\rR\n" +
+	"dimensions\"y\n" +
+	"\x12EmbedTokensRequest\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
+	"\x06inputs\x18\x02 \x03(\tR\x06inputs\x125\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1b.embedroute.v1.EmbedOptionsR\aoptions\"\x93\x01\n" +
+	"\fTokenVectors\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1b\n" +
+	"\ttoken_ids\x18\x02 \x03(\rR\btokenIds\x122\n" +
+	"\avectors\x18\x03 \x03(\v2\x18.embedroute.v1.EmbeddingR\avectors\x12\x1c\n" +
+	"\ttruncated\x18\x04 \x01(\bR\ttruncated\"\xd4\x01\n" +
+	"\x13EmbedTokensResponse\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x123\n" +
+	"\x06inputs\x18\x02 \x03(\v2\x1b.embedroute.v1.TokenVectorsR\x06inputs\x12*\n" +
+	"\x05usage\x18\x03 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\x12&\n" +
+	"\x0fvector_space_id\x18\x04 \x01(\tR\rvectorSpaceId\x12\x1e\n" +
+	"\n" +
+	"dimensions\x18\x05 \x01(\rR\n" +
 	"dimensions*c\n" +
 	"\bEncoding\x12\x18\n" +
 	"\x14ENCODING_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -870,10 +1105,11 @@ const file_embedroute_v1_embed_proto_rawDesc = "" +
 	"\x19CHUNKING_MODE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CHUNKING_MODE_NONE\x10\x01\x12\x16\n" +
 	"\x12CHUNKING_MODE_MEAN\x10\x02\x12\x18\n" +
-	"\x14CHUNKING_MODE_CHUNKS\x10\x032\xac\x01\n" +
+	"\x14CHUNKING_MODE_CHUNKS\x10\x032\x82\x02\n" +
 	"\fEmbedService\x12B\n" +
 	"\x05Embed\x12\x1b.embedroute.v1.EmbedRequest\x1a\x1c.embedroute.v1.EmbedResponse\x12X\n" +
-	"\vEmbedStream\x12!.embedroute.v1.EmbedStreamRequest\x1a\".embedroute.v1.EmbedStreamResponse(\x010\x01Be\n" +
+	"\vEmbedStream\x12!.embedroute.v1.EmbedStreamRequest\x1a\".embedroute.v1.EmbedStreamResponse(\x010\x01\x12T\n" +
+	"\vEmbedTokens\x12!.embedroute.v1.EmbedTokensRequest\x1a\".embedroute.v1.EmbedTokensResponseBe\n" +
 	"\x11dev.embedroute.v1B\n" +
 	"EmbedProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3"
 
@@ -890,7 +1126,7 @@ func file_embedroute_v1_embed_proto_rawDescGZIP() []byte {
 }
 
 var file_embedroute_v1_embed_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_embedroute_v1_embed_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_embedroute_v1_embed_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_embedroute_v1_embed_proto_goTypes = []any{
 	(Encoding)(0),               // 0: embedroute.v1.Encoding
 	(ChunkingMode)(0),           // 1: embedroute.v1.ChunkingMode
@@ -902,31 +1138,40 @@ var file_embedroute_v1_embed_proto_goTypes = []any{
 	(*EmbedResponse)(nil),       // 7: embedroute.v1.EmbedResponse
 	(*EmbedStreamRequest)(nil),  // 8: embedroute.v1.EmbedStreamRequest
 	(*EmbedStreamResponse)(nil), // 9: embedroute.v1.EmbedStreamResponse
-	(InputType)(0),              // 10: embedroute.v1.InputType
-	(*Usage)(nil),               // 11: embedroute.v1.Usage
+	(*EmbedTokensRequest)(nil),  // 10: embedroute.v1.EmbedTokensRequest
+	(*TokenVectors)(nil),        // 11: embedroute.v1.TokenVectors
+	(*EmbedTokensResponse)(nil), // 12: embedroute.v1.EmbedTokensResponse
+	(InputType)(0),              // 13: embedroute.v1.InputType
+	(*Usage)(nil),               // 14: embedroute.v1.Usage
 }
 var file_embedroute_v1_embed_proto_depIdxs = []int32{
 	1,  // 0: embedroute.v1.Chunking.mode:type_name -> embedroute.v1.ChunkingMode
 	6,  // 1: embedroute.v1.Chunk.embedding:type_name -> embedroute.v1.Embedding
-	10, // 2: embedroute.v1.EmbedOptions.input_type:type_name -> embedroute.v1.InputType
+	13, // 2: embedroute.v1.EmbedOptions.input_type:type_name -> embedroute.v1.InputType
 	0,  // 3: embedroute.v1.EmbedOptions.encoding:type_name -> embedroute.v1.Encoding
 	2,  // 4: embedroute.v1.EmbedOptions.chunking:type_name -> embedroute.v1.Chunking
 	4,  // 5: embedroute.v1.EmbedRequest.options:type_name -> embedroute.v1.EmbedOptions
 	3,  // 6: embedroute.v1.Embedding.chunks:type_name -> embedroute.v1.Chunk
 	6,  // 7: embedroute.v1.EmbedResponse.embeddings:type_name -> embedroute.v1.Embedding
-	11, // 8: embedroute.v1.EmbedResponse.usage:type_name -> embedroute.v1.Usage
+	14, // 8: embedroute.v1.EmbedResponse.usage:type_name -> embedroute.v1.Usage
 	4,  // 9: embedroute.v1.EmbedStreamRequest.options:type_name -> embedroute.v1.EmbedOptions
 	6,  // 10: embedroute.v1.EmbedStreamResponse.embedding:type_name -> embedroute.v1.Embedding
-	11, // 11: embedroute.v1.EmbedStreamResponse.usage:type_name -> embedroute.v1.Usage
-	5,  // 12: embedroute.v1.EmbedService.Embed:input_type -> embedroute.v1.EmbedRequest
-	8,  // 13: embedroute.v1.EmbedService.EmbedStream:input_type -> embedroute.v1.EmbedStreamRequest
-	7,  // 14: embedroute.v1.EmbedService.Embed:output_type -> embedroute.v1.EmbedResponse
-	9,  // 15: embedroute.v1.EmbedService.EmbedStream:output_type -> embedroute.v1.EmbedStreamResponse
-	14, // [14:16] is the sub-list for method output_type
-	12, // [12:14] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	14, // 11: embedroute.v1.EmbedStreamResponse.usage:type_name -> embedroute.v1.Usage
+	4,  // 12: embedroute.v1.EmbedTokensRequest.options:type_name -> embedroute.v1.EmbedOptions
+	6,  // 13: embedroute.v1.TokenVectors.vectors:type_name -> embedroute.v1.Embedding
+	11, // 14: embedroute.v1.EmbedTokensResponse.inputs:type_name -> embedroute.v1.TokenVectors
+	14, // 15: embedroute.v1.EmbedTokensResponse.usage:type_name -> embedroute.v1.Usage
+	5,  // 16: embedroute.v1.EmbedService.Embed:input_type -> embedroute.v1.EmbedRequest
+	8,  // 17: embedroute.v1.EmbedService.EmbedStream:input_type -> embedroute.v1.EmbedStreamRequest
+	10, // 18: embedroute.v1.EmbedService.EmbedTokens:input_type -> embedroute.v1.EmbedTokensRequest
+	7,  // 19: embedroute.v1.EmbedService.Embed:output_type -> embedroute.v1.EmbedResponse
+	9,  // 20: embedroute.v1.EmbedService.EmbedStream:output_type -> embedroute.v1.EmbedStreamResponse
+	12, // 21: embedroute.v1.EmbedService.EmbedTokens:output_type -> embedroute.v1.EmbedTokensResponse
+	19, // [19:22] is the sub-list for method output_type
+	16, // [16:19] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_embedroute_v1_embed_proto_init() }
@@ -942,7 +1187,7 @@ func file_embedroute_v1_embed_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_embedroute_v1_embed_proto_rawDesc), len(file_embedroute_v1_embed_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   8,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	EmbedService_Embed_FullMethodName       = "/embedroute.v1.EmbedService/Embed"
 	EmbedService_EmbedStream_FullMethodName = "/embedroute.v1.EmbedService/EmbedStream"
+	EmbedService_EmbedTokens_FullMethodName = "/embedroute.v1.EmbedService/EmbedTokens"
 )
 
 // EmbedServiceClient is the client API for EmbedService service.
@@ -37,6 +38,10 @@ type EmbedServiceClient interface {
 	// back on a fast client). The first failing input ends the stream with its
 	// status; its id is in the ErrorInfo metadata ("id").
 	EmbedStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[EmbedStreamRequest, EmbedStreamResponse], error)
+	// Every token's vector of each input (multi-vector / late interaction, TEI's
+	// /embed_all): the model's final hidden state at each token of the prompt it saw
+	// (template and special tokens included), from the same one decode as Embed.
+	EmbedTokens(ctx context.Context, in *EmbedTokensRequest, opts ...grpc.CallOption) (*EmbedTokensResponse, error)
 }
 
 type embedServiceClient struct {
@@ -70,6 +75,16 @@ func (c *embedServiceClient) EmbedStream(ctx context.Context, opts ...grpc.CallO
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type EmbedService_EmbedStreamClient = grpc.BidiStreamingClient[EmbedStreamRequest, EmbedStreamResponse]
 
+func (c *embedServiceClient) EmbedTokens(ctx context.Context, in *EmbedTokensRequest, opts ...grpc.CallOption) (*EmbedTokensResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EmbedTokensResponse)
+	err := c.cc.Invoke(ctx, EmbedService_EmbedTokens_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EmbedServiceServer is the server API for EmbedService service.
 // All implementations must embed UnimplementedEmbedServiceServer
 // for forward compatibility.
@@ -84,6 +99,10 @@ type EmbedServiceServer interface {
 	// back on a fast client). The first failing input ends the stream with its
 	// status; its id is in the ErrorInfo metadata ("id").
 	EmbedStream(grpc.BidiStreamingServer[EmbedStreamRequest, EmbedStreamResponse]) error
+	// Every token's vector of each input (multi-vector / late interaction, TEI's
+	// /embed_all): the model's final hidden state at each token of the prompt it saw
+	// (template and special tokens included), from the same one decode as Embed.
+	EmbedTokens(context.Context, *EmbedTokensRequest) (*EmbedTokensResponse, error)
 	mustEmbedUnimplementedEmbedServiceServer()
 }
 
@@ -99,6 +118,9 @@ func (UnimplementedEmbedServiceServer) Embed(context.Context, *EmbedRequest) (*E
 }
 func (UnimplementedEmbedServiceServer) EmbedStream(grpc.BidiStreamingServer[EmbedStreamRequest, EmbedStreamResponse]) error {
 	return status.Error(codes.Unimplemented, "method EmbedStream not implemented")
+}
+func (UnimplementedEmbedServiceServer) EmbedTokens(context.Context, *EmbedTokensRequest) (*EmbedTokensResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EmbedTokens not implemented")
 }
 func (UnimplementedEmbedServiceServer) mustEmbedUnimplementedEmbedServiceServer() {}
 func (UnimplementedEmbedServiceServer) testEmbeddedByValue()                      {}
@@ -146,6 +168,24 @@ func _EmbedService_EmbedStream_Handler(srv interface{}, stream grpc.ServerStream
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type EmbedService_EmbedStreamServer = grpc.BidiStreamingServer[EmbedStreamRequest, EmbedStreamResponse]
 
+func _EmbedService_EmbedTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EmbedTokensRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmbedServiceServer).EmbedTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EmbedService_EmbedTokens_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmbedServiceServer).EmbedTokens(ctx, req.(*EmbedTokensRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EmbedService_ServiceDesc is the grpc.ServiceDesc for EmbedService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -156,6 +196,10 @@ var EmbedService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Embed",
 			Handler:    _EmbedService_Embed_Handler,
+		},
+		{
+			MethodName: "EmbedTokens",
+			Handler:    _EmbedService_EmbedTokens_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

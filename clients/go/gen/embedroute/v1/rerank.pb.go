@@ -31,6 +31,10 @@ const (
 	// No reranker is served: score is the cosine similarity, in [-1, 1], of the query's and
 	// the document's embeddings from the embedding model named in `model`.
 	Scoring_SCORING_COSINE Scoring = 2
+	// Late interaction: score is ColBERT's MaxSim over the embedding model's token vectors
+	// (EmbedTokens, unit-normalised): the sum over the query's tokens of each one's largest
+	// cosine with a document token, in [-n, n] for a query prompt of n tokens.
+	Scoring_SCORING_MAXSIM Scoring = 3
 )
 
 // Enum value maps for Scoring.
@@ -39,11 +43,13 @@ var (
 		0: "SCORING_UNSPECIFIED",
 		1: "SCORING_RERANKER",
 		2: "SCORING_COSINE",
+		3: "SCORING_MAXSIM",
 	}
 	Scoring_value = map[string]int32{
 		"SCORING_UNSPECIFIED": 0,
 		"SCORING_RERANKER":    1,
 		"SCORING_COSINE":      2,
+		"SCORING_MAXSIM":      3,
 	}
 )
 
@@ -90,11 +96,15 @@ type RerankRequest struct {
 	ReturnDocuments bool `protobuf:"varint,6,opt,name=return_documents,json=returnDocuments,proto3" json:"return_documents,omitempty"`
 	// Cut query+document pairs longer than the context instead of failing. Default false.
 	Truncate bool `protobuf:"varint,7,opt,name=truncate,proto3" json:"truncate,omitempty"`
+	// How to score. Unset: with the reranker when one is served, else SCORING_COSINE over the
+	// embedding model. SCORING_MAXSIM or SCORING_COSINE score with an embedding model (the one
+	// named in `model`, or the only one served) even where a reranker is served.
+	Scoring Scoring `protobuf:"varint,8,opt,name=scoring,proto3,enum=embedroute.v1.Scoring" json:"scoring,omitempty"`
 	// Score a document longer than the context by its best chunk instead of failing or cutting it:
 	// the document is split into windows that each fit one sequence beside the query (ends moved
 	// back to a sentence end or a space, as Embed's chunking does), every window is scored, and the
 	// highest score is the document's. A document that fits is scored whole, as without it.
-	BestChunk     bool `protobuf:"varint,8,opt,name=best_chunk,json=bestChunk,proto3" json:"best_chunk,omitempty"`
+	BestChunk     bool `protobuf:"varint,9,opt,name=best_chunk,json=bestChunk,proto3" json:"best_chunk,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -178,6 +188,13 @@ func (x *RerankRequest) GetTruncate() bool {
 	return false
 }
 
+func (x *RerankRequest) GetScoring() Scoring {
+	if x != nil {
+		return x.Scoring
+	}
+	return Scoring_SCORING_UNSPECIFIED
+}
+
 func (x *RerankRequest) GetBestChunk() bool {
 	if x != nil {
 		return x.BestChunk
@@ -189,8 +206,8 @@ type RerankResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Position of the document in the request (in RerankStream: across all chunks).
 	Index uint32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	// Relevance: a reranker's probability of "yes" in [0, 1], or with SCORING_COSINE the
-	// cosine similarity in [-1, 1] (see the response's scoring).
+	// Relevance: a reranker's probability of "yes" in [0, 1], with SCORING_COSINE the
+	// cosine similarity in [-1, 1], with SCORING_MAXSIM the MaxSim (see the response's scoring).
 	Score float32 `protobuf:"fixed32,2,opt,name=score,proto3" json:"score,omitempty"`
 	// The document text, when return_documents was set.
 	Document string `protobuf:"bytes,3,opt,name=document,proto3" json:"document,omitempty"`
@@ -301,7 +318,8 @@ type RerankResponse struct {
 	// Sorted by score, best first; at most top_n.
 	Results []*RerankResult `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
 	Usage   *Usage          `protobuf:"bytes,3,opt,name=usage,proto3" json:"usage,omitempty"`
-	// SCORING_COSINE when no reranker is served and `model` is an embedding model.
+	// SCORING_COSINE when no reranker is served and `model` is an embedding model, or
+	// what the request asked for.
 	Scoring       Scoring `protobuf:"varint,4,opt,name=scoring,proto3,enum=embedroute.v1.Scoring" json:"scoring,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -381,9 +399,11 @@ type RerankStreamRequest struct {
 	Truncate bool `protobuf:"varint,6,opt,name=truncate,proto3" json:"truncate,omitempty"`
 	// Any message: the next chunk of documents.
 	Documents []string `protobuf:"bytes,7,rep,name=documents,proto3" json:"documents,omitempty"`
+	// First message only: how to score, as RerankRequest.scoring.
+	Scoring Scoring `protobuf:"varint,8,opt,name=scoring,proto3,enum=embedroute.v1.Scoring" json:"scoring,omitempty"`
 	// First message only: score documents longer than the context by their best chunk (see
 	// RerankRequest.best_chunk).
-	BestChunk     bool `protobuf:"varint,8,opt,name=best_chunk,json=bestChunk,proto3" json:"best_chunk,omitempty"`
+	BestChunk     bool `protobuf:"varint,9,opt,name=best_chunk,json=bestChunk,proto3" json:"best_chunk,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -467,6 +487,13 @@ func (x *RerankStreamRequest) GetDocuments() []string {
 	return nil
 }
 
+func (x *RerankStreamRequest) GetScoring() Scoring {
+	if x != nil {
+		return x.Scoring
+	}
+	return Scoring_SCORING_UNSPECIFIED
+}
+
 func (x *RerankStreamRequest) GetBestChunk() bool {
 	if x != nil {
 		return x.BestChunk
@@ -486,7 +513,8 @@ type RerankStreamResponse struct {
 	Usage *Usage `protobuf:"bytes,4,opt,name=usage,proto3" json:"usage,omitempty"`
 	// True on the last response, sent after the client closed its side.
 	Final bool `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`
-	// SCORING_COSINE when no reranker is served and `model` is an embedding model.
+	// SCORING_COSINE when no reranker is served and `model` is an embedding model, or
+	// what the request asked for.
 	Scoring       Scoring `protobuf:"varint,6,opt,name=scoring,proto3,enum=embedroute.v1.Scoring" json:"scoring,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -568,7 +596,7 @@ var File_embedroute_v1_rerank_proto protoreflect.FileDescriptor
 
 const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\n" +
-	"\x1aembedroute/v1/rerank.proto\x12\rembedroute.v1\x1a\x1aembedroute/v1/common.proto\"\xf6\x01\n" +
+	"\x1aembedroute/v1/rerank.proto\x12\rembedroute.v1\x1a\x1aembedroute/v1/common.proto\"\xa8\x02\n" +
 	"\rRerankRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12\x1c\n" +
@@ -576,9 +604,10 @@ const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\x05top_n\x18\x04 \x01(\rR\x04topN\x12 \n" +
 	"\vinstruction\x18\x05 \x01(\tR\vinstruction\x12)\n" +
 	"\x10return_documents\x18\x06 \x01(\bR\x0freturnDocuments\x12\x1a\n" +
-	"\btruncate\x18\a \x01(\bR\btruncate\x12\x1d\n" +
+	"\btruncate\x18\a \x01(\bR\btruncate\x120\n" +
+	"\ascoring\x18\b \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\x12\x1d\n" +
 	"\n" +
-	"best_chunk\x18\b \x01(\bR\tbestChunk\"\xeb\x01\n" +
+	"best_chunk\x18\t \x01(\bR\tbestChunk\"\xeb\x01\n" +
 	"\fRerankResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x02R\x05score\x12\x1a\n" +
@@ -593,7 +622,7 @@ const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x125\n" +
 	"\aresults\x18\x02 \x03(\v2\x1b.embedroute.v1.RerankResultR\aresults\x12*\n" +
 	"\x05usage\x18\x03 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\x120\n" +
-	"\ascoring\x18\x04 \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\"\xfc\x01\n" +
+	"\ascoring\x18\x04 \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\"\xae\x02\n" +
 	"\x13RerankStreamRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12 \n" +
@@ -601,20 +630,22 @@ const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\x05top_n\x18\x04 \x01(\rR\x04topN\x12)\n" +
 	"\x10return_documents\x18\x05 \x01(\bR\x0freturnDocuments\x12\x1a\n" +
 	"\btruncate\x18\x06 \x01(\bR\btruncate\x12\x1c\n" +
-	"\tdocuments\x18\a \x03(\tR\tdocuments\x12\x1d\n" +
+	"\tdocuments\x18\a \x03(\tR\tdocuments\x120\n" +
+	"\ascoring\x18\b \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\x12\x1d\n" +
 	"\n" +
-	"best_chunk\x18\b \x01(\bR\tbestChunk\"\xed\x01\n" +
+	"best_chunk\x18\t \x01(\bR\tbestChunk\"\xed\x01\n" +
 	"\x14RerankStreamResponse\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
 	"\x05chunk\x18\x02 \x01(\rR\x05chunk\x125\n" +
 	"\aresults\x18\x03 \x03(\v2\x1b.embedroute.v1.RerankResultR\aresults\x12*\n" +
 	"\x05usage\x18\x04 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\x12\x14\n" +
 	"\x05final\x18\x05 \x01(\bR\x05final\x120\n" +
-	"\ascoring\x18\x06 \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring*L\n" +
+	"\ascoring\x18\x06 \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring*`\n" +
 	"\aScoring\x12\x17\n" +
 	"\x13SCORING_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10SCORING_RERANKER\x10\x01\x12\x12\n" +
-	"\x0eSCORING_COSINE\x10\x022\xb3\x01\n" +
+	"\x0eSCORING_COSINE\x10\x02\x12\x12\n" +
+	"\x0eSCORING_MAXSIM\x10\x032\xb3\x01\n" +
 	"\rRerankService\x12E\n" +
 	"\x06Rerank\x12\x1c.embedroute.v1.RerankRequest\x1a\x1d.embedroute.v1.RerankResponse\x12[\n" +
 	"\fRerankStream\x12\".embedroute.v1.RerankStreamRequest\x1a#.embedroute.v1.RerankStreamResponse(\x010\x01Bf\n" +
@@ -644,21 +675,23 @@ var file_embedroute_v1_rerank_proto_goTypes = []any{
 	(*Usage)(nil),                // 6: embedroute.v1.Usage
 }
 var file_embedroute_v1_rerank_proto_depIdxs = []int32{
-	2, // 0: embedroute.v1.RerankResponse.results:type_name -> embedroute.v1.RerankResult
-	6, // 1: embedroute.v1.RerankResponse.usage:type_name -> embedroute.v1.Usage
-	0, // 2: embedroute.v1.RerankResponse.scoring:type_name -> embedroute.v1.Scoring
-	2, // 3: embedroute.v1.RerankStreamResponse.results:type_name -> embedroute.v1.RerankResult
-	6, // 4: embedroute.v1.RerankStreamResponse.usage:type_name -> embedroute.v1.Usage
-	0, // 5: embedroute.v1.RerankStreamResponse.scoring:type_name -> embedroute.v1.Scoring
-	1, // 6: embedroute.v1.RerankService.Rerank:input_type -> embedroute.v1.RerankRequest
-	4, // 7: embedroute.v1.RerankService.RerankStream:input_type -> embedroute.v1.RerankStreamRequest
-	3, // 8: embedroute.v1.RerankService.Rerank:output_type -> embedroute.v1.RerankResponse
-	5, // 9: embedroute.v1.RerankService.RerankStream:output_type -> embedroute.v1.RerankStreamResponse
-	8, // [8:10] is the sub-list for method output_type
-	6, // [6:8] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0,  // 0: embedroute.v1.RerankRequest.scoring:type_name -> embedroute.v1.Scoring
+	2,  // 1: embedroute.v1.RerankResponse.results:type_name -> embedroute.v1.RerankResult
+	6,  // 2: embedroute.v1.RerankResponse.usage:type_name -> embedroute.v1.Usage
+	0,  // 3: embedroute.v1.RerankResponse.scoring:type_name -> embedroute.v1.Scoring
+	0,  // 4: embedroute.v1.RerankStreamRequest.scoring:type_name -> embedroute.v1.Scoring
+	2,  // 5: embedroute.v1.RerankStreamResponse.results:type_name -> embedroute.v1.RerankResult
+	6,  // 6: embedroute.v1.RerankStreamResponse.usage:type_name -> embedroute.v1.Usage
+	0,  // 7: embedroute.v1.RerankStreamResponse.scoring:type_name -> embedroute.v1.Scoring
+	1,  // 8: embedroute.v1.RerankService.Rerank:input_type -> embedroute.v1.RerankRequest
+	4,  // 9: embedroute.v1.RerankService.RerankStream:input_type -> embedroute.v1.RerankStreamRequest
+	3,  // 10: embedroute.v1.RerankService.Rerank:output_type -> embedroute.v1.RerankResponse
+	5,  // 11: embedroute.v1.RerankService.RerankStream:output_type -> embedroute.v1.RerankStreamResponse
+	10, // [10:12] is the sub-list for method output_type
+	8,  // [8:10] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_embedroute_v1_rerank_proto_init() }

@@ -141,3 +141,39 @@ class EmbedStreamResponse(_message.Message):
     vector_space_id: str
     dimensions: int
     def __init__(self, id: _Optional[str] = ..., model: _Optional[str] = ..., embedding: _Optional[_Union[Embedding, _Mapping]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., vector_space_id: _Optional[str] = ..., dimensions: _Optional[int] = ...) -> None: ...
+
+class EmbedTokensRequest(_message.Message):
+    __slots__ = ("model", "inputs", "options")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    inputs: _containers.RepeatedScalarFieldContainer[str]
+    options: EmbedOptions
+    def __init__(self, model: _Optional[str] = ..., inputs: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[EmbedOptions, _Mapping]] = ...) -> None: ...
+
+class TokenVectors(_message.Message):
+    __slots__ = ("index", "token_ids", "vectors", "truncated")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_IDS_FIELD_NUMBER: _ClassVar[int]
+    VECTORS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    token_ids: _containers.RepeatedScalarFieldContainer[int]
+    vectors: _containers.RepeatedCompositeFieldContainer[Embedding]
+    truncated: bool
+    def __init__(self, index: _Optional[int] = ..., token_ids: _Optional[_Iterable[int]] = ..., vectors: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., truncated: _Optional[bool] = ...) -> None: ...
+
+class EmbedTokensResponse(_message.Message):
+    __slots__ = ("model", "inputs", "usage", "vector_space_id", "dimensions")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    inputs: _containers.RepeatedCompositeFieldContainer[TokenVectors]
+    usage: _common_pb2.Usage
+    vector_space_id: str
+    dimensions: int
+    def __init__(self, model: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[TokenVectors, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., vector_space_id: _Optional[str] = ..., dimensions: _Optional[int] = ...) -> None: ...

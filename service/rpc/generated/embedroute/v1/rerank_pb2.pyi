@@ -13,12 +13,14 @@ class Scoring(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SCORING_UNSPECIFIED: _ClassVar[Scoring]
     SCORING_RERANKER: _ClassVar[Scoring]
     SCORING_COSINE: _ClassVar[Scoring]
+    SCORING_MAXSIM: _ClassVar[Scoring]
 SCORING_UNSPECIFIED: Scoring
 SCORING_RERANKER: Scoring
 SCORING_COSINE: Scoring
+SCORING_MAXSIM: Scoring
 
 class RerankRequest(_message.Message):
-    __slots__ = ("model", "query", "documents", "top_n", "instruction", "return_documents", "truncate", "best_chunk")
+    __slots__ = ("model", "query", "documents", "top_n", "instruction", "return_documents", "truncate", "scoring", "best_chunk")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +28,7 @@ class RerankRequest(_message.Message):
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
     RETURN_DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     TRUNCATE_FIELD_NUMBER: _ClassVar[int]
+    SCORING_FIELD_NUMBER: _ClassVar[int]
     BEST_CHUNK_FIELD_NUMBER: _ClassVar[int]
     model: str
     query: str
@@ -34,8 +37,9 @@ class RerankRequest(_message.Message):
     instruction: str
     return_documents: bool
     truncate: bool
+    scoring: Scoring
     best_chunk: bool
-    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., documents: _Optional[_Iterable[str]] = ..., top_n: _Optional[int] = ..., instruction: _Optional[str] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., best_chunk: _Optional[bool] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., documents: _Optional[_Iterable[str]] = ..., top_n: _Optional[int] = ..., instruction: _Optional[str] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., scoring: _Optional[_Union[Scoring, str]] = ..., best_chunk: _Optional[bool] = ...) -> None: ...
 
 class RerankResult(_message.Message):
     __slots__ = ("index", "score", "document", "prompt_tokens", "truncated", "chunks", "best_start", "best_end")
@@ -70,7 +74,7 @@ class RerankResponse(_message.Message):
     def __init__(self, model: _Optional[str] = ..., results: _Optional[_Iterable[_Union[RerankResult, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., scoring: _Optional[_Union[Scoring, str]] = ...) -> None: ...
 
 class RerankStreamRequest(_message.Message):
-    __slots__ = ("model", "query", "instruction", "top_n", "return_documents", "truncate", "documents", "best_chunk")
+    __slots__ = ("model", "query", "instruction", "top_n", "return_documents", "truncate", "documents", "scoring", "best_chunk")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +82,7 @@ class RerankStreamRequest(_message.Message):
     RETURN_DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     TRUNCATE_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    SCORING_FIELD_NUMBER: _ClassVar[int]
     BEST_CHUNK_FIELD_NUMBER: _ClassVar[int]
     model: str
     query: str
@@ -86,8 +91,9 @@ class RerankStreamRequest(_message.Message):
     return_documents: bool
     truncate: bool
     documents: _containers.RepeatedScalarFieldContainer[str]
+    scoring: Scoring
     best_chunk: bool
-    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., instruction: _Optional[str] = ..., top_n: _Optional[int] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., documents: _Optional[_Iterable[str]] = ..., best_chunk: _Optional[bool] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., instruction: _Optional[str] = ..., top_n: _Optional[int] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., documents: _Optional[_Iterable[str]] = ..., scoring: _Optional[_Union[Scoring, str]] = ..., best_chunk: _Optional[bool] = ...) -> None: ...
 
 class RerankStreamResponse(_message.Message):
     __slots__ = ("model", "chunk", "results", "usage", "final", "scoring")

@@ -264,6 +264,47 @@ export interface EmbedStreamResponse {
   dimensions: number;
 }
 
+export interface EmbedTokensRequest {
+  /** Model id as listed by ModelService; empty picks the only embedding model served. */
+  model: string;
+  /** Texts; at least one, each non-empty. */
+  inputs: string[];
+  /**
+   * As for Embed: dimensions and normalize apply to each token's vector, encoding
+   * to each one's values; chunking must be unset (INVALID_ARGUMENT otherwise).
+   */
+  options?: EmbedOptions | undefined;
+}
+
+/** The token vectors of one input. */
+export interface TokenVectors {
+  /** Position of the input in the request. */
+  index: number;
+  /** The prompt's token ids, one per vector, in order. */
+  tokenIds: number[];
+  /** One per token, in order; each Embedding's index is the token's position. */
+  vectors: Embedding[];
+  /** True when the input was cut to fit the context (only with truncate=true). */
+  truncated: boolean;
+}
+
+export interface EmbedTokensResponse {
+  /** Id of the model that computed the vectors. */
+  model: string;
+  /** One per input, in input order. */
+  inputs: TokenVectors[];
+  usage?:
+    | Usage
+    | undefined;
+  /**
+   * The token vectors' own space (not the pooled vectors' of the same model); empty
+   * when the server computes no ids.
+   */
+  vectorSpaceId: string;
+  /** Length of each vector. */
+  dimensions: number;
+}
+
 function createBaseChunking(): Chunking {
   return { mode: 0, size: 0, overlap: 0 };
 }
@@ -1406,6 +1447,381 @@ export const EmbedStreamResponse: MessageFns<EmbedStreamResponse> = {
   },
 };
 
+function createBaseEmbedTokensRequest(): EmbedTokensRequest {
+  return { model: "", inputs: [], options: undefined };
+}
+
+export const EmbedTokensRequest: MessageFns<EmbedTokensRequest> = {
+  encode(message: EmbedTokensRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    for (const v of message.inputs) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.options !== undefined) {
+      EmbedOptions.encode(message.options, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedTokensRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedTokensRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.inputs.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.options = EmbedOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedTokensRequest {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      inputs: globalThis.Array.isArray(object?.inputs) ? object.inputs.map((e: any) => globalThis.String(e)) : [],
+      options: isSet(object.options) ? EmbedOptions.fromJSON(object.options) : undefined,
+    };
+  },
+
+  toJSON(message: EmbedTokensRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.inputs?.length) {
+      obj.inputs = message.inputs;
+    }
+    if (message.options !== undefined) {
+      obj.options = EmbedOptions.toJSON(message.options);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EmbedTokensRequest>, I>>(base?: I): EmbedTokensRequest {
+    return EmbedTokensRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EmbedTokensRequest>, I>>(object: I): EmbedTokensRequest {
+    const message = createBaseEmbedTokensRequest();
+    message.model = object.model ?? "";
+    message.inputs = object.inputs?.map((e) => e) || [];
+    message.options = (object.options !== undefined && object.options !== null)
+      ? EmbedOptions.fromPartial(object.options)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTokenVectors(): TokenVectors {
+  return { index: 0, tokenIds: [], vectors: [], truncated: false };
+}
+
+export const TokenVectors: MessageFns<TokenVectors> = {
+  encode(message: TokenVectors, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.tokenIds.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.tokenIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.vectors) {
+      Embedding.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.truncated !== false) {
+      writer.uint32(32).bool(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TokenVectors {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTokenVectors();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.tokenIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.tokenIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.vectors.push(Embedding.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TokenVectors {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      tokenIds: globalThis.Array.isArray(object?.tokenIds)
+        ? object.tokenIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.token_ids)
+        ? object.token_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      vectors: globalThis.Array.isArray(object?.vectors) ? object.vectors.map((e: any) => Embedding.fromJSON(e)) : [],
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+    };
+  },
+
+  toJSON(message: TokenVectors): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.tokenIds?.length) {
+      obj.tokenIds = message.tokenIds.map((e) => Math.round(e));
+    }
+    if (message.vectors?.length) {
+      obj.vectors = message.vectors.map((e) => Embedding.toJSON(e));
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TokenVectors>, I>>(base?: I): TokenVectors {
+    return TokenVectors.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TokenVectors>, I>>(object: I): TokenVectors {
+    const message = createBaseTokenVectors();
+    message.index = object.index ?? 0;
+    message.tokenIds = object.tokenIds?.map((e) => e) || [];
+    message.vectors = object.vectors?.map((e) => Embedding.fromPartial(e)) || [];
+    message.truncated = object.truncated ?? false;
+    return message;
+  },
+};
+
+function createBaseEmbedTokensResponse(): EmbedTokensResponse {
+  return { model: "", inputs: [], usage: undefined, vectorSpaceId: "", dimensions: 0 };
+}
+
+export const EmbedTokensResponse: MessageFns<EmbedTokensResponse> = {
+  encode(message: EmbedTokensResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    for (const v of message.inputs) {
+      TokenVectors.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.usage !== undefined) {
+      Usage.encode(message.usage, writer.uint32(26).fork()).join();
+    }
+    if (message.vectorSpaceId !== "") {
+      writer.uint32(34).string(message.vectorSpaceId);
+    }
+    if (message.dimensions !== 0) {
+      writer.uint32(40).uint32(message.dimensions);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedTokensResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedTokensResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.inputs.push(TokenVectors.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.usage = Usage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.vectorSpaceId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.dimensions = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedTokensResponse {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      inputs: globalThis.Array.isArray(object?.inputs) ? object.inputs.map((e: any) => TokenVectors.fromJSON(e)) : [],
+      usage: isSet(object.usage) ? Usage.fromJSON(object.usage) : undefined,
+      vectorSpaceId: isSet(object.vectorSpaceId)
+        ? globalThis.String(object.vectorSpaceId)
+        : isSet(object.vector_space_id)
+        ? globalThis.String(object.vector_space_id)
+        : "",
+      dimensions: isSet(object.dimensions) ? globalThis.Number(object.dimensions) : 0,
+    };
+  },
+
+  toJSON(message: EmbedTokensResponse): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.inputs?.length) {
+      obj.inputs = message.inputs.map((e) => TokenVectors.toJSON(e));
+    }
+    if (message.usage !== undefined) {
+      obj.usage = Usage.toJSON(message.usage);
+    }
+    if (message.vectorSpaceId !== "") {
+      obj.vectorSpaceId = message.vectorSpaceId;
+    }
+    if (message.dimensions !== 0) {
+      obj.dimensions = Math.round(message.dimensions);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EmbedTokensResponse>, I>>(base?: I): EmbedTokensResponse {
+    return EmbedTokensResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EmbedTokensResponse>, I>>(object: I): EmbedTokensResponse {
+    const message = createBaseEmbedTokensResponse();
+    message.model = object.model ?? "";
+    message.inputs = object.inputs?.map((e) => TokenVectors.fromPartial(e)) || [];
+    message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
+    message.vectorSpaceId = object.vectorSpaceId ?? "";
+    message.dimensions = object.dimensions ?? 0;
+    return message;
+  },
+};
+
 /** Text embeddings from the GGUF embedding models the server loaded. */
 export type EmbedServiceService = typeof EmbedServiceService;
 export const EmbedServiceService = {
@@ -1435,6 +1851,20 @@ export const EmbedServiceService = {
     responseSerialize: (value: EmbedStreamResponse): Buffer => Buffer.from(EmbedStreamResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EmbedStreamResponse => EmbedStreamResponse.decode(value),
   },
+  /**
+   * Every token's vector of each input (multi-vector / late interaction, TEI's
+   * /embed_all): the model's final hidden state at each token of the prompt it saw
+   * (template and special tokens included), from the same one decode as Embed.
+   */
+  embedTokens: {
+    path: "/embedroute.v1.EmbedService/EmbedTokens" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EmbedTokensRequest): Buffer => Buffer.from(EmbedTokensRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EmbedTokensRequest => EmbedTokensRequest.decode(value),
+    responseSerialize: (value: EmbedTokensResponse): Buffer => Buffer.from(EmbedTokensResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EmbedTokensResponse => EmbedTokensResponse.decode(value),
+  },
 } as const;
 
 export interface EmbedServiceServer extends UntypedServiceImplementation {
@@ -1448,6 +1878,12 @@ export interface EmbedServiceServer extends UntypedServiceImplementation {
    * status; its id is in the ErrorInfo metadata ("id").
    */
   embedStream: handleBidiStreamingCall<EmbedStreamRequest, EmbedStreamResponse>;
+  /**
+   * Every token's vector of each input (multi-vector / late interaction, TEI's
+   * /embed_all): the model's final hidden state at each token of the prompt it saw
+   * (template and special tokens included), from the same one decode as Embed.
+   */
+  embedTokens: handleUnaryCall<EmbedTokensRequest, EmbedTokensResponse>;
 }
 
 export interface EmbedServiceClient extends Client {
@@ -1480,6 +1916,26 @@ export interface EmbedServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<EmbedStreamRequest, EmbedStreamResponse>;
+  /**
+   * Every token's vector of each input (multi-vector / late interaction, TEI's
+   * /embed_all): the model's final hidden state at each token of the prompt it saw
+   * (template and special tokens included), from the same one decode as Embed.
+   */
+  embedTokens(
+    request: EmbedTokensRequest,
+    callback: (error: ServiceError | null, response: EmbedTokensResponse) => void,
+  ): ClientUnaryCall;
+  embedTokens(
+    request: EmbedTokensRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EmbedTokensResponse) => void,
+  ): ClientUnaryCall;
+  embedTokens(
+    request: EmbedTokensRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EmbedTokensResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const EmbedServiceClient = makeGenericClientConstructor(

@@ -36,6 +36,12 @@ export enum Scoring {
    * the document's embeddings from the embedding model named in `model`.
    */
   SCORING_COSINE = 2,
+  /**
+   * SCORING_MAXSIM - Late interaction: score is ColBERT's MaxSim over the embedding model's token vectors
+   * (EmbedTokens, unit-normalised): the sum over the query's tokens of each one's largest
+   * cosine with a document token, in [-n, n] for a query prompt of n tokens.
+   */
+  SCORING_MAXSIM = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -50,6 +56,9 @@ export function scoringFromJSON(object: any): Scoring {
     case 2:
     case "SCORING_COSINE":
       return Scoring.SCORING_COSINE;
+    case 3:
+    case "SCORING_MAXSIM":
+      return Scoring.SCORING_MAXSIM;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -65,6 +74,8 @@ export function scoringToJSON(object: Scoring): string {
       return "SCORING_RERANKER";
     case Scoring.SCORING_COSINE:
       return "SCORING_COSINE";
+    case Scoring.SCORING_MAXSIM:
+      return "SCORING_MAXSIM";
     case Scoring.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -87,6 +98,12 @@ export interface RerankRequest {
   /** Cut query+document pairs longer than the context instead of failing. Default false. */
   truncate: boolean;
   /**
+   * How to score. Unset: with the reranker when one is served, else SCORING_COSINE over the
+   * embedding model. SCORING_MAXSIM or SCORING_COSINE score with an embedding model (the one
+   * named in `model`, or the only one served) even where a reranker is served.
+   */
+  scoring: Scoring;
+  /**
    * Score a document longer than the context by its best chunk instead of failing or cutting it:
    * the document is split into windows that each fit one sequence beside the query (ends moved
    * back to a sentence end or a space, as Embed's chunking does), every window is scored, and the
@@ -99,8 +116,8 @@ export interface RerankResult {
   /** Position of the document in the request (in RerankStream: across all chunks). */
   index: number;
   /**
-   * Relevance: a reranker's probability of "yes" in [0, 1], or with SCORING_COSINE the
-   * cosine similarity in [-1, 1] (see the response's scoring).
+   * Relevance: a reranker's probability of "yes" in [0, 1], with SCORING_COSINE the
+   * cosine similarity in [-1, 1], with SCORING_MAXSIM the MaxSim (see the response's scoring).
    */
   score: number;
   /** The document text, when return_documents was set. */
@@ -127,7 +144,10 @@ export interface RerankResponse {
   usage?:
     | Usage
     | undefined;
-  /** SCORING_COSINE when no reranker is served and `model` is an embedding model. */
+  /**
+   * SCORING_COSINE when no reranker is served and `model` is an embedding model, or
+   * what the request asked for.
+   */
   scoring: Scoring;
 }
 
@@ -146,6 +166,8 @@ export interface RerankStreamRequest {
   truncate: boolean;
   /** Any message: the next chunk of documents. */
   documents: string[];
+  /** First message only: how to score, as RerankRequest.scoring. */
+  scoring: Scoring;
   /**
    * First message only: score documents longer than the context by their best chunk (see
    * RerankRequest.best_chunk).
@@ -166,7 +188,10 @@ export interface RerankStreamResponse {
     | undefined;
   /** True on the last response, sent after the client closed its side. */
   final: boolean;
-  /** SCORING_COSINE when no reranker is served and `model` is an embedding model. */
+  /**
+   * SCORING_COSINE when no reranker is served and `model` is an embedding model, or
+   * what the request asked for.
+   */
   scoring: Scoring;
 }
 
@@ -179,6 +204,7 @@ function createBaseRerankRequest(): RerankRequest {
     instruction: "",
     returnDocuments: false,
     truncate: false,
+    scoring: 0,
     bestChunk: false,
   };
 }
@@ -206,8 +232,11 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     if (message.truncate !== false) {
       writer.uint32(56).bool(message.truncate);
     }
+    if (message.scoring !== 0) {
+      writer.uint32(64).int32(message.scoring);
+    }
     if (message.bestChunk !== false) {
-      writer.uint32(64).bool(message.bestChunk);
+      writer.uint32(72).bool(message.bestChunk);
     }
     return writer;
   },
@@ -286,6 +315,14 @@ export const RerankRequest: MessageFns<RerankRequest> = {
               break;
             }
 
+            message.scoring = reader.int32() as any;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
             message.bestChunk = reader.bool();
             continue;
           }
@@ -320,6 +357,7 @@ export const RerankRequest: MessageFns<RerankRequest> = {
         ? globalThis.Boolean(object.return_documents)
         : false,
       truncate: isSet(object.truncate) ? globalThis.Boolean(object.truncate) : false,
+      scoring: isSet(object.scoring) ? scoringFromJSON(object.scoring) : 0,
       bestChunk: isSet(object.bestChunk)
         ? globalThis.Boolean(object.bestChunk)
         : isSet(object.best_chunk)
@@ -351,6 +389,9 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     if (message.truncate !== false) {
       obj.truncate = message.truncate;
     }
+    if (message.scoring !== 0) {
+      obj.scoring = scoringToJSON(message.scoring);
+    }
     if (message.bestChunk !== false) {
       obj.bestChunk = message.bestChunk;
     }
@@ -369,6 +410,7 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     message.instruction = object.instruction ?? "";
     message.returnDocuments = object.returnDocuments ?? false;
     message.truncate = object.truncate ?? false;
+    message.scoring = object.scoring ?? 0;
     message.bestChunk = object.bestChunk ?? false;
     return message;
   },
@@ -695,6 +737,7 @@ function createBaseRerankStreamRequest(): RerankStreamRequest {
     returnDocuments: false,
     truncate: false,
     documents: [],
+    scoring: 0,
     bestChunk: false,
   };
 }
@@ -722,8 +765,11 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     for (const v of message.documents) {
       writer.uint32(58).string(v!);
     }
+    if (message.scoring !== 0) {
+      writer.uint32(64).int32(message.scoring);
+    }
     if (message.bestChunk !== false) {
-      writer.uint32(64).bool(message.bestChunk);
+      writer.uint32(72).bool(message.bestChunk);
     }
     return writer;
   },
@@ -802,6 +848,14 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
               break;
             }
 
+            message.scoring = reader.int32() as any;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
             message.bestChunk = reader.bool();
             continue;
           }
@@ -836,6 +890,7 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
       documents: globalThis.Array.isArray(object?.documents)
         ? object.documents.map((e: any) => globalThis.String(e))
         : [],
+      scoring: isSet(object.scoring) ? scoringFromJSON(object.scoring) : 0,
       bestChunk: isSet(object.bestChunk)
         ? globalThis.Boolean(object.bestChunk)
         : isSet(object.best_chunk)
@@ -867,6 +922,9 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     if (message.documents?.length) {
       obj.documents = message.documents;
     }
+    if (message.scoring !== 0) {
+      obj.scoring = scoringToJSON(message.scoring);
+    }
     if (message.bestChunk !== false) {
       obj.bestChunk = message.bestChunk;
     }
@@ -885,6 +943,7 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     message.returnDocuments = object.returnDocuments ?? false;
     message.truncate = object.truncate ?? false;
     message.documents = object.documents?.map((e) => e) || [];
+    message.scoring = object.scoring ?? 0;
     message.bestChunk = object.bestChunk ?? false;
     return message;
   },

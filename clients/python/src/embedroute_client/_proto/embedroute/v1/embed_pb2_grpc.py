@@ -45,6 +45,11 @@ class EmbedServiceStub:
                 request_serializer=embedroute_dot_v1_dot_embed__pb2.EmbedStreamRequest.SerializeToString,
                 response_deserializer=embedroute_dot_v1_dot_embed__pb2.EmbedStreamResponse.FromString,
                 _registered_method=True)
+        self.EmbedTokens = channel.unary_unary(
+                '/embedroute.v1.EmbedService/EmbedTokens',
+                request_serializer=embedroute_dot_v1_dot_embed__pb2.EmbedTokensRequest.SerializeToString,
+                response_deserializer=embedroute_dot_v1_dot_embed__pb2.EmbedTokensResponse.FromString,
+                _registered_method=True)
 
 
 class EmbedServiceServicer:
@@ -69,6 +74,15 @@ class EmbedServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EmbedTokens(self, request, context):
+        """Every token's vector of each input (multi-vector / late interaction, TEI's
+        /embed_all): the model's final hidden state at each token of the prompt it saw
+        (template and special tokens included), from the same one decode as Embed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmbedServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -81,6 +95,11 @@ def add_EmbedServiceServicer_to_server(servicer, server):
                     servicer.EmbedStream,
                     request_deserializer=embedroute_dot_v1_dot_embed__pb2.EmbedStreamRequest.FromString,
                     response_serializer=embedroute_dot_v1_dot_embed__pb2.EmbedStreamResponse.SerializeToString,
+            ),
+            'EmbedTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.EmbedTokens,
+                    request_deserializer=embedroute_dot_v1_dot_embed__pb2.EmbedTokensRequest.FromString,
+                    response_serializer=embedroute_dot_v1_dot_embed__pb2.EmbedTokensResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -138,6 +157,33 @@ class EmbedService:
             '/embedroute.v1.EmbedService/EmbedStream',
             embedroute_dot_v1_dot_embed__pb2.EmbedStreamRequest.SerializeToString,
             embedroute_dot_v1_dot_embed__pb2.EmbedStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EmbedTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/embedroute.v1.EmbedService/EmbedTokens',
+            embedroute_dot_v1_dot_embed__pb2.EmbedTokensRequest.SerializeToString,
+            embedroute_dot_v1_dot_embed__pb2.EmbedTokensResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -9,6 +9,8 @@ import dev.embedroute.v1.EmbedResponse;
 import dev.embedroute.v1.EmbedServiceGrpc;
 import dev.embedroute.v1.EmbedStreamRequest;
 import dev.embedroute.v1.EmbedStreamResponse;
+import dev.embedroute.v1.EmbedTokensRequest;
+import dev.embedroute.v1.EmbedTokensResponse;
 import dev.embedroute.v1.Embedding;
 import dev.embedroute.v1.ListModelsRequest;
 import dev.embedroute.v1.Model;
@@ -141,6 +143,26 @@ public final class EmbedrouteClient implements AutoCloseable {
   public List<float[]> embed(List<String> texts, EmbedOptions options) {
     EmbedRequest request = embedRequest(texts, options);
     return vectors(blocking(timeout, d -> embedBlocking.withDeadline(d).embed(request)), expected(options));
+  }
+
+  /**
+   * Every token's vector of each text: per text, one vector per token of the prompt the model saw
+   * (template and special tokens included), with the token ids; the options apply per token.
+   */
+  public List<TokenVectors> embedTokens(List<String> texts, EmbedOptions options) {
+    EmbedTokensRequest request =
+        EmbedTokensRequest.newBuilder().setModel(options.model()).addAllInputs(texts).setOptions(options.proto()).build();
+    EmbedTokensResponse reply = blocking(timeout, d -> embedBlocking.withDeadline(d).embedTokens(request));
+    VectorSpaceMismatchException.check(expected(options), reply.getVectorSpaceId(), reply.getModel());
+    List<TokenVectors> out = new ArrayList<>(reply.getInputsCount());
+    for (dev.embedroute.v1.TokenVectors t : reply.getInputsList()) {
+      List<float[]> vectors = new ArrayList<>(t.getVectorsCount());
+      for (Embedding e : t.getVectorsList()) {
+        vectors.add(floats(e));
+      }
+      out.add(new TokenVectors(List.copyOf(t.getTokenIdsList()), vectors, t.getTruncated()));
+    }
+    return out;
   }
 
   /**

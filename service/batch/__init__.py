@@ -1,0 +1,28 @@
+"""Batch jobs (OpenAI's Batch API): input files stored, their lines run below live traffic, results kept.
+
+    jobs = BatchJobs(settings, endpoints)   # endpoints: the HTTP front's live routes, one per batch endpoint
+    jobs.start()                            # resumes what a restart left, from its last committed chunk
+
+An application-level package: it runs lines through the application (in its background lane) by
+the endpoints it is given, and knows no front, scheduler or engine. Its store is embedded: an SQLite
+file and the files themselves under `data_dir` (service.batch.store).
+"""
+
+from __future__ import annotations
+
+from service.batch.jobs import BatchJobs, NoSuchThingError, Upload
+from service.batch.records import BatchRecord, FileRecord, LineError, Status
+from service.batch.runner import Endpoint, Endpoints, LineAnswer
+
+__all__ = [
+    "BatchJobs",
+    "BatchRecord",
+    "Endpoint",
+    "Endpoints",
+    "FileRecord",
+    "LineAnswer",
+    "LineError",
+    "NoSuchThingError",
+    "Status",
+    "Upload",
+]

@@ -1,0 +1,266 @@
+"""Batch jobs as the fronts see them: files in, jobs created, read, listed and cancelled, results out.
+
+With API keys, everything is the caller's key's (its hash, service.core.keys.tenant, set by the
+front for the call): another key's file or job is answered as one that does not exist. Without
+keys there is one tenant, as for the vector cache. Files are written and read in pieces on one I/O
+thread, which also owns the store, so neither an upload nor a download is held whole in memory and
+the event loop never waits on a disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from service.batch.lock import DataDirLock
+from service.batch.records import (
+    COMPLETION_WINDOWS,
+    FINAL,
+    INPUT_PURPOSE,
+    BatchRecord,
+    FileRecord,
+    new_id,
+    now,
+)
+from service.batch.runner import Endpoints, Runner
+from service.batch.store import Store
+from service.core import keys
+from service.core.config import Settings
+from service.core.errors import InvalidArgumentError, NotFoundError, PayloadTooLargeError, ResourceExhaustedError
+
+T = TypeVar("T")
+
+READ_BYTES = 256 * 1024
+"""A download's pieces."""
+MAX_PAGE = 100
+MAX_METADATA_KEYS = 16
+MAX_METADATA_CHARS = 512
+"""OpenAI's bounds on a job's metadata: 16 pairs, keys of 64 and values of 512 characters."""
+STORAGE_RETRY_S = 60.0
+JOBS_RETRY_S = 10.0
+PURGE_EVERY_S = 3600.0
+"""The Retry-After of a full store and of a key with its most unfinished jobs: neither frees up at once."""
+
+
+class NoSuchThingError(NotFoundError):
+    """A file or job id the caller cannot see: unknown, deleted, or another key's."""
+
+    reason = "NOT_FOUND"
+
+
+class Upload:
+    """A file being received: pieces go to disk as they come, refused past the size limit."""
+
+    def __init__(self, jobs: BatchJobs, path: Path, stream: BinaryIO, room: int) -> None:
+        self._jobs = jobs
+        self._path = path
+        self._stream = stream
+        self._room = room
+        """What the storage limit leaves for this file."""
+        self.bytes = 0
+
+    async def write(self, piece: bytes) -> None:
+        self.bytes += len(piece)
+        if self.bytes > self._jobs.max_file_bytes:
+            await self.abort()
+            raise PayloadTooLargeError(f"the file is over {self._jobs.max_file_bytes} bytes (batch_max_file_bytes)")
+        if self.bytes > self._room:
+            await self.abort()
+            raise ResourceExhaustedError("the server's batch storage is full (batch_max_storage_bytes); delete "
+                                         "files to make room", retry_after_s=STORAGE_RETRY_S)
+        if piece:
+            await self._jobs.io(self._stream.write, piece)
+
+    async def abort(self) -> None:
+        await self._jobs.io(self._discard)
+
+    def _discard(self) -> None:
+        self._stream.close()
+        self._path.unlink(missing_ok=True)
+
+    async def finish(self, filename: str, purpose: str) -> FileRecord:
+        if purpose != INPUT_PURPOSE:
+            await self.abort()
+            raise InvalidArgumentError.for_field(
+                "purpose", f"purpose must be {INPUT_PURPOSE!r} (this server stores batch input files only), "
+                f"not {purpose[:40]!r}")
+        record = FileRecord(self._path.name, self._jobs.tenant(), purpose, filename[:255] or "upload.jsonl", self.bytes, now(),
+                            self._path.name)
+        await self._jobs.io(self._keep, record)
+        return record
+
+    def _keep(self, record: FileRecord) -> None:
+        self._stream.flush()
+        self._stream.close()
+        self._jobs.store.add_file(record)
+
+
+class BatchJobs:
+    """Create on the event loop that serves the fronts; `start` resumes the jobs a restart left."""
+
+    def __init__(self, settings: Settings, endpoints: Endpoints) -> None:
+        assert settings.data_dir is not None
+        self._lock = DataDirLock(settings.data_dir)
+        self.files = settings.data_dir / "files"
+        self.files.mkdir(parents=True, exist_ok=True)
+        self.store = Store(settings.data_dir / "jobs.sqlite3")
+        self.max_file_bytes = settings.batch_max_file_bytes
+        self._max_storage_bytes = settings.batch_max_storage_bytes
+        self._max_jobs = settings.batch_max_jobs_per_key
+        self._retention_s = settings.batch_retention_seconds
+        self._purger: asyncio.Task[None] | None = None
+        self.endpoints = sorted(endpoints)
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-io")
+        self._runner = Runner(settings, self.store, self.files, endpoints, self._io)
+        self._per_key = bool(settings.api_keys) or settings.api_keys_file is not None
+
+    def tenant(self) -> str:
+        """Whose files and jobs the call handled now may see."""
+        return keys.tenant.get() if self._per_key else ""
+
+    async def io(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
+
+    def start(self) -> None:
+        self._runner.start()
+        self._purger = asyncio.create_task(self._purge(), name="batch-purge")
+
+    async def stop(self) -> None:
+        """Stops the runner (before the fronts drain: its lines would be refused); the chunk in flight is
+        redone by the next start."""
+        await self._runner.stop()
+        if self._purger is not None:
+            self._purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purger
+
+    async def _purge(self) -> None:
+        """Deletes the files older than the retention, at a tenth of it (at most hourly)."""
+        while True:
+            stale = await self.io(self.store.stale_files, int(now() - self._retention_s))
+            for record in stale:
+                await self.io(self._delete, record)
+            await asyncio.sleep(min(PURGE_EVERY_S, self._retention_s / 10))
+
+    async def close(self) -> None:
+        """Closes the store, once the fronts have stopped."""
+        await self.io(self.store.close)
+        self._io.shutdown(wait=True)
+        self._lock.release()
+
+    # --- files ---------------------------------------------------------------------
+
+    async def upload(self) -> Upload:
+        path = self.files / new_id("file-")
+        stored = await self.io(self.store.stored_bytes)
+        stream = await self.io(_create, path)
+        return Upload(self, path, stream, self._max_storage_bytes - stored)
+
+    async def file(self, file_id: str) -> FileRecord:
+        record = await self.io(self.store.file, file_id)
+        if record is None or record.tenant != self.tenant():
+            raise NoSuchThingError(f"no file {file_id[:80]!r}")
+        return record
+
+    async def content(self, file_id: str) -> tuple[FileRecord, AsyncIterator[bytes]]:
+        """The file and its bytes in pieces (its recorded size: a result file is never read past its
+        last committed chunk)."""
+        record = await self.file(file_id)
+        stream: BinaryIO = await self.io(open, self.files / record.blob, "rb")
+
+        async def pieces() -> AsyncIterator[bytes]:
+            left = record.bytes
+            try:
+                while left > 0:
+                    piece = await self.io(stream.read, min(READ_BYTES, left))
+                    if not piece:
+                        return
+                    left -= len(piece)
+                    yield piece
+            finally:
+                await self.io(stream.close)
+
+        return record, pieces()
+
+    async def delete(self, file_id: str) -> FileRecord:
+        record = await self.file(file_id)
+        await self.io(self._delete, record)
+        return record
+
+    def _delete(self, record: FileRecord) -> None:
+        self.store.delete_file(record.id)
+        (self.files / record.blob).unlink(missing_ok=True)
+
+    # --- jobs ----------------------------------------------------------------------
+
+    async def create(
+        self, input_file_id: str, endpoint: str, completion_window: str, metadata: dict[str, Any] | None
+    ) -> BatchRecord:
+        if endpoint not in self.endpoints:
+            raise InvalidArgumentError.for_field(
+                "endpoint", f"endpoint {endpoint[:80]!r} is not served in batches; use one of {', '.join(self.endpoints)}")
+        if completion_window not in COMPLETION_WINDOWS:
+            raise InvalidArgumentError.for_field(
+                "completion_window", f"completion_window must be one of {', '.join(COMPLETION_WINDOWS)}")
+        _check_metadata(metadata)
+        source = await self.file(input_file_id)
+        if source.purpose != INPUT_PURPOSE:
+            raise InvalidArgumentError.for_field(
+                "input_file_id", f"file {input_file_id[:80]!r} has purpose {source.purpose!r}; a batch reads a "
+                f"file uploaded with purpose {INPUT_PURPOSE!r}")
+        unfinished = await self.io(self.store.unfinished, self.tenant())
+        if unfinished >= self._max_jobs:
+            raise ResourceExhaustedError(f"{unfinished} batches of this key are not finished, the most it may have "
+                                         "(batch_max_jobs_per_key); retry when one ends", retry_after_s=JOBS_RETRY_S)
+        created = now()
+        record = BatchRecord(new_id("batch_"), self.tenant(), endpoint, input_file_id, completion_window, "validating",
+                             created, created + COMPLETION_WINDOWS[completion_window], metadata)
+        await self.io(self.store.add_batch, record)
+        self._runner.wake()
+        return record
+
+    async def batch(self, batch_id: str) -> BatchRecord:
+        record = await self.io(self.store.batch, batch_id)
+        if record is None or record.tenant != self.tenant():
+            raise NoSuchThingError(f"no batch {batch_id[:80]!r}")
+        return record
+
+    async def batches(self, after: str | None, limit: int) -> tuple[list[BatchRecord], bool]:
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidArgumentError.for_field("limit", f"limit must be 1 to {MAX_PAGE}")
+        return await self.io(self.store.batches, self.tenant(), after, limit)
+
+    async def cancel(self, batch_id: str) -> BatchRecord:
+        """validating or in_progress -> cancelling; the runner stops after the chunk in flight and the
+        job becomes cancelled, with the lines answered so far in its files."""
+        record = await self.batch(batch_id)
+        if not await self.io(self.store.move, batch_id, "cancelling", now(), FINAL | {"finalizing", "cancelling"}):
+            if record.status != "cancelling":
+                raise InvalidArgumentError.for_field(
+                    "batch_id", f"batch {batch_id[:80]!r} is {record.status}; only a validating or in_progress "
+                    "batch can be cancelled")
+        self._runner.wake()
+        return await self.batch(batch_id)
+
+
+def _check_metadata(metadata: dict[str, Any] | None) -> None:
+    if metadata is None:
+        return
+    if len(metadata) > MAX_METADATA_KEYS or not all(
+        isinstance(v, str) and len(k) <= 64 and len(v) <= MAX_METADATA_CHARS for k, v in metadata.items()
+    ):
+        raise InvalidArgumentError.for_field(
+            "metadata", f"metadata holds at most {MAX_METADATA_KEYS} string values (keys of 64, values of "
+            f"{MAX_METADATA_CHARS} characters)")
+
+
+
+def _create(path: Path) -> BinaryIO:
+    return open(path, "xb")  # the Upload closes it
+
+
+__all__ = ["BatchJobs", "NoSuchThingError", "Upload"]
