@@ -28,6 +28,7 @@ from router.plan import (
     UnreadableFile,
     merge_consistent,
 )
+from router.context import fitting as fitting_context
 from router.policy import plan
 from router.probe import probe_hardware
 
@@ -44,7 +45,7 @@ def plan_models(models_dirs: Sequence[Path], prefs: RouterPrefs, hardware: Hardw
     catalog = build_catalog(models_dirs)
     plans = plan(catalog, hw, prefs)
     for p in plans:
-        log.info("router: %s (%s) -> %s", p.model_id, p.kind, p.reason)
+        log.info("router: %s (%s) -> %s; context %s", p.model_id, p.kind, p.reason, p.context and p.context.reason)
     if not plans:
         log.warning("router: no usable GGUF under %s", ", ".join(str(d) for d in models_dirs))
     return plans
@@ -65,6 +66,7 @@ __all__ = [
     "RouterPrefs",
     "UnreadableFile",
     "build_catalog",
+    "fitting_context",
     "load_profile",
     "merge_consistent",
     "plan_models",

@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         "--record", type=Path, metavar="FILE", help="write the hardware as a profile (JSON if FILE ends in .json)"
     )
     p.add_argument(
-        "--ctx", type=int, default=0, metavar="N", help="tokens per sequence (0 = the model's, capped at 8192)"
+        "--ctx", type=int, default=0, metavar="N", help="tokens per sequence (0 = the file's trained context where memory allows)"
     )
     p.add_argument(
         "--pin", action="append", default=[], metavar="MODEL=QUANT[@DEVICE]", help="force a quant and/or device"
@@ -115,10 +115,11 @@ def _hardware_lines(hw: Hardware, budget: Budget) -> list[str]:
 
 def _plan_lines(p: ModelPlan, prefs: RouterPrefs) -> list[str]:
     chosen = p.chosen
+    tokens = p.context.tokens if p.context else prefs.context_for(chosen.description)
     lines = [
         "",
-        f"{p.model_id} ({p.kind}): {prefs.context_for(chosen.description)} tokens per sequence, "
-        f"pooling: {chosen.description.pooling_note}",
+        f"{p.model_id} ({p.kind}): {tokens} tokens per sequence, pooling: {chosen.description.pooling_note}",
+        f"  context: {p.context.reason if p.context else tokens}",
         f"  engine: {chosen.layout.summary()}",
         f"  {'#':>2}  {'file':40} {'quant':7} {'bits':>5}  {'device':6} {'layers':>6}  "
         f"{'GPU':>9} {'RAM':>9}  fits  note",

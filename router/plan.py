@@ -84,8 +84,10 @@ class RouterPrefs:
     """
 
     n_ctx: int = DEFAULTS.n_ctx
-    """Tokens per sequence; 0 = the file's trained context capped by `max_ctx`."""
+    """Tokens per sequence; 0 = the file's trained context where memory allows (router/context.py),
+    files being chosen at min(trained, `max_ctx`)."""
     max_ctx: int = DEFAULTS.max_ctx
+    """The base context: what files are chosen at, and every model gets where its file allows."""
     n_batch: int = DEFAULTS.n_batch
     """Tokens per decode step; 0 = by placement (EngineSettings.step_tokens)."""
     n_seq_max: int = DEFAULTS.n_seq_max
@@ -122,7 +124,7 @@ class RouterPrefs:
         return max(int(self.headroom_fraction * capacity), self.headroom_bytes)
 
     def context_for(self, description: GgufDescription) -> int:
-        """Tokens per sequence this model is loaded with."""
+        """Tokens per sequence files are chosen at; router/context.py may then grow it."""
         trained = description.context_length or self.max_ctx
         return self.n_ctx or min(trained, self.max_ctx)
 
@@ -268,6 +270,19 @@ class UnreadableFile:
 
 
 @dataclass(frozen=True)
+class ContextChoice:
+    """Tokens one sequence of a model may hold, with why (router/context.py decides)."""
+
+    tokens: int
+    trained: int
+    """The file's trained context (0: it names none)."""
+    reason: str
+
+    def to_dict(self) -> dict[str, int | str]:
+        return {"tokens": self.tokens, "trained": self.trained, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class ModelPlan:
     model_id: str
     kind: str
@@ -281,6 +296,8 @@ class ModelPlan:
     """Unreadable files next to this model's files (their identity is unknown)."""
     refusal: str = ""
     """Set when a consistency pin does not fit: the model must not be loaded, and this says why."""
+    context: ContextChoice | None = None
+    """The chosen candidate's context and why; None only on plans built without router.policy.plan."""
 
     @property
     def chosen(self) -> Candidate:
@@ -308,4 +325,5 @@ class ModelPlan:
             "hardware": self.hardware.to_dict(),
             "pooling": self.chosen.description.pooling_note,
             "refusal": self.refusal,
+            "context": None if self.context is None else self.context.to_dict(),
         }

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 
 from router import quants
 from router.catalog import Catalog, ModelGroup
+from router.context import grow
 from router.errors import RouterConfigError
 from router.estimate import estimate
 from router.hardware import GpuInfo, Hardware, format_bytes
@@ -376,7 +377,8 @@ def _with_overrides(catalog: Catalog, prefs: RouterPrefs) -> Catalog:
 
 
 def plan(catalog: Catalog, hardware: Hardware, prefs: RouterPrefs) -> list[ModelPlan]:
-    """One plan per model in the catalog, sharing one memory budget."""
+    """One plan per model in the catalog, sharing one memory budget: files first, then each
+    chosen model's context grown into the memory left (router/context.py)."""
     budget = make_budget(hardware, prefs)
     catalog = _with_overrides(catalog, prefs)
     unknown = set(prefs.pins) - {g.model_id for g in catalog.models}
@@ -393,7 +395,7 @@ def plan(catalog: Catalog, hardware: Hardware, prefs: RouterPrefs) -> list[Model
                 _finish(draft, budget, hardware, shared_ok, others), unreadable=catalog.unreadable_near(draft.group)
             )
         )
-    return plans
+    return grow(plans, prefs)
 
 
 __all__ = ["make_budget", "order_key", "placements", "plan", "rank_on"]

@@ -185,10 +185,13 @@ def plan(settings: Settings) -> list[router.ModelPlan]:
     plans = router.plan_models(list(settings.models), prefs)
     for p in plans:
         if settings.ctx and not p.refusal and not any(c.fits for c in p.candidates):
+            would = router.fitting_context(p.chosen, prefs, p.budget)
+            offer = f"{would} tokens would fit" if would else "not even 256 tokens would fit"
             raise ConfigError(
                 "ctx",
                 f"{p.model_id} needs {format_bytes(p.chosen.estimated_bytes)} at {settings.ctx} tokens per sequence, "
-                f"more than the {format_bytes(p.budget.ram_bytes + p.budget.gpu_bytes)} available; lower ctx",
+                f"more than the {format_bytes(p.budget.ram_bytes + p.budget.gpu_bytes)} available; lower ctx "
+                f"({offer})",
             )
     return plans
 

@@ -39,7 +39,15 @@ from service.app.validation import (
     validate_token_answer,
     validate_top_n,
 )
-from service.app.work import ChunkWork, DecodeWork, EmbedTokensWork, EmbedWork, RerankWork, TokenizeWork
+from service.app.work import (
+    ChunkWork,
+    DecodeWork,
+    EmbedTokensWork,
+    EmbedWork,
+    RerankChunkWork,
+    RerankWork,
+    TokenizeWork,
+)
 from service.core.config import Settings
 from service.core import keys
 from service.core.errors import DeadlineExceededError, InvalidArgumentError, UnavailableError
@@ -326,6 +334,8 @@ class Application:
         self, worker: ModelWorker, how: Scoring, call: RerankCall, offset: int, deadline: float | None
     ) -> RerankResult:
         """Each document's score from the cache, from a call in flight scoring the same pair, or computed."""
+        if call.best_chunk:
+            return await self._rerank_best_chunk(worker, how, call, offset, deadline)
         started = time.monotonic_ns()
         description = worker.description
         space = self.registry.get(description.model_id).cache_space
@@ -348,6 +358,35 @@ class Application:
             scores = resolved.values
             usage = _cached_usage([s.n_tokens for s in scores], resolved.computed, spent, started)
         return RerankResult(description.model_id, ranked(call, scores, offset), usage, how)
+
+    async def _rerank_best_chunk(
+        self, worker: ModelWorker, how: Scoring, call: RerankCall, offset: int, deadline: float | None
+    ) -> RerankResult:
+        """Every document split into windows that fit one sequence beside the query (one window when
+        it fits whole; on a pool thread: vocabulary only), every window scored as a document of its own
+        (cache and batching as usual), and each document scored by its best window."""
+        spans = await asyncio.to_thread(RerankChunkWork(call.query, call.instruction, call.documents), worker.model)
+        windows = [text[s.start : s.end] for text, each in zip(call.documents, spans, strict=True) for s in each]
+        plain = replace(call, documents=windows, best_chunk=False, return_documents=False, truncate=False)
+        scored = await self._rerank(worker, how, plain, 0, deadline)
+        by_window = sorted(scored.results, key=lambda r: r.index)
+        results, at = [], 0
+        for i, (text, each) in enumerate(zip(call.documents, spans, strict=True)):
+            mine = by_window[at : at + len(each)]
+            best = max(range(len(each)), key=lambda k: (mine[k].score, -k))
+            results.append(
+                RankedDocument(
+                    index=offset + i,
+                    score=mine[best].score,
+                    prompt_tokens=sum(r.prompt_tokens for r in mine),
+                    truncated=False,
+                    document=text if call.return_documents else None,
+                    chunks=len(each),
+                    best=(each[best].start, each[best].end),
+                )
+            )
+            at += len(each)
+        return replace(scored, results=best_first(results))
 
     async def _score(
         self, worker: ModelWorker, how: Scoring, call: RerankCall, offset: int, positions: list[int],
@@ -381,6 +420,7 @@ class Application:
             call.query if is_reranker else None,
             call.return_tokens,
             call.with_template,
+            call.chunking,
         )
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceededError("the deadline passed before the request was tokenised")

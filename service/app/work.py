@@ -9,7 +9,7 @@ about (`inputs[3]`, `documents[7]`), in the core's names.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from service.app.chunking import Span, split
@@ -105,6 +105,31 @@ class ChunkWork:
         return [split(text, count, size, self.chunking.overlap) for text in self.texts]
 
 
+@dataclass(frozen=True)
+class RerankChunkWork:
+    """Each document's windows, for scoring it by its best one (RerankCall.best_chunk): as many of the
+    document's tokens as one sequence holds beside the query's prompt. Needs only the vocabulary."""
+
+    query: str
+    instruction: str | None
+    documents: list[str]
+
+    def __call__(self, model: Model) -> list[list[Span]]:
+        room = rerank_room(model, self.query, self.instruction)
+        count = _counter(model)
+        return [split(document, count, room, 0) for document in self.documents]
+
+
+def rerank_room(model: Model, query: str, instruction: str | None) -> int:
+    """Document tokens one sequence holds beside this query: the context less the reranker's prompt
+    (a query too long to leave any is the query's error), or an embedding model's document room
+    (cosine scoring embeds documents alone)."""
+    if model.description.kind != "reranker":
+        return input_room(model, EmbedOptions(input_type="document"))
+    probe = located("query", model.prepare_rerank, query, "x", instruction, False)
+    return model.n_ctx - (len(probe.tokens) - len(model.tokenize("x")))
+
+
 def _counter(model: Model) -> Callable[[str], int]:
     def count(text: str) -> int:
         return len(model.tokenize(text))
@@ -154,9 +179,21 @@ class TokenizeWork:
     """Set for a reranker: the inputs are documents paired with this query."""
     return_tokens: bool
     with_template: bool = False
+    chunking: Chunking = Chunking()
 
     def __call__(self, model: Model) -> list[TokenCount]:
-        return [self._count(model, i, text) for i, text in enumerate(self.inputs)]
+        counts = [self._count(model, i, text) for i, text in enumerate(self.inputs)]
+        if self.chunking.mode == "none":
+            return counts
+        if self.query is not None:
+            spans = RerankChunkWork(self.query, self.options.instruction, self.inputs)(model)
+        else:
+            spans = ChunkWork(self.inputs, self.options, self.chunking)(model)
+        count = _counter(model)
+        return [
+            replace(c, chunks=[(s.start, s.end, count(text[s.start : s.end])) for s in each])
+            for c, text, each in zip(counts, self.inputs, spans, strict=True)
+        ]
 
     def _prepare(self, model: Model, text: str, truncate: bool) -> PreparedInput:
         if self.query is not None:

@@ -190,7 +190,8 @@ class Settings:
         repeat=True,
     )
     ctx: int = _setting(
-        0, "Tokens per sequence to load each model with; 0 = the file's trained context capped at 8192.", int,
+        0, "Tokens per sequence to load each model with; 0 = the file's trained context where memory allows "
+        "(files are chosen at min(trained, 8192), then the context grows into the memory left).", int,
         minimum=0, maximum=1 << 20,
     )
     threads: int = _setting(

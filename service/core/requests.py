@@ -54,6 +54,8 @@ class RerankCall:
     scoring: str = ""
     """How to score (`service.core.results.SCORINGS`); empty: with a reranker when one is served, else
     by cosine over the embedding model. The application checks the name."""
+    best_chunk: bool = False
+    """A document longer than the context is scored by its best window (service.app.chunking)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ class TokenizeCall:
     with_template: bool = False
     """Return the prompt's tokens as the model sees them (template and special tokens, as TEI's
     `add_special_tokens`), not only the input's own."""
+    chunking: Chunking = Chunking()
+    """Mode other than none: also say how each input would be chunked (Embed's chunking, or on a
+    reranker Rerank's best_chunk windows)."""
     unnamed: UnnamedModel = "only"
 
 

@@ -87,6 +87,10 @@ class RankedDocument:
     truncated: bool
     document: str | None = None
     """Set when the caller asked for return_documents."""
+    chunks: int = 0
+    """With best_chunk: the windows the document was scored in (1: it fitted whole)."""
+    best: tuple[int, int] = (0, 0)
+    """With best_chunk: the characters [start, end) of the window that gave the score."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,8 @@ class TokenCount:
     pieces: list[str] = field(default_factory=list)
     special: list[bool] = field(default_factory=list)
     """Per token: a control token of the vocabulary (`<|endoftext|>`, `<|im_start|>`), not text."""
+    chunks: list[tuple[int, int, int]] = field(default_factory=list)
+    """With chunking: each window's characters [start, end) and its own tokens."""
 
 
 @dataclass(frozen=True)

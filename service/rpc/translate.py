@@ -65,7 +65,10 @@ def embed_options(options: embed_pb2.EmbedOptions) -> tuple[EmbedOptions, Output
 
 
 def chunking(options: embed_pb2.EmbedOptions) -> Chunking:
-    given = options.chunking
+    return chunking_of(options.chunking)
+
+
+def chunking_of(given: embed_pb2.Chunking) -> Chunking:
     if given.mode not in _CHUNKING:  # as with encodings: another split than asked would mislead
         raise InvalidArgumentError.for_field("chunking.mode", f"unknown chunking mode {given.mode}; use NONE, MEAN or CHUNKS")
     return Chunking(_CHUNKING[given.mode], given.size, given.overlap)
@@ -101,6 +104,7 @@ def rerank_call(request: rerank_pb2.RerankRequest | rerank_pb2.RerankStreamReque
         return_documents=request.return_documents,
         truncate=request.truncate,
         scoring=_SCORING_NAMES.get(request.scoring, str(request.scoring)),
+        best_chunk=request.best_chunk,
     )
 
 
@@ -124,6 +128,7 @@ def tokenize_call(request: tokenize_pb2.TokenizeRequest) -> TokenizeCall:
         instruction=request.instruction or None,
         query=request.query,
         return_tokens=request.return_tokens,
+        chunking=chunking_of(request.chunking),
     )
 
 
@@ -176,7 +181,14 @@ def embeddings(values: list[Embedding], encoding: OutputEncoding) -> list[embed_
 
 def rerank_result(r: RankedDocument) -> rerank_pb2.RerankResult:
     return rerank_pb2.RerankResult(
-        index=r.index, score=r.score, document=r.document or "", prompt_tokens=r.prompt_tokens, truncated=r.truncated
+        index=r.index,
+        score=r.score,
+        document=r.document or "",
+        prompt_tokens=r.prompt_tokens,
+        truncated=r.truncated,
+        chunks=r.chunks,
+        best_start=r.best[0],
+        best_end=r.best[1],
     )
 
 
@@ -198,6 +210,7 @@ def token_count(c: TokenCount) -> tokenize_pb2.TokenizedInput:
         would_truncate=c.would_truncate,
         token_ids=c.token_ids,
         pieces=c.pieces,
+        chunks=[tokenize_pb2.ChunkSpan(start=s, end=e, input_tokens=n) for s, e, n in c.chunks],
     )
 
 

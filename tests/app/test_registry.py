@@ -52,5 +52,7 @@ def test_serve_refuses_a_context_that_leaves_a_model_no_file_that_fits(
         plan(Settings(models=[folder], ctx=1 << 20, threads=1))
     assert caught.value.setting == "ctx"
     assert caught.value.problem == (
-        "qwen3-embedding-tiny needs 5.6 GiB at 1048576 tokens per sequence, more than the 5.3 GiB available; lower ctx"
+        "qwen3-embedding-tiny needs 5.6 GiB at 1048576 tokens per sequence, more than the 5.3 GiB available; "
+        "lower ctx (524288 tokens would fit)"
     )
+    assert plan(Settings(models=[folder], ctx=524288, threads=1))[0].chosen.fits  # the offer holds

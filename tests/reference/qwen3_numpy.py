@@ -16,6 +16,8 @@ import numpy.typing as npt
 
 F64 = npt.NDArray[np.float64]
 
+_QUERY_BLOCK = 512
+
 
 class Qwen3Reference:
     def __init__(self, path: Path) -> None:
@@ -33,11 +35,14 @@ class Qwen3Reference:
                 raise ValueError("the reference reads F32 files only")
             self.w[tensor.name] = np.asarray(tensor.data, dtype=np.float64)
 
-    def hidden_states(self, ids: list[int]) -> F64:
+    def hidden_states(self, ids: list[int], *, last_only: bool = False) -> F64:
+        """Every position's final hidden state, or (`last_only`) the last position's alone: the last
+        layer then runs one query row, which is what makes a 30,000-token reference affordable."""
         x = self.w["token_embd.weight"][ids]
         for layer in range(self.n_layers):
             p = f"blk.{layer}."
-            x = x + self._attention(self._rms(x, self.w[p + "attn_norm.weight"]), p)
+            rows = 1 if last_only and layer == self.n_layers - 1 else x.shape[0]
+            x = x[-rows:] + self._attention(self._rms(x, self.w[p + "attn_norm.weight"]), p, rows)
             h = self._rms(x, self.w[p + "ffn_norm.weight"])
             gate = h @ self.w[p + "ffn_gate.weight"].T
             up = h @ self.w[p + "ffn_up.weight"].T
@@ -46,12 +51,12 @@ class Qwen3Reference:
 
     def embed(self, ids: list[int]) -> F64:
         """Last-token pooling, L2-normalised: what Qwen3-Embedding defines."""
-        last = self.hidden_states(ids)[-1]
+        last = self.hidden_states(ids, last_only=True)[-1]
         return last / np.linalg.norm(last)
 
     def p_yes(self, ids: list[int], yes_id: int, no_id: int, head: F64) -> float:
         """Qwen3-Reranker's score: softmax over the yes/no logits at the last position."""
-        last = self.hidden_states(ids)[-1]
+        last = self.hidden_states(ids, last_only=True)[-1]
         logits = np.array([head[yes_id] @ last, head[no_id] @ last])
         e = np.exp(logits - logits.max())
         return float(e[0] / e.sum())
@@ -59,28 +64,34 @@ class Qwen3Reference:
     def _rms(self, x: F64, weight: F64) -> F64:
         return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self.eps) * weight
 
-    def _rope(self, x: F64) -> F64:
+    def _rope(self, x: F64, first: int = 0) -> F64:
         n, half = x.shape[0], self.head_dim // 2
         inv_freq = self.theta ** (-np.arange(half, dtype=np.float64) * 2.0 / self.head_dim)
-        angles = np.arange(n, dtype=np.float64)[:, None] * inv_freq[None, :]
+        angles = np.arange(first, first + n, dtype=np.float64)[:, None] * inv_freq[None, :]
         cos = np.concatenate([np.cos(angles)] * 2, axis=-1)[:, None, :]
         sin = np.concatenate([np.sin(angles)] * 2, axis=-1)[:, None, :]
         rotated = np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
         return x * cos + rotated * sin
 
-    def _attention(self, h: F64, p: str) -> F64:
+    def _attention(self, h: F64, p: str, rows: int) -> F64:
+        """Causal attention of the last `rows` positions over all of them, in blocks of queries so
+        that a long input never holds an n x n score matrix."""
         n = h.shape[0]
-        q = (h @ self.w[p + "attn_q.weight"].T).reshape(n, self.n_heads, self.head_dim)
+        q = (h[-rows:] @ self.w[p + "attn_q.weight"].T).reshape(rows, self.n_heads, self.head_dim)
         k = (h @ self.w[p + "attn_k.weight"].T).reshape(n, self.n_kv_heads, self.head_dim)
         v = (h @ self.w[p + "attn_v.weight"].T).reshape(n, self.n_kv_heads, self.head_dim)
-        q = self._rope(self._rms(q, self.w[p + "attn_q_norm.weight"]))
+        q = self._rope(self._rms(q, self.w[p + "attn_q_norm.weight"]), n - rows)
         k = self._rope(self._rms(k, self.w[p + "attn_k_norm.weight"]))
         group = self.n_heads // self.n_kv_heads
-        mask = np.triu(np.full((n, n), -np.inf), k=1)
         out = np.empty_like(q)
-        for head in range(self.n_heads):
-            kv = head // group
-            scores = q[:, head] @ k[:, kv].T / np.sqrt(self.head_dim) + mask
-            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-            out[:, head] = (scores / scores.sum(axis=-1, keepdims=True)) @ v[:, kv]
-        return out.reshape(n, -1) @ self.w[p + "attn_output.weight"].T
+        for start in range(0, rows, _QUERY_BLOCK):
+            block = q[start : start + _QUERY_BLOCK]
+            first = n - rows + start
+            seen = first + block.shape[0]  # keys past the block's last position are masked anyway
+            mask = np.where(np.arange(seen)[None, :] > np.arange(first, seen)[:, None], -np.inf, 0.0)
+            for head in range(self.n_heads):
+                kv = head // group
+                scores = block[:, head] @ k[:seen, kv].T / np.sqrt(self.head_dim) + mask
+                scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+                out[start : start + block.shape[0], head] = (scores / scores.sum(axis=-1, keepdims=True)) @ v[:seen, kv]
+        return out.reshape(rows, -1) @ self.w[p + "attn_output.weight"].T

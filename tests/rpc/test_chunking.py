@@ -185,3 +185,25 @@ def test_streams_chunk_too(channel: grpc.Channel) -> None:
     answers = list(embed_pb2_grpc.EmbedServiceStub(channel).EmbedStream(iter(requests), timeout=120))
     assert sorted(a.id for a in answers) == ["0", "1"]
     assert len({len(a.embedding.chunks) for a in answers}) == 1 and len(answers[0].embedding.chunks) > 3
+
+
+def test_tokenize_shows_the_chunks_embed_makes(stub: embed_pb2_grpc.EmbedServiceStub, channel: grpc.Channel) -> None:
+    chunking = embed_pb2.Chunking(mode=CHUNKS, size=128, overlap=16)
+    request = tokenize_pb2.TokenizeRequest(model=EMBED_MODEL, inputs=[LONG, SENTENCES[0]], chunking=chunking)
+    long, short = tokenize_pb2_grpc.TokenizeServiceStub(channel).Tokenize(request, timeout=60).results
+    embedded = embed(stub, LONG, mode=CHUNKS, size=128, overlap=16)
+    assert [(c.start, c.end) for c in long.chunks] == [(c.start, c.end) for c in embedded.chunks]
+    assert all(0 < c.input_tokens <= 128 for c in long.chunks) and len(long.chunks) > 3
+    assert [(c.start, c.end, c.input_tokens) for c in short.chunks] == [(0, len(SENTENCES[0]), short.input_tokens)]
+    plain = tokenize_pb2.TokenizeRequest(model=EMBED_MODEL, inputs=[LONG])
+    assert not tokenize_pb2_grpc.TokenizeServiceStub(channel).Tokenize(plain, timeout=60).results[0].chunks
+
+
+def test_tokenize_refuses_a_chunk_larger_than_the_context(channel: grpc.Channel) -> None:
+    chunking = embed_pb2.Chunking(mode=MEAN, size=4096)
+    request = tokenize_pb2.TokenizeRequest(model=EMBED_MODEL, inputs=[LONG], chunking=chunking)
+    with pytest.raises(grpc.RpcError) as caught:
+        tokenize_pb2_grpc.TokenizeServiceStub(channel).Tokenize(request, timeout=60)
+    code, status = rich_status(caught.value)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "chunking.size" in str(status.details)
+    assert "4096 tokens is more than a chunk of qwen3-embedding-tiny holds" in status.message

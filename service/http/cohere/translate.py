@@ -38,6 +38,7 @@ def rerank_call(body: JsonObject) -> RerankCall:
         return_documents=boolean(body, "return_documents", False),
         truncate=end_truncation(body),
         scoring=string(body, "scoring", ""),
+        best_chunk=boolean(body, "best_chunk", False),
     )
 
 
@@ -67,6 +68,8 @@ def _result(r: RankedDocument) -> dict[str, Any]:
     entry: dict[str, Any] = {"index": r.index, "relevance_score": r.score}
     if r.document is not None:
         entry["document"] = {"text": r.document}
+    if r.chunks:
+        entry["best_chunk"] = {"chunks": r.chunks, "start": r.best[0], "end": r.best[1]}
     return entry
 
 

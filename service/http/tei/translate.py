@@ -87,6 +87,7 @@ def rerank_call(body: JsonObject) -> tuple[RerankCall, bool]:
         documents=documents,
         return_documents=boolean(body, "return_text", False),
         truncate=boolean(body, "truncate", False),
+        best_chunk=boolean(body, "best_chunk", False),
     )
     return call, boolean(body, "raw_scores", False)
 
@@ -97,6 +98,8 @@ def ranks(result: RerankResult, raw: bool) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"index": r.index, "score": raw_score(r.score, result.scoring) if raw else r.score}
         if r.document is not None:
             entry["text"] = r.document
+        if r.chunks:
+            entry["best_chunk"] = {"chunks": r.chunks, "start": r.best[0], "end": r.best[1]}
         out.append(entry)
     return out
 

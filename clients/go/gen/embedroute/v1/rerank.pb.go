@@ -99,7 +99,12 @@ type RerankRequest struct {
 	// How to score. Unset: with the reranker when one is served, else SCORING_COSINE over the
 	// embedding model. SCORING_MAXSIM or SCORING_COSINE score with an embedding model (the one
 	// named in `model`, or the only one served) even where a reranker is served.
-	Scoring       Scoring `protobuf:"varint,8,opt,name=scoring,proto3,enum=embedroute.v1.Scoring" json:"scoring,omitempty"`
+	Scoring Scoring `protobuf:"varint,8,opt,name=scoring,proto3,enum=embedroute.v1.Scoring" json:"scoring,omitempty"`
+	// Score a document longer than the context by its best chunk instead of failing or cutting it:
+	// the document is split into windows that each fit one sequence beside the query (ends moved
+	// back to a sentence end or a space, as Embed's chunking does), every window is scored, and the
+	// highest score is the document's. A document that fits is scored whole, as without it.
+	BestChunk     bool `protobuf:"varint,9,opt,name=best_chunk,json=bestChunk,proto3" json:"best_chunk,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -190,6 +195,13 @@ func (x *RerankRequest) GetScoring() Scoring {
 	return Scoring_SCORING_UNSPECIFIED
 }
 
+func (x *RerankRequest) GetBestChunk() bool {
+	if x != nil {
+		return x.BestChunk
+	}
+	return false
+}
+
 type RerankResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Position of the document in the request (in RerankStream: across all chunks).
@@ -202,7 +214,13 @@ type RerankResult struct {
 	// Tokens of this pair fed to the model.
 	PromptTokens uint32 `protobuf:"varint,4,opt,name=prompt_tokens,json=promptTokens,proto3" json:"prompt_tokens,omitempty"`
 	// True when the pair was cut to fit the context.
-	Truncated     bool `protobuf:"varint,5,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	Truncated bool `protobuf:"varint,5,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// With best_chunk: how many windows the document was scored in (1 when it fit whole).
+	Chunks uint32 `protobuf:"varint,6,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	// With best_chunk: the characters [start, end) of the document (Unicode code points) of the
+	// window that gave the score.
+	BestStart     uint32 `protobuf:"varint,7,opt,name=best_start,json=bestStart,proto3" json:"best_start,omitempty"`
+	BestEnd       uint32 `protobuf:"varint,8,opt,name=best_end,json=bestEnd,proto3" json:"best_end,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -270,6 +288,27 @@ func (x *RerankResult) GetTruncated() bool {
 		return x.Truncated
 	}
 	return false
+}
+
+func (x *RerankResult) GetChunks() uint32 {
+	if x != nil {
+		return x.Chunks
+	}
+	return 0
+}
+
+func (x *RerankResult) GetBestStart() uint32 {
+	if x != nil {
+		return x.BestStart
+	}
+	return 0
+}
+
+func (x *RerankResult) GetBestEnd() uint32 {
+	if x != nil {
+		return x.BestEnd
+	}
+	return 0
 }
 
 type RerankResponse struct {
@@ -361,7 +400,10 @@ type RerankStreamRequest struct {
 	// Any message: the next chunk of documents.
 	Documents []string `protobuf:"bytes,7,rep,name=documents,proto3" json:"documents,omitempty"`
 	// First message only: how to score, as RerankRequest.scoring.
-	Scoring       Scoring `protobuf:"varint,8,opt,name=scoring,proto3,enum=embedroute.v1.Scoring" json:"scoring,omitempty"`
+	Scoring Scoring `protobuf:"varint,8,opt,name=scoring,proto3,enum=embedroute.v1.Scoring" json:"scoring,omitempty"`
+	// First message only: score documents longer than the context by their best chunk (see
+	// RerankRequest.best_chunk).
+	BestChunk     bool `protobuf:"varint,9,opt,name=best_chunk,json=bestChunk,proto3" json:"best_chunk,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -450,6 +492,13 @@ func (x *RerankStreamRequest) GetScoring() Scoring {
 		return x.Scoring
 	}
 	return Scoring_SCORING_UNSPECIFIED
+}
+
+func (x *RerankStreamRequest) GetBestChunk() bool {
+	if x != nil {
+		return x.BestChunk
+	}
+	return false
 }
 
 type RerankStreamResponse struct {
@@ -547,7 +596,7 @@ var File_embedroute_v1_rerank_proto protoreflect.FileDescriptor
 
 const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\n" +
-	"\x1aembedroute/v1/rerank.proto\x12\rembedroute.v1\x1a\x1aembedroute/v1/common.proto\"\x89\x02\n" +
+	"\x1aembedroute/v1/rerank.proto\x12\rembedroute.v1\x1a\x1aembedroute/v1/common.proto\"\xa8\x02\n" +
 	"\rRerankRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12\x1c\n" +
@@ -556,18 +605,24 @@ const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\vinstruction\x18\x05 \x01(\tR\vinstruction\x12)\n" +
 	"\x10return_documents\x18\x06 \x01(\bR\x0freturnDocuments\x12\x1a\n" +
 	"\btruncate\x18\a \x01(\bR\btruncate\x120\n" +
-	"\ascoring\x18\b \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\"\x99\x01\n" +
+	"\ascoring\x18\b \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\x12\x1d\n" +
+	"\n" +
+	"best_chunk\x18\t \x01(\bR\tbestChunk\"\xeb\x01\n" +
 	"\fRerankResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x02R\x05score\x12\x1a\n" +
 	"\bdocument\x18\x03 \x01(\tR\bdocument\x12#\n" +
 	"\rprompt_tokens\x18\x04 \x01(\rR\fpromptTokens\x12\x1c\n" +
-	"\ttruncated\x18\x05 \x01(\bR\ttruncated\"\xbb\x01\n" +
+	"\ttruncated\x18\x05 \x01(\bR\ttruncated\x12\x16\n" +
+	"\x06chunks\x18\x06 \x01(\rR\x06chunks\x12\x1d\n" +
+	"\n" +
+	"best_start\x18\a \x01(\rR\tbestStart\x12\x19\n" +
+	"\bbest_end\x18\b \x01(\rR\abestEnd\"\xbb\x01\n" +
 	"\x0eRerankResponse\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x125\n" +
 	"\aresults\x18\x02 \x03(\v2\x1b.embedroute.v1.RerankResultR\aresults\x12*\n" +
 	"\x05usage\x18\x03 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\x120\n" +
-	"\ascoring\x18\x04 \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\"\x8f\x02\n" +
+	"\ascoring\x18\x04 \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\"\xae\x02\n" +
 	"\x13RerankStreamRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12 \n" +
@@ -576,7 +631,9 @@ const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\x10return_documents\x18\x05 \x01(\bR\x0freturnDocuments\x12\x1a\n" +
 	"\btruncate\x18\x06 \x01(\bR\btruncate\x12\x1c\n" +
 	"\tdocuments\x18\a \x03(\tR\tdocuments\x120\n" +
-	"\ascoring\x18\b \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\"\xed\x01\n" +
+	"\ascoring\x18\b \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\x12\x1d\n" +
+	"\n" +
+	"best_chunk\x18\t \x01(\bR\tbestChunk\"\xed\x01\n" +
 	"\x14RerankStreamResponse\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
 	"\x05chunk\x18\x02 \x01(\rR\x05chunk\x125\n" +

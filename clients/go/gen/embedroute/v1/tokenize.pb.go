@@ -34,7 +34,11 @@ type TokenizeRequest struct {
 	// Rerankers: the query each input is paired with.
 	Query string `protobuf:"bytes,5,opt,name=query,proto3" json:"query,omitempty"`
 	// Also return the token ids and pieces of each input's own text.
-	ReturnTokens  bool `protobuf:"varint,6,opt,name=return_tokens,json=returnTokens,proto3" json:"return_tokens,omitempty"`
+	ReturnTokens bool `protobuf:"varint,6,opt,name=return_tokens,json=returnTokens,proto3" json:"return_tokens,omitempty"`
+	// Show how each input would be chunked (TokenizedInput.chunks): an embedding model's windows for
+	// Embed with this chunking (mode MEAN or CHUNKS; size and overlap as there), a reranker's windows
+	// for Rerank's best_chunk beside `query` (size and overlap not used). Unset or NONE: no chunks.
+	Chunking      *Chunking `protobuf:"bytes,7,opt,name=chunking,proto3" json:"chunking,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -111,6 +115,77 @@ func (x *TokenizeRequest) GetReturnTokens() bool {
 	return false
 }
 
+func (x *TokenizeRequest) GetChunking() *Chunking {
+	if x != nil {
+		return x.Chunking
+	}
+	return nil
+}
+
+// One window of an input, as Embed's chunking or Rerank's best_chunk would cut it.
+type ChunkSpan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First character of the input it covers, in Unicode code points.
+	Start uint32 `protobuf:"varint,1,opt,name=start,proto3" json:"start,omitempty"`
+	// One past its last character, in Unicode code points.
+	End uint32 `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	// Tokens of its text alone, the prompt template not counted.
+	InputTokens   uint32 `protobuf:"varint,3,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChunkSpan) Reset() {
+	*x = ChunkSpan{}
+	mi := &file_embedroute_v1_tokenize_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChunkSpan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChunkSpan) ProtoMessage() {}
+
+func (x *ChunkSpan) ProtoReflect() protoreflect.Message {
+	mi := &file_embedroute_v1_tokenize_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChunkSpan.ProtoReflect.Descriptor instead.
+func (*ChunkSpan) Descriptor() ([]byte, []int) {
+	return file_embedroute_v1_tokenize_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ChunkSpan) GetStart() uint32 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *ChunkSpan) GetEnd() uint32 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+func (x *ChunkSpan) GetInputTokens() uint32 {
+	if x != nil {
+		return x.InputTokens
+	}
+	return 0
+}
+
 type TokenizedInput struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Position of the input in the request.
@@ -128,14 +203,16 @@ type TokenizedInput struct {
 	// With return_tokens: token ids of the user's text.
 	TokenIds []uint32 `protobuf:"varint,7,rep,packed,name=token_ids,json=tokenIds,proto3" json:"token_ids,omitempty"`
 	// With return_tokens: each token decoded on its own.
-	Pieces        []string `protobuf:"bytes,8,rep,name=pieces,proto3" json:"pieces,omitempty"`
+	Pieces []string `protobuf:"bytes,8,rep,name=pieces,proto3" json:"pieces,omitempty"`
+	// With chunking: the windows the input would be cut into, in order (one when it fits whole).
+	Chunks        []*ChunkSpan `protobuf:"bytes,9,rep,name=chunks,proto3" json:"chunks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TokenizedInput) Reset() {
 	*x = TokenizedInput{}
-	mi := &file_embedroute_v1_tokenize_proto_msgTypes[1]
+	mi := &file_embedroute_v1_tokenize_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -147,7 +224,7 @@ func (x *TokenizedInput) String() string {
 func (*TokenizedInput) ProtoMessage() {}
 
 func (x *TokenizedInput) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_tokenize_proto_msgTypes[1]
+	mi := &file_embedroute_v1_tokenize_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -160,7 +237,7 @@ func (x *TokenizedInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenizedInput.ProtoReflect.Descriptor instead.
 func (*TokenizedInput) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_tokenize_proto_rawDescGZIP(), []int{1}
+	return file_embedroute_v1_tokenize_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *TokenizedInput) GetIndex() uint32 {
@@ -219,6 +296,13 @@ func (x *TokenizedInput) GetPieces() []string {
 	return nil
 }
 
+func (x *TokenizedInput) GetChunks() []*ChunkSpan {
+	if x != nil {
+		return x.Chunks
+	}
+	return nil
+}
+
 type TokenizeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Id of the model whose tokenizer counted.
@@ -234,7 +318,7 @@ type TokenizeResponse struct {
 
 func (x *TokenizeResponse) Reset() {
 	*x = TokenizeResponse{}
-	mi := &file_embedroute_v1_tokenize_proto_msgTypes[2]
+	mi := &file_embedroute_v1_tokenize_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -246,7 +330,7 @@ func (x *TokenizeResponse) String() string {
 func (*TokenizeResponse) ProtoMessage() {}
 
 func (x *TokenizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_tokenize_proto_msgTypes[2]
+	mi := &file_embedroute_v1_tokenize_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -259,7 +343,7 @@ func (x *TokenizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenizeResponse.ProtoReflect.Descriptor instead.
 func (*TokenizeResponse) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_tokenize_proto_rawDescGZIP(), []int{2}
+	return file_embedroute_v1_tokenize_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TokenizeResponse) GetModel() string {
@@ -294,7 +378,7 @@ var File_embedroute_v1_tokenize_proto protoreflect.FileDescriptor
 
 const file_embedroute_v1_tokenize_proto_rawDesc = "" +
 	"\n" +
-	"\x1cembedroute/v1/tokenize.proto\x12\rembedroute.v1\x1a\x1aembedroute/v1/common.proto\"\xd5\x01\n" +
+	"\x1cembedroute/v1/tokenize.proto\x12\rembedroute.v1\x1a\x1aembedroute/v1/common.proto\x1a\x19embedroute/v1/embed.proto\"\x8a\x02\n" +
 	"\x0fTokenizeRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
 	"\x06inputs\x18\x02 \x03(\tR\x06inputs\x127\n" +
@@ -302,7 +386,12 @@ const file_embedroute_v1_tokenize_proto_rawDesc = "" +
 	"input_type\x18\x03 \x01(\x0e2\x18.embedroute.v1.InputTypeR\tinputType\x12 \n" +
 	"\vinstruction\x18\x04 \x01(\tR\vinstruction\x12\x14\n" +
 	"\x05query\x18\x05 \x01(\tR\x05query\x12#\n" +
-	"\rreturn_tokens\x18\x06 \x01(\bR\freturnTokens\"\x93\x02\n" +
+	"\rreturn_tokens\x18\x06 \x01(\bR\freturnTokens\x123\n" +
+	"\bchunking\x18\a \x01(\v2\x17.embedroute.v1.ChunkingR\bchunking\"V\n" +
+	"\tChunkSpan\x12\x14\n" +
+	"\x05start\x18\x01 \x01(\rR\x05start\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\rR\x03end\x12!\n" +
+	"\finput_tokens\x18\x03 \x01(\rR\vinputTokens\"\xc5\x02\n" +
 	"\x0eTokenizedInput\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12#\n" +
 	"\rprompt_tokens\x18\x02 \x01(\rR\fpromptTokens\x12!\n" +
@@ -311,7 +400,8 @@ const file_embedroute_v1_tokenize_proto_rawDesc = "" +
 	"\x11kept_input_tokens\x18\x05 \x01(\rR\x0fkeptInputTokens\x12\x1b\n" +
 	"\tkept_text\x18\x06 \x01(\tR\bkeptText\x12\x1b\n" +
 	"\ttoken_ids\x18\a \x03(\rR\btokenIds\x12\x16\n" +
-	"\x06pieces\x18\b \x03(\tR\x06pieces\"\xb4\x01\n" +
+	"\x06pieces\x18\b \x03(\tR\x06pieces\x120\n" +
+	"\x06chunks\x18\t \x03(\v2\x18.embedroute.v1.ChunkSpanR\x06chunks\"\xb4\x01\n" +
 	"\x10TokenizeResponse\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12%\n" +
 	"\x0econtext_length\x18\x02 \x01(\rR\rcontextLength\x127\n" +
@@ -333,25 +423,29 @@ func file_embedroute_v1_tokenize_proto_rawDescGZIP() []byte {
 	return file_embedroute_v1_tokenize_proto_rawDescData
 }
 
-var file_embedroute_v1_tokenize_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_embedroute_v1_tokenize_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_embedroute_v1_tokenize_proto_goTypes = []any{
 	(*TokenizeRequest)(nil),  // 0: embedroute.v1.TokenizeRequest
-	(*TokenizedInput)(nil),   // 1: embedroute.v1.TokenizedInput
-	(*TokenizeResponse)(nil), // 2: embedroute.v1.TokenizeResponse
-	(InputType)(0),           // 3: embedroute.v1.InputType
-	(*Usage)(nil),            // 4: embedroute.v1.Usage
+	(*ChunkSpan)(nil),        // 1: embedroute.v1.ChunkSpan
+	(*TokenizedInput)(nil),   // 2: embedroute.v1.TokenizedInput
+	(*TokenizeResponse)(nil), // 3: embedroute.v1.TokenizeResponse
+	(InputType)(0),           // 4: embedroute.v1.InputType
+	(*Chunking)(nil),         // 5: embedroute.v1.Chunking
+	(*Usage)(nil),            // 6: embedroute.v1.Usage
 }
 var file_embedroute_v1_tokenize_proto_depIdxs = []int32{
-	3, // 0: embedroute.v1.TokenizeRequest.input_type:type_name -> embedroute.v1.InputType
-	1, // 1: embedroute.v1.TokenizeResponse.results:type_name -> embedroute.v1.TokenizedInput
-	4, // 2: embedroute.v1.TokenizeResponse.usage:type_name -> embedroute.v1.Usage
-	0, // 3: embedroute.v1.TokenizeService.Tokenize:input_type -> embedroute.v1.TokenizeRequest
-	2, // 4: embedroute.v1.TokenizeService.Tokenize:output_type -> embedroute.v1.TokenizeResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	4, // 0: embedroute.v1.TokenizeRequest.input_type:type_name -> embedroute.v1.InputType
+	5, // 1: embedroute.v1.TokenizeRequest.chunking:type_name -> embedroute.v1.Chunking
+	1, // 2: embedroute.v1.TokenizedInput.chunks:type_name -> embedroute.v1.ChunkSpan
+	2, // 3: embedroute.v1.TokenizeResponse.results:type_name -> embedroute.v1.TokenizedInput
+	6, // 4: embedroute.v1.TokenizeResponse.usage:type_name -> embedroute.v1.Usage
+	0, // 5: embedroute.v1.TokenizeService.Tokenize:input_type -> embedroute.v1.TokenizeRequest
+	3, // 6: embedroute.v1.TokenizeService.Tokenize:output_type -> embedroute.v1.TokenizeResponse
+	6, // [6:7] is the sub-list for method output_type
+	5, // [5:6] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_embedroute_v1_tokenize_proto_init() }
@@ -360,13 +454,14 @@ func file_embedroute_v1_tokenize_proto_init() {
 		return
 	}
 	file_embedroute_v1_common_proto_init()
+	file_embedroute_v1_embed_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_embedroute_v1_tokenize_proto_rawDesc), len(file_embedroute_v1_tokenize_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

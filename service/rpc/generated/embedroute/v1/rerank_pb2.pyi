@@ -20,7 +20,7 @@ SCORING_COSINE: Scoring
 SCORING_MAXSIM: Scoring
 
 class RerankRequest(_message.Message):
-    __slots__ = ("model", "query", "documents", "top_n", "instruction", "return_documents", "truncate", "scoring")
+    __slots__ = ("model", "query", "documents", "top_n", "instruction", "return_documents", "truncate", "scoring", "best_chunk")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +29,7 @@ class RerankRequest(_message.Message):
     RETURN_DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     TRUNCATE_FIELD_NUMBER: _ClassVar[int]
     SCORING_FIELD_NUMBER: _ClassVar[int]
+    BEST_CHUNK_FIELD_NUMBER: _ClassVar[int]
     model: str
     query: str
     documents: _containers.RepeatedScalarFieldContainer[str]
@@ -37,21 +38,28 @@ class RerankRequest(_message.Message):
     return_documents: bool
     truncate: bool
     scoring: Scoring
-    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., documents: _Optional[_Iterable[str]] = ..., top_n: _Optional[int] = ..., instruction: _Optional[str] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., scoring: _Optional[_Union[Scoring, str]] = ...) -> None: ...
+    best_chunk: bool
+    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., documents: _Optional[_Iterable[str]] = ..., top_n: _Optional[int] = ..., instruction: _Optional[str] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., scoring: _Optional[_Union[Scoring, str]] = ..., best_chunk: _Optional[bool] = ...) -> None: ...
 
 class RerankResult(_message.Message):
-    __slots__ = ("index", "score", "document", "prompt_tokens", "truncated")
+    __slots__ = ("index", "score", "document", "prompt_tokens", "truncated", "chunks", "best_start", "best_end")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    BEST_START_FIELD_NUMBER: _ClassVar[int]
+    BEST_END_FIELD_NUMBER: _ClassVar[int]
     index: int
     score: float
     document: str
     prompt_tokens: int
     truncated: bool
-    def __init__(self, index: _Optional[int] = ..., score: _Optional[float] = ..., document: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., truncated: _Optional[bool] = ...) -> None: ...
+    chunks: int
+    best_start: int
+    best_end: int
+    def __init__(self, index: _Optional[int] = ..., score: _Optional[float] = ..., document: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., truncated: _Optional[bool] = ..., chunks: _Optional[int] = ..., best_start: _Optional[int] = ..., best_end: _Optional[int] = ...) -> None: ...
 
 class RerankResponse(_message.Message):
     __slots__ = ("model", "results", "usage", "scoring")
@@ -66,7 +74,7 @@ class RerankResponse(_message.Message):
     def __init__(self, model: _Optional[str] = ..., results: _Optional[_Iterable[_Union[RerankResult, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., scoring: _Optional[_Union[Scoring, str]] = ...) -> None: ...
 
 class RerankStreamRequest(_message.Message):
-    __slots__ = ("model", "query", "instruction", "top_n", "return_documents", "truncate", "documents", "scoring")
+    __slots__ = ("model", "query", "instruction", "top_n", "return_documents", "truncate", "documents", "scoring", "best_chunk")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +83,7 @@ class RerankStreamRequest(_message.Message):
     TRUNCATE_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     SCORING_FIELD_NUMBER: _ClassVar[int]
+    BEST_CHUNK_FIELD_NUMBER: _ClassVar[int]
     model: str
     query: str
     instruction: str
@@ -83,7 +92,8 @@ class RerankStreamRequest(_message.Message):
     truncate: bool
     documents: _containers.RepeatedScalarFieldContainer[str]
     scoring: Scoring
-    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., instruction: _Optional[str] = ..., top_n: _Optional[int] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., documents: _Optional[_Iterable[str]] = ..., scoring: _Optional[_Union[Scoring, str]] = ...) -> None: ...
+    best_chunk: bool
+    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., instruction: _Optional[str] = ..., top_n: _Optional[int] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., documents: _Optional[_Iterable[str]] = ..., scoring: _Optional[_Union[Scoring, str]] = ..., best_chunk: _Optional[bool] = ...) -> None: ...
 
 class RerankStreamResponse(_message.Message):
     __slots__ = ("model", "chunk", "results", "usage", "final", "scoring")

@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from . import common_pb2 as embedroute_dot_v1_dot_common__pb2
+from . import embed_pb2 as embedroute_dot_v1_dot_embed__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65mbedroute/v1/tokenize.proto\x12\rembedroute.v1\x1a\x1a\x65mbedroute/v1/common.proto\"\x99\x01\n\x0fTokenizeRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06inputs\x18\x02 \x03(\t\x12,\n\ninput_type\x18\x03 \x01(\x0e\x32\x18.embedroute.v1.InputType\x12\x13\n\x0binstruction\x18\x04 \x01(\t\x12\r\n\x05query\x18\x05 \x01(\t\x12\x15\n\rreturn_tokens\x18\x06 \x01(\x08\"\xb5\x01\n\x0eTokenizedInput\x12\r\n\x05index\x18\x01 \x01(\r\x12\x15\n\rprompt_tokens\x18\x02 \x01(\r\x12\x14\n\x0cinput_tokens\x18\x03 \x01(\r\x12\x16\n\x0ewould_truncate\x18\x04 \x01(\x08\x12\x19\n\x11kept_input_tokens\x18\x05 \x01(\r\x12\x11\n\tkept_text\x18\x06 \x01(\t\x12\x11\n\ttoken_ids\x18\x07 \x03(\r\x12\x0e\n\x06pieces\x18\x08 \x03(\t\"\x8e\x01\n\x10TokenizeResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x16\n\x0e\x63ontext_length\x18\x02 \x01(\r\x12.\n\x07results\x18\x03 \x03(\x0b\x32\x1d.embedroute.v1.TokenizedInput\x12#\n\x05usage\x18\x04 \x01(\x0b\x32\x14.embedroute.v1.Usage2^\n\x0fTokenizeService\x12K\n\x08Tokenize\x12\x1e.embedroute.v1.TokenizeRequest\x1a\x1f.embedroute.v1.TokenizeResponseBh\n\x11\x64\x65v.embedroute.v1B\rTokenizeProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65mbedroute/v1/tokenize.proto\x12\rembedroute.v1\x1a\x1a\x65mbedroute/v1/common.proto\x1a\x19\x65mbedroute/v1/embed.proto\"\xc4\x01\n\x0fTokenizeRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06inputs\x18\x02 \x03(\t\x12,\n\ninput_type\x18\x03 \x01(\x0e\x32\x18.embedroute.v1.InputType\x12\x13\n\x0binstruction\x18\x04 \x01(\t\x12\r\n\x05query\x18\x05 \x01(\t\x12\x15\n\rreturn_tokens\x18\x06 \x01(\x08\x12)\n\x08\x63hunking\x18\x07 \x01(\x0b\x32\x17.embedroute.v1.Chunking\"=\n\tChunkSpan\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\x12\x14\n\x0cinput_tokens\x18\x03 \x01(\r\"\xdf\x01\n\x0eTokenizedInput\x12\r\n\x05index\x18\x01 \x01(\r\x12\x15\n\rprompt_tokens\x18\x02 \x01(\r\x12\x14\n\x0cinput_tokens\x18\x03 \x01(\r\x12\x16\n\x0ewould_truncate\x18\x04 \x01(\x08\x12\x19\n\x11kept_input_tokens\x18\x05 \x01(\r\x12\x11\n\tkept_text\x18\x06 \x01(\t\x12\x11\n\ttoken_ids\x18\x07 \x03(\r\x12\x0e\n\x06pieces\x18\x08 \x03(\t\x12(\n\x06\x63hunks\x18\t \x03(\x0b\x32\x18.embedroute.v1.ChunkSpan\"\x8e\x01\n\x10TokenizeResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x16\n\x0e\x63ontext_length\x18\x02 \x01(\r\x12.\n\x07results\x18\x03 \x03(\x0b\x32\x1d.embedroute.v1.TokenizedInput\x12#\n\x05usage\x18\x04 \x01(\x0b\x32\x14.embedroute.v1.Usage2^\n\x0fTokenizeService\x12K\n\x08Tokenize\x12\x1e.embedroute.v1.TokenizeRequest\x1a\x1f.embedroute.v1.TokenizeResponseBh\n\x11\x64\x65v.embedroute.v1B\rTokenizeProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,12 +34,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'embedroute.v1.tokenize_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\021dev.embedroute.v1B\rTokenizeProtoP\001ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1'
-  _globals['_TOKENIZEREQUEST']._serialized_start=76
-  _globals['_TOKENIZEREQUEST']._serialized_end=229
-  _globals['_TOKENIZEDINPUT']._serialized_start=232
-  _globals['_TOKENIZEDINPUT']._serialized_end=413
-  _globals['_TOKENIZERESPONSE']._serialized_start=416
-  _globals['_TOKENIZERESPONSE']._serialized_end=558
-  _globals['_TOKENIZESERVICE']._serialized_start=560
-  _globals['_TOKENIZESERVICE']._serialized_end=654
+  _globals['_TOKENIZEREQUEST']._serialized_start=103
+  _globals['_TOKENIZEREQUEST']._serialized_end=299
+  _globals['_CHUNKSPAN']._serialized_start=301
+  _globals['_CHUNKSPAN']._serialized_end=362
+  _globals['_TOKENIZEDINPUT']._serialized_start=365
+  _globals['_TOKENIZEDINPUT']._serialized_end=588
+  _globals['_TOKENIZERESPONSE']._serialized_start=591
+  _globals['_TOKENIZERESPONSE']._serialized_end=733
+  _globals['_TOKENIZESERVICE']._serialized_start=735
+  _globals['_TOKENIZESERVICE']._serialized_end=829
 # @@protoc_insertion_point(module_scope)

@@ -103,6 +103,13 @@ export interface RerankRequest {
    * named in `model`, or the only one served) even where a reranker is served.
    */
   scoring: Scoring;
+  /**
+   * Score a document longer than the context by its best chunk instead of failing or cutting it:
+   * the document is split into windows that each fit one sequence beside the query (ends moved
+   * back to a sentence end or a space, as Embed's chunking does), every window is scored, and the
+   * highest score is the document's. A document that fits is scored whole, as without it.
+   */
+  bestChunk: boolean;
 }
 
 export interface RerankResult {
@@ -119,6 +126,14 @@ export interface RerankResult {
   promptTokens: number;
   /** True when the pair was cut to fit the context. */
   truncated: boolean;
+  /** With best_chunk: how many windows the document was scored in (1 when it fit whole). */
+  chunks: number;
+  /**
+   * With best_chunk: the characters [start, end) of the document (Unicode code points) of the
+   * window that gave the score.
+   */
+  bestStart: number;
+  bestEnd: number;
 }
 
 export interface RerankResponse {
@@ -153,6 +168,11 @@ export interface RerankStreamRequest {
   documents: string[];
   /** First message only: how to score, as RerankRequest.scoring. */
   scoring: Scoring;
+  /**
+   * First message only: score documents longer than the context by their best chunk (see
+   * RerankRequest.best_chunk).
+   */
+  bestChunk: boolean;
 }
 
 export interface RerankStreamResponse {
@@ -185,6 +205,7 @@ function createBaseRerankRequest(): RerankRequest {
     returnDocuments: false,
     truncate: false,
     scoring: 0,
+    bestChunk: false,
   };
 }
 
@@ -213,6 +234,9 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     }
     if (message.scoring !== 0) {
       writer.uint32(64).int32(message.scoring);
+    }
+    if (message.bestChunk !== false) {
+      writer.uint32(72).bool(message.bestChunk);
     }
     return writer;
   },
@@ -294,6 +318,14 @@ export const RerankRequest: MessageFns<RerankRequest> = {
             message.scoring = reader.int32() as any;
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.bestChunk = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -326,6 +358,11 @@ export const RerankRequest: MessageFns<RerankRequest> = {
         : false,
       truncate: isSet(object.truncate) ? globalThis.Boolean(object.truncate) : false,
       scoring: isSet(object.scoring) ? scoringFromJSON(object.scoring) : 0,
+      bestChunk: isSet(object.bestChunk)
+        ? globalThis.Boolean(object.bestChunk)
+        : isSet(object.best_chunk)
+        ? globalThis.Boolean(object.best_chunk)
+        : false,
     };
   },
 
@@ -355,6 +392,9 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     if (message.scoring !== 0) {
       obj.scoring = scoringToJSON(message.scoring);
     }
+    if (message.bestChunk !== false) {
+      obj.bestChunk = message.bestChunk;
+    }
     return obj;
   },
 
@@ -371,12 +411,13 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     message.returnDocuments = object.returnDocuments ?? false;
     message.truncate = object.truncate ?? false;
     message.scoring = object.scoring ?? 0;
+    message.bestChunk = object.bestChunk ?? false;
     return message;
   },
 };
 
 function createBaseRerankResult(): RerankResult {
-  return { index: 0, score: 0, document: "", promptTokens: 0, truncated: false };
+  return { index: 0, score: 0, document: "", promptTokens: 0, truncated: false, chunks: 0, bestStart: 0, bestEnd: 0 };
 }
 
 export const RerankResult: MessageFns<RerankResult> = {
@@ -395,6 +436,15 @@ export const RerankResult: MessageFns<RerankResult> = {
     }
     if (message.truncated !== false) {
       writer.uint32(40).bool(message.truncated);
+    }
+    if (message.chunks !== 0) {
+      writer.uint32(48).uint32(message.chunks);
+    }
+    if (message.bestStart !== 0) {
+      writer.uint32(56).uint32(message.bestStart);
+    }
+    if (message.bestEnd !== 0) {
+      writer.uint32(64).uint32(message.bestEnd);
     }
     return writer;
   },
@@ -452,6 +502,30 @@ export const RerankResult: MessageFns<RerankResult> = {
             message.truncated = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.chunks = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.bestStart = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.bestEnd = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -475,6 +549,17 @@ export const RerankResult: MessageFns<RerankResult> = {
         ? globalThis.Number(object.prompt_tokens)
         : 0,
       truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+      chunks: isSet(object.chunks) ? globalThis.Number(object.chunks) : 0,
+      bestStart: isSet(object.bestStart)
+        ? globalThis.Number(object.bestStart)
+        : isSet(object.best_start)
+        ? globalThis.Number(object.best_start)
+        : 0,
+      bestEnd: isSet(object.bestEnd)
+        ? globalThis.Number(object.bestEnd)
+        : isSet(object.best_end)
+        ? globalThis.Number(object.best_end)
+        : 0,
     };
   },
 
@@ -495,6 +580,15 @@ export const RerankResult: MessageFns<RerankResult> = {
     if (message.truncated !== false) {
       obj.truncated = message.truncated;
     }
+    if (message.chunks !== 0) {
+      obj.chunks = Math.round(message.chunks);
+    }
+    if (message.bestStart !== 0) {
+      obj.bestStart = Math.round(message.bestStart);
+    }
+    if (message.bestEnd !== 0) {
+      obj.bestEnd = Math.round(message.bestEnd);
+    }
     return obj;
   },
 
@@ -508,6 +602,9 @@ export const RerankResult: MessageFns<RerankResult> = {
     message.document = object.document ?? "";
     message.promptTokens = object.promptTokens ?? 0;
     message.truncated = object.truncated ?? false;
+    message.chunks = object.chunks ?? 0;
+    message.bestStart = object.bestStart ?? 0;
+    message.bestEnd = object.bestEnd ?? 0;
     return message;
   },
 };
@@ -641,6 +738,7 @@ function createBaseRerankStreamRequest(): RerankStreamRequest {
     truncate: false,
     documents: [],
     scoring: 0,
+    bestChunk: false,
   };
 }
 
@@ -669,6 +767,9 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     }
     if (message.scoring !== 0) {
       writer.uint32(64).int32(message.scoring);
+    }
+    if (message.bestChunk !== false) {
+      writer.uint32(72).bool(message.bestChunk);
     }
     return writer;
   },
@@ -750,6 +851,14 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
             message.scoring = reader.int32() as any;
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.bestChunk = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -782,6 +891,11 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
         ? object.documents.map((e: any) => globalThis.String(e))
         : [],
       scoring: isSet(object.scoring) ? scoringFromJSON(object.scoring) : 0,
+      bestChunk: isSet(object.bestChunk)
+        ? globalThis.Boolean(object.bestChunk)
+        : isSet(object.best_chunk)
+        ? globalThis.Boolean(object.best_chunk)
+        : false,
     };
   },
 
@@ -811,6 +925,9 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     if (message.scoring !== 0) {
       obj.scoring = scoringToJSON(message.scoring);
     }
+    if (message.bestChunk !== false) {
+      obj.bestChunk = message.bestChunk;
+    }
     return obj;
   },
 
@@ -827,6 +944,7 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     message.truncate = object.truncate ?? false;
     message.documents = object.documents?.map((e) => e) || [];
     message.scoring = object.scoring ?? 0;
+    message.bestChunk = object.bestChunk ?? false;
     return message;
   },
 };

@@ -19,6 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { InputType, inputTypeFromJSON, inputTypeToJSON, Usage } from "./common";
+import { Chunking } from "./embed";
 
 export const protobufPackage = "embedroute.v1";
 
@@ -37,6 +38,22 @@ export interface TokenizeRequest {
   query: string;
   /** Also return the token ids and pieces of each input's own text. */
   returnTokens: boolean;
+  /**
+   * Show how each input would be chunked (TokenizedInput.chunks): an embedding model's windows for
+   * Embed with this chunking (mode MEAN or CHUNKS; size and overlap as there), a reranker's windows
+   * for Rerank's best_chunk beside `query` (size and overlap not used). Unset or NONE: no chunks.
+   */
+  chunking?: Chunking | undefined;
+}
+
+/** One window of an input, as Embed's chunking or Rerank's best_chunk would cut it. */
+export interface ChunkSpan {
+  /** First character of the input it covers, in Unicode code points. */
+  start: number;
+  /** One past its last character, in Unicode code points. */
+  end: number;
+  /** Tokens of its text alone, the prompt template not counted. */
+  inputTokens: number;
 }
 
 export interface TokenizedInput {
@@ -56,6 +73,8 @@ export interface TokenizedInput {
   tokenIds: number[];
   /** With return_tokens: each token decoded on its own. */
   pieces: string[];
+  /** With chunking: the windows the input would be cut into, in order (one when it fits whole). */
+  chunks: ChunkSpan[];
 }
 
 export interface TokenizeResponse {
@@ -69,7 +88,7 @@ export interface TokenizeResponse {
 }
 
 function createBaseTokenizeRequest(): TokenizeRequest {
-  return { model: "", inputs: [], inputType: 0, instruction: "", query: "", returnTokens: false };
+  return { model: "", inputs: [], inputType: 0, instruction: "", query: "", returnTokens: false, chunking: undefined };
 }
 
 export const TokenizeRequest: MessageFns<TokenizeRequest> = {
@@ -91,6 +110,9 @@ export const TokenizeRequest: MessageFns<TokenizeRequest> = {
     }
     if (message.returnTokens !== false) {
       writer.uint32(48).bool(message.returnTokens);
+    }
+    if (message.chunking !== undefined) {
+      Chunking.encode(message.chunking, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -156,6 +178,14 @@ export const TokenizeRequest: MessageFns<TokenizeRequest> = {
             message.returnTokens = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.chunking = Chunking.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -184,6 +214,7 @@ export const TokenizeRequest: MessageFns<TokenizeRequest> = {
         : isSet(object.return_tokens)
         ? globalThis.Boolean(object.return_tokens)
         : false,
+      chunking: isSet(object.chunking) ? Chunking.fromJSON(object.chunking) : undefined,
     };
   },
 
@@ -207,6 +238,9 @@ export const TokenizeRequest: MessageFns<TokenizeRequest> = {
     if (message.returnTokens !== false) {
       obj.returnTokens = message.returnTokens;
     }
+    if (message.chunking !== undefined) {
+      obj.chunking = Chunking.toJSON(message.chunking);
+    }
     return obj;
   },
 
@@ -221,6 +255,114 @@ export const TokenizeRequest: MessageFns<TokenizeRequest> = {
     message.instruction = object.instruction ?? "";
     message.query = object.query ?? "";
     message.returnTokens = object.returnTokens ?? false;
+    message.chunking = (object.chunking !== undefined && object.chunking !== null)
+      ? Chunking.fromPartial(object.chunking)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseChunkSpan(): ChunkSpan {
+  return { start: 0, end: 0, inputTokens: 0 };
+}
+
+export const ChunkSpan: MessageFns<ChunkSpan> = {
+  encode(message: ChunkSpan, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== 0) {
+      writer.uint32(8).uint32(message.start);
+    }
+    if (message.end !== 0) {
+      writer.uint32(16).uint32(message.end);
+    }
+    if (message.inputTokens !== 0) {
+      writer.uint32(24).uint32(message.inputTokens);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkSpan {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkSpan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.start = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.end = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.inputTokens = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChunkSpan {
+    return {
+      start: isSet(object.start) ? globalThis.Number(object.start) : 0,
+      end: isSet(object.end) ? globalThis.Number(object.end) : 0,
+      inputTokens: isSet(object.inputTokens)
+        ? globalThis.Number(object.inputTokens)
+        : isSet(object.input_tokens)
+        ? globalThis.Number(object.input_tokens)
+        : 0,
+    };
+  },
+
+  toJSON(message: ChunkSpan): unknown {
+    const obj: any = {};
+    if (message.start !== 0) {
+      obj.start = Math.round(message.start);
+    }
+    if (message.end !== 0) {
+      obj.end = Math.round(message.end);
+    }
+    if (message.inputTokens !== 0) {
+      obj.inputTokens = Math.round(message.inputTokens);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChunkSpan>, I>>(base?: I): ChunkSpan {
+    return ChunkSpan.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChunkSpan>, I>>(object: I): ChunkSpan {
+    const message = createBaseChunkSpan();
+    message.start = object.start ?? 0;
+    message.end = object.end ?? 0;
+    message.inputTokens = object.inputTokens ?? 0;
     return message;
   },
 };
@@ -235,6 +377,7 @@ function createBaseTokenizedInput(): TokenizedInput {
     keptText: "",
     tokenIds: [],
     pieces: [],
+    chunks: [],
   };
 }
 
@@ -267,6 +410,9 @@ export const TokenizedInput: MessageFns<TokenizedInput> = {
     }
     for (const v of message.pieces) {
       writer.uint32(66).string(v!);
+    }
+    for (const v of message.chunks) {
+      ChunkSpan.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -358,6 +504,14 @@ export const TokenizedInput: MessageFns<TokenizedInput> = {
             message.pieces.push(reader.string());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.chunks.push(ChunkSpan.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -404,6 +558,7 @@ export const TokenizedInput: MessageFns<TokenizedInput> = {
         ? object.token_ids.map((e: any) => globalThis.Number(e))
         : [],
       pieces: globalThis.Array.isArray(object?.pieces) ? object.pieces.map((e: any) => globalThis.String(e)) : [],
+      chunks: globalThis.Array.isArray(object?.chunks) ? object.chunks.map((e: any) => ChunkSpan.fromJSON(e)) : [],
     };
   },
 
@@ -433,6 +588,9 @@ export const TokenizedInput: MessageFns<TokenizedInput> = {
     if (message.pieces?.length) {
       obj.pieces = message.pieces;
     }
+    if (message.chunks?.length) {
+      obj.chunks = message.chunks.map((e) => ChunkSpan.toJSON(e));
+    }
     return obj;
   },
 
@@ -449,6 +607,7 @@ export const TokenizedInput: MessageFns<TokenizedInput> = {
     message.keptText = object.keptText ?? "";
     message.tokenIds = object.tokenIds?.map((e) => e) || [];
     message.pieces = object.pieces?.map((e) => e) || [];
+    message.chunks = object.chunks?.map((e) => ChunkSpan.fromPartial(e)) || [];
     return message;
   },
 };
