@@ -23,6 +23,7 @@ def test_public_names() -> None:
         "RouterPrefs",
         "UnreadableFile",
         "build_catalog",
+        "fitting_context",
         "load_profile",
         "merge_consistent",
         "plan_models",
