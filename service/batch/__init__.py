@@ -11,10 +11,11 @@ file and the files themselves under `data_dir` (service.batch.store).
 from __future__ import annotations
 
 from service.batch.jobs import BatchJobs, NoSuchThingError, Upload
-from service.batch.records import BatchRecord, FileRecord, LineError, Status
+from service.batch.records import FINAL, BatchRecord, FileRecord, LineError, Status
 from service.batch.runner import Endpoint, Endpoints, LineAnswer
 
 __all__ = [
+    "FINAL",
     "BatchJobs",
     "BatchRecord",
     "Endpoint",
