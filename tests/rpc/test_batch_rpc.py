@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import grpc
 import pytest
+from google.protobuf.descriptor_pool import DescriptorPool
 
 from router import ModelPlan
 from service.rpc.generated.embedroute.v1 import (
@@ -44,6 +45,13 @@ def batch_rpc(models_dir: Path, plans: list[ModelPlan], tmp_path_factory: pytest
 @pytest.fixture(scope="module")
 def channel(batch_rpc: RunningServer) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(batch_rpc.target) as ch:
+        yield ch
+
+
+@pytest.fixture()
+def channel_plain(served: RunningServer) -> Iterator[grpc.Channel]:
+    """The session's server, started without a data_dir."""
+    with grpc.insecure_channel(served.target) as ch:
         yield ch
 
 
@@ -206,3 +214,24 @@ def test_another_key_sees_nothing(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         submit(channel, [embed_line("x", "y")], key="not-a-key")
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_served_with_health_and_reflection(channel: grpc.Channel) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+    health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="embedroute.v1.BatchService"))
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    database = ProtoReflectionDescriptorDatabase(channel)
+    assert "embedroute.v1.BatchService" in set(database.get_services())
+    service = DescriptorPool(database).FindServiceByName("embedroute.v1.BatchService")
+    assert [(m.name, m.client_streaming, m.server_streaming) for m in service.methods] == [
+        ("SubmitBatch", True, False), ("GetBatch", False, False), ("WatchBatch", False, True),
+        ("CancelBatch", False, False), ("BatchResults", False, True),
+    ]
+
+
+def test_without_a_data_dir_there_is_no_batch_service(channel_plain: grpc.Channel) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        batch_pb2_grpc.BatchServiceStub(channel_plain).GetBatch(S.GetBatchRequest(batch_id="batch_x"))
+    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
