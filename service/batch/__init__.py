@@ -4,8 +4,9 @@
     jobs.start()                            # resumes what a restart left, from its last committed chunk
 
 An application-level package: it runs lines through the application (in its background lane) by
-the endpoints it is given (the HTTP dialects' routes, the gRPC front's Embed and Rerank), and knows no front, scheduler or engine. Its store is embedded: an SQLite
-file and the files themselves under `data_dir` (service.batch.store).
+the endpoints it is given (the HTTP dialects' routes, the gRPC front's Embed and Rerank), and
+knows no front, scheduler or engine. Its store is embedded: an SQLite file and the files
+themselves under `data_dir` (service.batch.store).
 """
 
 from __future__ import annotations
