@@ -4,13 +4,18 @@ bad lines are answered per line and the rest of the job runs."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import grpc
+import httpx
 import pytest
+from google.protobuf import json_format
 from google.protobuf.descriptor_pool import DescriptorPool
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 from router import ModelPlan
 from service.rpc.generated.embedroute.v1 import (
@@ -21,12 +26,14 @@ from service.rpc.generated.embedroute.v1 import (
     rerank_pb2,
     rerank_pb2_grpc,
 )
+from tests.hardening.conftest import free_port
 from tests.rpc.conftest import EMBED_MODEL
-from tests.rpc.harness import RunningServer, server_settings
+from tests.rpc.harness import RunningServer, details_of, rich_status, server_settings
 
 KEY_A = "key-a-0123456789"
 KEY_B = "key-b-0123456789"
 CHUNK_LINES = 4
+MAX_FILE_BYTES = 256 * 1024
 TEXTS = [f"document number {i} about batch jobs" for i in range(10)]
 S = batch_pb2
 M = TypeVar("M", embed_pb2.EmbedResponse, rerank_pb2.RerankResponse)
@@ -36,7 +43,8 @@ M = TypeVar("M", embed_pb2.EmbedResponse, rerank_pb2.RerankResponse)
 def batch_rpc(models_dir: Path, plans: list[ModelPlan], tmp_path_factory: pytest.TempPathFactory
               ) -> Iterator[RunningServer]:
     settings = server_settings(models_dir, data_dir=tmp_path_factory.mktemp("data"), api_keys=[KEY_A, KEY_B],
-                               batch_chunk_lines=CHUNK_LINES, cache="off")
+                               batch_chunk_lines=CHUNK_LINES, cache="off", http_port=free_port(),
+                               batch_max_file_bytes=MAX_FILE_BYTES)
     server = RunningServer(settings, plans).load()
     yield server
     server.stop()
@@ -155,8 +163,6 @@ def test_bad_lines_are_answered_per_line_and_the_rest_runs(channel: grpc.Channel
 
 def _live_error(channel: grpc.Channel, line: batch_pb2.SubmitBatchRequest) -> tuple[str, str]:
     """The live Embed call's message and ErrorInfo reason for the same request."""
-    from tests.rpc.harness import details_of, rich_status
-
     with pytest.raises(grpc.RpcError) as caught:
         embed_pb2_grpc.EmbedServiceStub(channel).Embed(line.embed, metadata=auth(KEY_A))
     _, status = rich_status(caught.value)
@@ -169,6 +175,18 @@ def test_a_stream_with_no_request_is_refused(channel: grpc.Channel) -> None:
             submit(channel, lines)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "no line with an embed or rerank request" in (caught.value.details() or "")
+
+
+def test_a_job_over_the_file_limit_is_refused_and_nothing_kept(batch_rpc: RunningServer, channel: grpc.Channel) -> None:
+    text = "word " * 200
+    lines = [embed_line(f"big-{i}", text) for i in range(MAX_FILE_BYTES // len(text) + 10)]
+    files = batch_rpc.settings.data_dir / "files"  # type: ignore[operator]
+    before = sorted(files.iterdir())
+    with pytest.raises(grpc.RpcError) as caught:
+        submit(channel, lines)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert caught.value.details() == f"the file is over {MAX_FILE_BYTES} bytes (batch_max_file_bytes)"
+    assert sorted(files.iterdir()) == before
 
 
 def test_cancel_stops_a_job_with_its_lines_so_far(channel: grpc.Channel) -> None:
@@ -217,9 +235,6 @@ def test_another_key_sees_nothing(channel: grpc.Channel) -> None:
 
 
 def test_served_with_health_and_reflection(channel: grpc.Channel) -> None:
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
-
     health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="embedroute.v1.BatchService"))
     assert health.status == health_pb2.HealthCheckResponse.SERVING
     database = ProtoReflectionDescriptorDatabase(channel)
@@ -235,3 +250,43 @@ def test_without_a_data_dir_there_is_no_batch_service(channel_plain: grpc.Channe
     with pytest.raises(grpc.RpcError) as caught:
         batch_pb2_grpc.BatchServiceStub(channel_plain).GetBatch(S.GetBatchRequest(batch_id="batch_x"))
     assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_the_same_jobs_as_the_http_batch_api(batch_rpc: RunningServer, channel: grpc.Channel) -> None:
+    """A gRPC job's files are the HTTP front's (its key's only); an HTTP job may name the Embed method
+    path, with protobuf-JSON bodies, and is then read by BatchResults."""
+    created = submit(channel, [embed_line("g1", "a text")])
+    done = watch(channel, created.id)[-1]
+    headers = {"authorization": f"Bearer {KEY_A}"}
+    with httpx.Client(base_url=batch_rpc.http_url, timeout=30) as http:
+        seen = http.get(f"/v1/batches/{created.id}", headers=headers).json()
+        assert (seen["status"], seen["request_counts"]["completed"]) == ("completed", 1)
+        assert seen["endpoint"] == "/embedroute.v1.EmbedService/Embed" and seen["output_file_id"] == done.output_file_id
+        [line] = http.get(f"/v1/files/{done.output_file_id}/content", headers=headers).text.splitlines()
+        assert json.loads(line)["custom_id"] == "g1"
+        assert http.get(f"/v1/batches/{created.id}", headers={"authorization": f"Bearer {KEY_B}"}).status_code == 404
+
+        body = json_format.MessageToDict(embed_line("h1", "a text").embed)
+        raw = json.dumps({"custom_id": "h1", "method": "POST", "url": "/embedroute.v1.EmbedService/Embed", "body": body})
+        uploaded = http.post("/v1/files", headers=headers, data={"purpose": "batch"},
+                             files={"file": ("in.jsonl", raw.encode() + b"\n")}).json()
+        job = http.post("/v1/batches", headers=headers, json={
+            "input_file_id": uploaded["id"], "endpoint": "/embedroute.v1.EmbedService/Embed",
+            "completion_window": "24h"}).json()
+    assert watch(channel, job["id"])[-1].status == S.BATCH_STATUS_COMPLETED
+    grpc_answer, http_answer = results(channel, created.id)["g1"], results(channel, job["id"])["h1"]
+    assert untimed(http_answer.embed) == untimed(grpc_answer.embed)
+
+
+def test_an_http_job_with_an_openai_endpoint_is_read_over_http(batch_rpc: RunningServer, channel: grpc.Channel) -> None:
+    headers = {"authorization": f"Bearer {KEY_A}"}
+    line = b'{"custom_id": "o1", "method": "POST", "url": "/v1/embeddings", "body": {"input": "x"}}\n'
+    with httpx.Client(base_url=batch_rpc.http_url, timeout=30) as http:
+        uploaded = http.post("/v1/files", headers=headers, data={"purpose": "batch"}, files={"file": ("o.jsonl", line)}).json()
+        job = http.post("/v1/batches", headers=headers, json={
+            "input_file_id": uploaded["id"], "endpoint": "/v1/embeddings", "completion_window": "24h"}).json()
+    watch(channel, job["id"])
+    with pytest.raises(grpc.RpcError) as caught:
+        results(channel, job["id"])
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "was created over HTTP (/v1/embeddings)" in (caught.value.details() or "")
