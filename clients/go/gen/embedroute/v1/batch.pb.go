@@ -262,7 +262,7 @@ type Batch struct {
 	ExpiresAt int64 `protobuf:"varint,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	// Set once the job reaches a final status (0 before).
 	EndedAt int64 `protobuf:"varint,8,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
-	// The first problem lines (at most 100).
+	// The first problem lines (at most 1000).
 	Errors []*BatchLineProblem `protobuf:"bytes,9,rep,name=errors,proto3" json:"errors,omitempty"`
 	// The same job's files on the HTTP front (/v1/files/{id}/content), empty when none.
 	OutputFileId  string `protobuf:"bytes,10,opt,name=output_file_id,json=outputFileId,proto3" json:"output_file_id,omitempty"`

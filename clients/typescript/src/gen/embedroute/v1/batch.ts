@@ -139,7 +139,7 @@ export interface Batch {
   expiresAt: number;
   /** Set once the job reaches a final status (0 before). */
   endedAt: number;
-  /** The first problem lines (at most 100). */
+  /** The first problem lines (at most 1000). */
   errors: BatchLineProblem[];
   /** The same job's files on the HTTP front (/v1/files/{id}/content), empty when none. */
   outputFileId: string;
