@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from service.batch import FINAL, BatchJobs, BatchRecord
 from service.core.errors import InvalidArgumentError
-from service.rpc import batch_lines
+from service.rpc import batch_lines, fields
 from service.rpc.context import Context
 from service.rpc.generated.embedroute.v1 import batch_pb2
 from service.rpc.status import rpc_errors, stream_rpc_errors
@@ -28,14 +28,13 @@ STATUSES = {
     "completed": batch_pb2.BATCH_STATUS_COMPLETED, "expired": batch_pb2.BATCH_STATUS_EXPIRED,
     "cancelling": batch_pb2.BATCH_STATUS_CANCELLING, "cancelled": batch_pb2.BATCH_STATUS_CANCELLED,
 }
-NO_FIELDS: dict[str, str] = {}
 
 
 class BatchServicer:
     def __init__(self, jobs: BatchJobs) -> None:
         self._jobs = jobs
 
-    @rpc_errors(NO_FIELDS)
+    @rpc_errors(fields.BATCH)
     async def SubmitBatch(
         self, request_iterator: AsyncIterator[batch_pb2.SubmitBatchRequest], context: Context
     ) -> batch_pb2.SubmitBatchResponse:
@@ -53,29 +52,29 @@ class BatchServicer:
             await upload.write(bytes(pending))
             if not endpoint:
                 raise InvalidArgumentError.for_field(
-                    "embed", "the stream held no line with an embed or rerank request; a job needs one")
+                    "request", "the stream held no line with an embed or rerank request; a job needs one")
             stored = await upload.finish(INPUT_NAME, "batch")
         except BaseException:
             await upload.abort()
             raise
         return batch_pb2.SubmitBatchResponse(batch=_batch(await self._jobs.create(stored.id, endpoint, COMPLETION_WINDOW, None)))
 
-    @rpc_errors(NO_FIELDS)
+    @rpc_errors(fields.BATCH)
     async def GetBatch(self, request: batch_pb2.GetBatchRequest, context: Context) -> batch_pb2.GetBatchResponse:
         return batch_pb2.GetBatchResponse(batch=_batch(await self._jobs.batch(request.batch_id)))
 
-    @stream_rpc_errors(NO_FIELDS)
+    @stream_rpc_errors(fields.BATCH)
     async def WatchBatch(
         self, request: batch_pb2.WatchBatchRequest, context: Context
     ) -> AsyncIterator[batch_pb2.WatchBatchResponse]:
         async for record in self._jobs.watch(request.batch_id):
             yield batch_pb2.WatchBatchResponse(batch=_batch(record))
 
-    @rpc_errors(NO_FIELDS)
+    @rpc_errors(fields.BATCH)
     async def CancelBatch(self, request: batch_pb2.CancelBatchRequest, context: Context) -> batch_pb2.CancelBatchResponse:
         return batch_pb2.CancelBatchResponse(batch=_batch(await self._jobs.cancel(request.batch_id)))
 
-    @stream_rpc_errors(NO_FIELDS)
+    @stream_rpc_errors(fields.BATCH)
     async def BatchResults(
         self, request: batch_pb2.BatchResultsRequest, context: Context
     ) -> AsyncIterator[batch_pb2.BatchResultsResponse]:
