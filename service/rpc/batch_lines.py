@@ -4,13 +4,14 @@ endpoints that answer it as the live RPC does, and a stored answer read back as 
 A line is stored as OpenAI's batch lines are (`{custom_id, method, url, body}`), with the RPC's
 method path for `url` and the request in protobuf's JSON mapping for `body`, so the one batch
 package (service.batch) validates, runs, commits and resumes it like any other. A line's answer
-is the RPC's response in the same mapping, or its error (service.rpc.status.line_error); protobuf's
-JSON mapping writes each float32 so that it reads back the same, so a batch's vectors equal the
-live call's bit for bit.
+is the RPC's response as `{"proto": base64 of its protobuf encoding}` (exact, and cheap: protobuf's
+JSON mapping of a 256-dimension vector took 0.9 ms of the event loop, 100 times the encoding), or
+its error (service.rpc.status.line_error).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,7 +35,8 @@ EMBED_URL = "/embedroute.v1.EmbedService/Embed"
 RERANK_URL = "/embedroute.v1.RerankService/Rerank"
 URLS = {"embed": EMBED_URL, "rerank": RERANK_URL}
 """A SubmitBatchRequest's `request` field -> the job endpoint its lines run through."""
-_RESPONSES: dict[str, type[Message]] = {EMBED_URL: embed_pb2.EmbedResponse, RERANK_URL: rerank_pb2.RerankResponse}
+PROTO = "proto"
+"""The key of a stored answer's body that holds the response's protobuf encoding."""
 _UNSENT_CODES = {"batch_expired": code_pb2.DEADLINE_EXCEEDED}
 """A line that did not run is INVALID_ARGUMENT (no request, another kind's), unless named here."""
 
@@ -55,7 +57,7 @@ async def _answer(body: dict[str, Any], kind: type[Message], run: Callable[[Any]
             request = json_format.ParseDict(body, kind())
         except json_format.ParseError as exc:
             raise InvalidArgumentError(f"the line's request does not read as {kind.DESCRIPTOR.full_name}: {exc}") from exc
-        return 200, json_format.MessageToDict(await run(request), preserving_proto_field_name=True)
+        return 200, {PROTO: base64.b64encode((await run(request)).SerializeToString()).decode()}
     except EmbedrouteError as exc:
         return line_error(exc)
     except Exception as exc:  # a bug: the line is answered INTERNAL, the job goes on
@@ -82,7 +84,7 @@ def result(raw: bytes, endpoint: str) -> batch_pb2.BatchResultsResponse:
             code=_UNSENT_CODES.get(code, code_pb2.INVALID_ARGUMENT), message=message, reason=code.upper()))
     elif 200 <= response["status_code"] < 300:
         target = answer.embed if endpoint == EMBED_URL else answer.rerank
-        json_format.ParseDict(response["body"], target)
+        target.ParseFromString(base64.b64decode(response["body"][PROTO]))
     else:
         json_format.ParseDict(response["body"], answer.error)
     return answer
@@ -102,7 +104,7 @@ async def stored_lines(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
 
 
 def rpc_endpoint(endpoint: str) -> bool:
-    return endpoint in _RESPONSES
+    return endpoint in URLS.values()
 
 
 __all__ = ["EMBED_URL", "RERANK_URL", "URLS", "line", "result", "rpc_endpoint", "rpc_endpoints", "stored_lines"]
