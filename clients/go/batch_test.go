@@ -13,6 +13,9 @@ import (
 	embedroute "github.com/embedroute/embedroute/clients/go"
 )
 
+// cancelLines is seconds of work uncancelled: far more than a CancelBatch takes to arrive.
+const cancelLines = 1000
+
 func watchToEnd(t *testing.T, client *embedroute.Client, id string) embedroute.Batch {
 	t.Helper()
 	var last embedroute.Batch
@@ -83,7 +86,7 @@ func TestBatchCancelAndUnknownJob(t *testing.T) {
 	client, ctx := newClient(t), testContext(t)
 	long := strings.Repeat("word ", 200)
 	job, err := client.SubmitBatch(ctx, func(yield func(embedroute.BatchLine) bool) {
-		for i := range 30 {
+		for i := range cancelLines {
 			if !yield(embedroute.BatchLine{CustomID: fmt.Sprintf("c%d", i), Texts: []string{long, long}}) {
 				return
 			}
@@ -96,7 +99,7 @@ func TestBatchCancelAndUnknownJob(t *testing.T) {
 	if err != nil || cancelling.Status != "cancelling" {
 		t.Fatalf("cancel: %+v %v", cancelling, err)
 	}
-	if done := watchToEnd(t, client, job.ID); done.Status != "cancelled" || done.Completed >= 30 {
+	if done := watchToEnd(t, client, job.ID); done.Status != "cancelled" || done.Completed >= cancelLines {
 		t.Fatalf("done %+v", done)
 	}
 	_, err = client.Batch(ctx, "batch_000000000000000000000000")

@@ -33,7 +33,9 @@ from tests.rpc.harness import RunningServer, details_of, rich_status, server_set
 KEY_A = "key-a-0123456789"
 KEY_B = "key-b-0123456789"
 CHUNK_LINES = 4
-MAX_FILE_BYTES = 256 * 1024
+CANCEL_LINES = 400
+"""Seconds of work uncancelled: far more than a CancelBatch takes to arrive, however slow the machine."""
+MAX_FILE_BYTES = 2 * 1024 * 1024
 TEXTS = [f"document number {i} about batch jobs" for i in range(10)]
 S = batch_pb2
 M = TypeVar("M", embed_pb2.EmbedResponse, rerank_pb2.RerankResponse)
@@ -191,7 +193,7 @@ def test_a_job_over_the_file_limit_is_refused_and_nothing_kept(batch_rpc: Runnin
 
 def test_cancel_stops_a_job_with_its_lines_so_far(channel: grpc.Channel) -> None:
     long_text = " ".join(["word"] * 300)
-    lines = [embed_line(f"c{i}", long_text, long_text) for i in range(40)]
+    lines = [embed_line(f"c{i}", long_text, long_text) for i in range(CANCEL_LINES)]
     created = submit(channel, lines)
     stub = batch_pb2_grpc.BatchServiceStub(channel)
     cancelling = stub.CancelBatch(S.CancelBatchRequest(batch_id=created.id), metadata=auth(KEY_A)).batch
@@ -205,13 +207,15 @@ def test_cancel_stops_a_job_with_its_lines_so_far(channel: grpc.Channel) -> None
 
 
 def test_results_of_an_unfinished_job_are_refused(channel: grpc.Channel) -> None:
-    created = submit(channel, [embed_line("late", "x")])
+    long_text = " ".join(["late"] * 300)
+    created = submit(channel, [embed_line(f"l{i}", long_text, long_text) for i in range(CANCEL_LINES)])
     stub = batch_pb2_grpc.BatchServiceStub(channel)
     with pytest.raises(grpc.RpcError) as caught:
         list(stub.BatchResults(S.BatchResultsRequest(batch_id=created.id), metadata=auth(KEY_A)))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "results are read once it ends" in (caught.value.details() or "")
-    watch(channel, created.id)
+    stub.CancelBatch(S.CancelBatchRequest(batch_id=created.id), metadata=auth(KEY_A))
+    assert watch(channel, created.id)[-1].status == S.BATCH_STATUS_CANCELLED
 
 
 def test_another_key_sees_nothing(channel: grpc.Channel) -> None:
