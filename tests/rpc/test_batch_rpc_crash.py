@@ -18,7 +18,7 @@ from tests.conftest import SynthModels
 from tests.hardening.conftest import free_port
 
 EMBEDROUTE = Path(sys.executable).with_name("embedroute")
-N_LINES = 300
+N_LINES = 1000
 TEXT = " ".join(["crash"] * 120)
 
 
