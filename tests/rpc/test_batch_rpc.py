@@ -5,6 +5,8 @@ bad lines are answered per line and the rest of the job runs."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -190,6 +192,29 @@ def test_a_job_over_the_file_limit_is_refused_and_nothing_kept(batch_rpc: Runnin
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert caught.value.details() == f"the file is over {MAX_FILE_BYTES} bytes (batch_max_file_bytes)"
     assert sorted(files.iterdir()) == before
+
+
+def test_a_client_gone_mid_stream_leaves_no_file(batch_rpc: RunningServer, channel: grpc.Channel) -> None:
+    files = batch_rpc.settings.data_dir / "files"  # type: ignore[operator]
+    before = sorted(files.iterdir())
+    sent, hold = threading.Event(), threading.Event()
+
+    def lines() -> Iterator[batch_pb2.SubmitBatchRequest]:
+        yield embed_line("first", "a text")
+        sent.set()
+        hold.wait(30)
+
+    call = batch_pb2_grpc.BatchServiceStub(channel).SubmitBatch.future(lines(), metadata=auth(KEY_A))
+    assert sent.wait(10)
+    deadline = time.monotonic() + 10
+    while len(list(files.iterdir())) == len(before):  # the upload has begun on the server
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    call.cancel()
+    hold.set()
+    while sorted(files.iterdir()) != before:
+        assert time.monotonic() < deadline, "the partial upload was kept"
+        time.sleep(0.01)
 
 
 def test_cancel_stops_a_job_with_its_lines_so_far(channel: grpc.Channel) -> None:
