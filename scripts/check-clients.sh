@@ -2,7 +2,7 @@
 # CI gate for the Python, Go, TypeScript and Java clients:
 #   1. the checked-in generated code equals a fresh scripts/gen-clients.sh run; mypy --strict
 #      on the Python client (the other three are type-checked by their own builds);
-#   2. one real server on loopback (tiny synth models, API keys required);
+#   2. one real server on loopback (tiny synth models, API keys required, a data_dir for batch jobs);
 #   3. every client's own test suite against it (EMBEDROUTE_TARGET, EMBEDROUTE_API_KEY,
 #      EMBEDROUTE_VECTORS_DIR), then each client's model card example;
 #   4. the cross-language check: all four returned the same vectors.
@@ -69,7 +69,7 @@ port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0
 api_key="ci-$("$python" -c 'import secrets; print(secrets.token_hex(12))')"
 printf '# test key, made by scripts/check-clients.sh\n%s\n' "$api_key" > "$work/api-keys"
 "$embedroute" serve --host 127.0.0.1 --port "$port" --models "$work/models" --metrics-port 0 --http-port 0 \
-  --log-format text --api-keys-file "$work/api-keys" > "$work/server.log" 2>&1 &
+  --log-format text --api-keys-file "$work/api-keys" --data-dir "$work/data" > "$work/server.log" 2>&1 &
 server_pid=$!
 if ! "$python" scripts/wait_healthy.py "127.0.0.1:$port" 120; then
   echo "server did not become healthy; its log:" >&2

@@ -29,6 +29,7 @@ from router.types import PoolingChoice
 from service.batch import BatchJobs
 from service.http import HttpFront, batch_endpoints
 from service.prepare.pull.startup import prepare_models
+from service.rpc.batch_lines import rpc_endpoints
 from service.rpc.server import RpcFront
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,9 @@ class EmbedrouteServer:
         self.metrics = Metrics() if settings.metrics_port else None
         if self.metrics is not None and self.app.cache is not None:
             self.metrics.observe_cache(self.app.cache)
-        self.rpc = RpcFront(self.app, settings, self.metrics)
-        self.jobs = BatchJobs(settings, batch_endpoints(self.app, settings)) if settings.data_dir else None
+        self.jobs = (BatchJobs(settings, {**batch_endpoints(self.app, settings), **rpc_endpoints(self.app)})
+                     if settings.data_dir else None)
+        self.rpc = RpcFront(self.app, settings, self.metrics, self.jobs)
         self.http = HttpFront(self.app, settings, self.metrics, self.jobs) if settings.http_port else None
         self._metrics_endpoint: MetricsEndpoint | None = None
         self.port = 0

@@ -1,5 +1,6 @@
 // Package embedroute is the Go client of the embedroute gRPC embedding and reranking
-// service: Embed, EmbedStream, Rerank, RerankStream and Similarity, with rich errors
+// service: Embed, EmbedStream, Rerank, RerankStream, Similarity and batch jobs (SubmitBatch,
+// WatchBatch, BatchResults...), with rich errors
 // (*Error) and retries that honour the server's RetryInfo. Deadlines come from the
 // context, as everywhere in Go.
 package embedroute
@@ -21,6 +22,7 @@ type Client struct {
 	embedder pb.EmbedServiceClient
 	reranker pb.RerankServiceClient
 	models   pb.ModelServiceClient
+	batches  pb.BatchServiceClient
 	apiKey   string
 	retry    RetryPolicy
 	space    string
@@ -73,6 +75,7 @@ func New(target string, opts ...Option) (*Client, error) {
 		embedder: pb.NewEmbedServiceClient(conn),
 		reranker: pb.NewRerankServiceClient(conn),
 		models:   pb.NewModelServiceClient(conn),
+		batches:  pb.NewBatchServiceClient(conn),
 		apiKey:   s.apiKey,
 		retry:    s.retry,
 		space:    s.space,

@@ -44,6 +44,8 @@ STORAGE_RETRY_S = 60.0
 JOBS_RETRY_S = 10.0
 PURGE_EVERY_S = 3600.0
 """The Retry-After of a full store and of a key with its most unfinished jobs: neither frees up at once."""
+WATCH_EVERY_S = 0.2
+"""How often `watch` reads a job: its counts move a committed chunk at a time."""
 
 
 class NoSuchThingError(NotFoundError):
@@ -233,6 +235,19 @@ class BatchJobs:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidArgumentError.for_field("limit", f"limit must be 1 to {MAX_PAGE}")
         return await self.io(self.store.batches, self.tenant(), after, limit)
+
+    async def watch(self, batch_id: str) -> AsyncIterator[BatchRecord]:
+        """The job now, then each time its status or counts change, until it reaches a final status."""
+        last: tuple[object, ...] = ()
+        while True:
+            record = await self.batch(batch_id)
+            seen = (record.status, record.total, record.completed, record.failed)
+            if seen != last:
+                last = seen
+                yield record
+            if record.status in FINAL:
+                return
+            await asyncio.sleep(WATCH_EVERY_S)
 
     async def cancel(self, batch_id: str) -> BatchRecord:
         """validating or in_progress -> cancelling; the runner stops after the chunk in flight and the

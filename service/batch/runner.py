@@ -1,8 +1,8 @@
 """The job runner: one task per server that validates, runs and finishes jobs, oldest first.
 
-A job's lines run through the same endpoints a live call takes (`Endpoints`, given by the HTTP
-front: its dialects' translation and the application), with the application's `background` set,
-so their engine work waits in the models' lowest lane; at most `batch_lines_in_flight` at once.
+A job's lines run through the same endpoints a live call takes (`Endpoints`, given by the
+fronts: a dialect's translation, or the gRPC front's, and the application), with the
+application's `background` set, so their engine work waits in the models' lowest lane; at most `batch_lines_in_flight` at once.
 Lines are answered a chunk (`batch_chunk_lines`) at a time: the chunk's answers are written and
 fsynced, then the resume point moves past them in the same transaction as the counts. A crash loses
 at most the chunk in flight, which is computed again and written once. Overloaded answers (429,

@@ -12,6 +12,19 @@ from service.rpc.generated.embedroute.v1 import embed_pb2
 from service.rpc.status import rpc_errors, stream_rpc_errors
 
 
+async def embed_response(app: Application, request: embed_pb2.EmbedRequest, until: float | None) -> embed_pb2.EmbedResponse:
+    """What Embed answers; also a batch line's (service.rpc.batch_lines), with no deadline."""
+    call = translate.embed_call(request)
+    result = await app.embed(call, deadline=until)
+    return embed_pb2.EmbedResponse(
+        model=result.model_id,
+        embeddings=translate.embeddings(result.embeddings, call.encoding),
+        usage=translate.usage(result.usage),
+        vector_space_id=result.vector_space_id,
+        dimensions=result.dimensions,
+    )
+
+
 class EmbedServicer:
     """Does not subclass the generated base: it only supplies UNIMPLEMENTED defaults."""
 
@@ -20,15 +33,7 @@ class EmbedServicer:
 
     @rpc_errors(fields.EMBED)
     async def Embed(self, request: embed_pb2.EmbedRequest, context: Context) -> embed_pb2.EmbedResponse:
-        call = translate.embed_call(request)
-        result = await self._app.embed(call, deadline=deadline(context))
-        return embed_pb2.EmbedResponse(
-            model=result.model_id,
-            embeddings=translate.embeddings(result.embeddings, call.encoding),
-            usage=translate.usage(result.usage),
-            vector_space_id=result.vector_space_id,
-            dimensions=result.dimensions,
-        )
+        return await embed_response(self._app, request, deadline(context))
 
     @rpc_errors(fields.EMBED)
     async def EmbedTokens(self, request: embed_pb2.EmbedTokensRequest, context: Context) -> embed_pb2.EmbedTokensResponse:

@@ -13,19 +13,24 @@ from service.rpc.generated.embedroute.v1 import rerank_pb2
 from service.rpc.status import rpc_errors, stream_rpc_errors
 
 
+async def rerank_response(app: Application, request: rerank_pb2.RerankRequest, until: float | None) -> rerank_pb2.RerankResponse:
+    """What Rerank answers; also a batch line's (service.rpc.batch_lines), with no deadline."""
+    result = await app.rerank(translate.rerank_call(request), deadline=until)
+    return rerank_pb2.RerankResponse(
+        model=result.model_id,
+        results=translate.rerank_results(result),
+        usage=translate.usage(result.usage),
+        scoring=translate.scoring(result.scoring),
+    )
+
+
 class RerankServicer:
     def __init__(self, app: Application) -> None:
         self._app = app
 
     @rpc_errors(fields.RERANK)
     async def Rerank(self, request: rerank_pb2.RerankRequest, context: Context) -> rerank_pb2.RerankResponse:
-        result = await self._app.rerank(translate.rerank_call(request), deadline=deadline(context))
-        return rerank_pb2.RerankResponse(
-            model=result.model_id,
-            results=translate.rerank_results(result),
-            usage=translate.usage(result.usage),
-            scoring=translate.scoring(result.scoring),
-        )
+        return await rerank_response(self._app, request, deadline(context))
 
     @stream_rpc_errors(fields.RERANK)
     async def RerankStream(

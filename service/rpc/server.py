@@ -18,15 +18,19 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
 from service.app import Application
+from service.batch import BatchJobs
 from service.telemetry.metrics import Metrics
 from service.telemetry.tracing import Tracer
 from service.core.config import Settings
 from service.rpc import reflection, tei
 from service.rpc.admission import Admission
 from service.rpc.auth import ApiKeyInterceptor, api_keys
+from service.rpc.batch import BatchServicer
 from service.rpc.calls import CallRecorder
 from service.rpc.embed import EmbedServicer
 from service.rpc.generated.embedroute.v1 import (
+    batch_pb2,
+    batch_pb2_grpc,
     embed_pb2,
     embed_pb2_grpc,
     model_pb2,
@@ -44,6 +48,7 @@ EMBED = embed_pb2.DESCRIPTOR.services_by_name["EmbedService"].full_name
 RERANK = rerank_pb2.DESCRIPTOR.services_by_name["RerankService"].full_name
 TOKENIZE = tokenize_pb2.DESCRIPTOR.services_by_name["TokenizeService"].full_name
 MODELS = model_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name
+BATCH = batch_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name
 SERVICE_NAMES = (EMBED, RERANK, TOKENIZE, MODELS)
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -73,8 +78,12 @@ def server_options(settings: Settings) -> list[tuple[str, Any]]:
 class RpcFront:
     """The gRPC server over one Application; create it on the event loop that will run it."""
 
-    def __init__(self, app: Application, settings: Settings, metrics: Metrics | None) -> None:
+    def __init__(
+        self, app: Application, settings: Settings, metrics: Metrics | None, jobs: BatchJobs | None = None
+    ) -> None:
+        """With `jobs` (a `data_dir`), BatchService is served too: the HTTP front's batch jobs."""
         self.settings = settings
+        self._batch = jobs is not None
         self.health = HealthServicer()
         self.admission = Admission(settings)
         recorder = CallRecorder(metrics, Tracer(settings.otel_tracing), self.admission)
@@ -88,10 +97,13 @@ class RpcFront:
         rerank_pb2_grpc.add_RerankServiceServicer_to_server(RerankServicer(app), registrar)
         tokenize_pb2_grpc.add_TokenizeServiceServicer_to_server(TokenizeServicer(app), registrar)
         model_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(app), registrar)
+        if jobs is not None:
+            batch_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(jobs), registrar)
         tei_names = tei.register(app, registrar)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, registrar)
         health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
-        reflection.enable((*SERVICE_NAMES, *tei_names, health_name), registrar)
+        batch_names = (BATCH,) if jobs is not None else ()
+        reflection.enable((*SERVICE_NAMES, *batch_names, *tei_names, health_name), registrar)
         self.port = 0
 
     async def start(self) -> int:
@@ -99,6 +111,8 @@ class RpcFront:
         for name in ("", EMBED, RERANK, TOKENIZE, tei.EMBED, tei.RERANK, tei.TOKENIZE, tei.INFO):
             await self.health.set(name, NOT_SERVING)
         await self.health.set(MODELS, SERVING)
+        if self._batch:  # jobs are taken before the models load: they wait in the store
+            await self.health.set(BATCH, SERVING)
         address = f"{self.settings.host}:{self.settings.port}"
         credentials = _tls_credentials(self.settings)
         if credentials is None:

@@ -98,6 +98,26 @@ def to_status_proto(error: EmbedrouteError, paths: FieldPaths | None = None) -> 
     return status_pb2.Status(code=code_of(error), message=message, details=packed)
 
 
+_LINE_STATUSES: dict[type[EmbedrouteError], int] = {
+    InvalidArgumentError: 400,
+    UnauthenticatedError: 401,
+    NotFoundError: 404,
+    PayloadTooLargeError: 413,
+    ResourceExhaustedError: 429,
+    UnavailableError: 503,
+    DeadlineExceededError: 504,
+}
+
+
+def line_error(error: EmbedrouteError) -> tuple[int, dict[str, Any]]:
+    """A batch line's error as service.batch records it: the HTTP-style status its runner reads (it
+    retries 429 and 503: a busy server delays a job, it does not fail its lines) and the body the
+    line's BatchLineError is read back from (the code, message and reason the live call would end with)."""
+    internal = 500
+    body = {"code": code_of(error), "message": clip(error.message), "reason": error.reason}
+    return nearest(error, _LINE_STATUSES, internal), body
+
+
 async def abort(
     context: grpc.aio.ServicerContext[Any, Any], error: EmbedrouteError, paths: FieldPaths | None = None
 ) -> NoReturn:

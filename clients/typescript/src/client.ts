@@ -3,12 +3,25 @@
 import {
   type CallOptions,
   type ChannelCredentials,
-  type ClientDuplexStream,
   type ClientOptions,
+  type ClientReadableStream,
+  type ClientWritableStream,
   credentials as grpcCredentials,
   Metadata,
 } from "@grpc/grpc-js";
 
+import { type Batch, type BatchLine, type BatchResult, batchOf, lineRequest, resultOf } from "./batch";
+import {
+  BatchResultsRequest,
+  BatchServiceClient,
+  CancelBatchRequest,
+  type CancelBatchResponse,
+  GetBatchRequest,
+  type GetBatchResponse,
+  type SubmitBatchRequest,
+  type SubmitBatchResponse,
+  WatchBatchRequest,
+} from "./gen/embedroute/v1/batch";
 import { InputType } from "./gen/embedroute/v1/common";
 import {
   EmbedOptions as EmbedOptionsProto,
@@ -110,6 +123,7 @@ export class EmbedrouteClient {
   private readonly embedder: EmbedServiceClient;
   private readonly reranker: RerankServiceClient;
   private readonly models: ModelServiceClient;
+  private readonly batches: BatchServiceClient;
   private readonly expectVectorSpace?: string;
   private readonly timeoutMs?: number;
   private readonly retry: RetryPolicy;
@@ -120,6 +134,7 @@ export class EmbedrouteClient {
     this.embedder = new EmbedServiceClient(target, creds, options.channelOptions);
     this.reranker = new RerankServiceClient(target, creds, options.channelOptions);
     this.models = new ModelServiceClient(target, creds, options.channelOptions);
+    this.batches = new BatchServiceClient(target, creds, options.channelOptions);
     this.expectVectorSpace = options.expectVectorSpace;
     this.timeoutMs = "timeoutMs" in options ? options.timeoutMs : 30_000;
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
@@ -130,6 +145,7 @@ export class EmbedrouteClient {
     this.embedder.close();
     this.reranker.close();
     this.models.close();
+    this.batches.close();
   }
 
   /**
@@ -301,6 +317,60 @@ export class EmbedrouteClient {
     return first.topN > 0 ? collected.slice(0, first.topN) : collected;
   }
 
+  /**
+   * Sends the lines (any iterable, read as the server takes them) as one batch job and resolves
+   * to the job (validating). Not retried: the lines are read once.
+   */
+  async submitBatch(lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, settings: CallSettings = {}): Promise<Batch> {
+    let call: ClientWritableStream<SubmitBatchRequest> | undefined;
+    const reply = new Promise<SubmitBatchResponse>((resolve, reject) => {
+      call = this.batches.submitBatch(this.metadata(), this.callOptions(settings.timeoutMs), (error, response) =>
+        error ? reject(fromServiceError(error)) : resolve(response),
+      );
+    });
+    reply.catch(() => undefined); // observed below, after the lines are sent
+    const requests = (async function* () {
+      for await (const line of lines) {
+        yield lineRequest(line, embedOptions);
+      }
+    })();
+    await pump(call as ClientWritableStream<SubmitBatchRequest>, requests);
+    return batchOf((await reply).batch);
+  }
+
+  async batch(batchId: string, settings: CallSettings = {}): Promise<Batch> {
+    const request = GetBatchRequest.fromPartial({ batchId });
+    const reply = await this.unary<GetBatchResponse>(settings.timeoutMs, (metadata, callOptions, done) =>
+      this.batches.getBatch(request, metadata, callOptions, done),
+    );
+    return batchOf(reply.batch);
+  }
+
+  /** Stops the job after the lines in flight (cancelling, then cancelled); answered lines keep their results. */
+  async cancelBatch(batchId: string, settings: CallSettings = {}): Promise<Batch> {
+    const request = CancelBatchRequest.fromPartial({ batchId });
+    const reply = await this.unary<CancelBatchResponse>(settings.timeoutMs, (metadata, callOptions, done) =>
+      this.batches.cancelBatch(request, metadata, callOptions, done),
+    );
+    return batchOf(reply.batch);
+  }
+
+  /** The job now, then each time its status or counts change; ends when the job does. */
+  async *watchBatch(batchId: string, settings: CallSettings = {}): AsyncGenerator<Batch> {
+    const call = this.batches.watchBatch(WatchBatchRequest.fromPartial({ batchId }), this.metadata(), this.callOptions(settings.timeoutMs));
+    for await (const reply of serverStream(call)) {
+      yield batchOf(reply.batch);
+    }
+  }
+
+  /** A finished job's answers, each customId once: answered lines first, then failed ones. */
+  async *batchResults(batchId: string, settings: CallSettings = {}): AsyncGenerator<BatchResult> {
+    const call = this.batches.batchResults(BatchResultsRequest.fromPartial({ batchId }), this.metadata(), this.callOptions(settings.timeoutMs));
+    for await (const reply of serverStream(call)) {
+      yield resultOf(reply);
+    }
+  }
+
   private metadata(): Metadata {
     const metadata = new Metadata();
     if (this.apiKey) {
@@ -369,7 +439,7 @@ function results(list: RerankResultProto[], withDocuments = false): RerankResult
  * are full, so a slow server slows the producer), then half-closes; resolves to the
  * number written. Stops quietly when the call ends first: the reader reports why.
  */
-async function pump<Req, Res>(call: ClientDuplexStream<Req, Res>, requests: AsyncIterable<Req>): Promise<number> {
+async function pump<Req>(call: ClientWritableStream<Req>, requests: AsyncIterable<Req>): Promise<number> {
   let ended = false;
   const onEnd = () => {
     ended = true;
@@ -403,4 +473,17 @@ async function pump<Req, Res>(call: ClientDuplexStream<Req, Res>, requests: Asyn
     throw error;
   }
   return written;
+}
+
+/** A server stream's messages, its error as an EmbedrouteError; breaking out cancels the call. */
+async function* serverStream<Res>(call: ClientReadableStream<Res>): AsyncGenerator<Res> {
+  try {
+    for await (const reply of call) {
+      yield reply as Res;
+    }
+  } catch (error) {
+    throw fromServiceError(error);
+  } finally {
+    call.cancel();
+  }
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._convert import Chunk, InputType, Precision, RerankResult
 from .aio import AsyncClient
+from .batch import Batch, BatchResult, EmbedLine, LineProblem, RerankLine
 from .client import Client
 from .errors import (
     DeadlineExceededError,
@@ -26,15 +27,20 @@ from .similarity import similarity
 
 __all__ = [
     "AsyncClient",
+    "Batch",
+    "BatchResult",
     "Chunk",
     "Client",
     "DeadlineExceededError",
+    "EmbedLine",
     "EmbedrouteError",
     "FieldViolation",
     "InputType",
     "InvalidArgumentError",
+    "LineProblem",
     "NotFoundError",
     "Precision",
+    "RerankLine",
     "RerankResult",
     "ResourceExhaustedError",
     "RetryPolicy",

@@ -13,8 +13,10 @@ import grpc.aio
 import numpy.typing as npt
 
 from . import _convert
+from . import batch as _batch
 from ._convert import Chunk, InputType, Precision, RerankResult
-from ._proto.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2_grpc
+from .batch import Batch, BatchResult, EmbedLine, RerankLine
+from ._proto.embedroute.v1 import batch_pb2, batch_pb2_grpc, embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2_grpc
 from .errors import from_rpc_error
 from .retry import RetryPolicy
 from .similarity import similarity
@@ -48,6 +50,7 @@ class AsyncClient:
         self._embedder = embed_pb2_grpc.EmbedServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._reranker = rerank_pb2_grpc.RerankServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._models = model_pb2_grpc.ModelServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._batches = batch_pb2_grpc.BatchServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._expect_space = expect_vector_space
 
     async def __aenter__(self) -> AsyncClient:
@@ -276,6 +279,57 @@ class AsyncClient:
             raise from_rpc_error(exc) from exc
         return _convert.best_first(collected, top_n or 0)
 
+    async def submit_batch(
+        self, lines: Iterable[EmbedLine | RerankLine] | AsyncIterable[EmbedLine | RerankLine], *,
+        timeout: float | None = None,
+    ) -> Batch:
+        """Sends the lines as one job, streamed (any iterable, read as the server takes it), and
+        returns the job (validating). Not retried: the lines are read once."""
+
+        async def requests() -> AsyncIterator[batch_pb2.SubmitBatchRequest]:
+            async for line in _aiter(lines):
+                for request in _batch.requests([line]):
+                    yield request
+
+        try:
+            reply = await self._batches.SubmitBatch(requests(), timeout=timeout, metadata=self._metadata)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        return _batch.batch(reply.batch)
+
+    async def batch(self, batch_id: str, *, timeout: float | None = None) -> Batch:
+        reply = await self._unary(self._batches.GetBatch, batch_pb2.GetBatchRequest(batch_id=batch_id), timeout)
+        return _batch.batch(reply.batch)
+
+    async def watch_batch(self, batch_id: str, *, timeout: float | None = None) -> AsyncGenerator[Batch, None]:
+        """The job now, then each time its status or counts change; ends when the job does."""
+        call = self._batches.WatchBatch(batch_pb2.WatchBatchRequest(batch_id=batch_id), timeout=timeout,
+                                        metadata=self._metadata)
+        try:
+            async for reply in call:
+                yield _batch.batch(reply.batch)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        finally:
+            call.cancel()
+
+    async def cancel_batch(self, batch_id: str, *, timeout: float | None = None) -> Batch:
+        """Stops the job after the lines in flight (cancelling, then cancelled); its answered lines stay."""
+        reply = await self._unary(self._batches.CancelBatch, batch_pb2.CancelBatchRequest(batch_id=batch_id), timeout)
+        return _batch.batch(reply.batch)
+
+    async def batch_results(self, batch_id: str, *, timeout: float | None = None) -> AsyncGenerator[BatchResult, None]:
+        """A finished job's answers, each custom_id once: answered lines first, then failed ones."""
+        call = self._batches.BatchResults(batch_pb2.BatchResultsRequest(batch_id=batch_id), timeout=timeout,
+                                          metadata=self._metadata)
+        try:
+            async for reply in call:
+                yield _batch.result(reply)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        finally:
+            call.cancel()
+
     async def _unary(self, method: Callable[..., Awaitable[_Response]], request: Any, timeout: float | None) -> _Response:
         budget = timeout if timeout is not None else self._timeout
         deadline = None if budget is None else time.monotonic() + budget
@@ -294,7 +348,10 @@ class AsyncClient:
             attempt += 1
 
 
-async def _aiter(items: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
+_Item = TypeVar("_Item")
+
+
+async def _aiter(items: Iterable[_Item] | AsyncIterable[_Item]) -> AsyncIterator[_Item]:
     if isinstance(items, AsyncIterable):
         async for item in items:
             yield item

@@ -11,8 +11,10 @@ import grpc
 import numpy.typing as npt
 
 from . import _convert
+from . import batch as _batch
 from ._convert import Chunk, InputType, Precision, RerankResult
-from ._proto.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2_grpc
+from .batch import Batch, BatchResult, EmbedLine, RerankLine
+from ._proto.embedroute.v1 import batch_pb2, batch_pb2_grpc, embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2_grpc
 from .errors import from_rpc_error
 from .retry import RetryPolicy
 from .similarity import similarity
@@ -53,6 +55,7 @@ class Client:
         self._embedder = embed_pb2_grpc.EmbedServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._reranker = rerank_pb2_grpc.RerankServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._models = model_pb2_grpc.ModelServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._batches = batch_pb2_grpc.BatchServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._expect_space = expect_vector_space
 
     def __enter__(self) -> Client:
@@ -281,6 +284,48 @@ class Client:
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from exc
         return _convert.best_first(collected, top_n or 0)
+
+    def submit_batch(self, lines: Iterable[EmbedLine | RerankLine], *, timeout: float | None = None) -> Batch:
+        """Sends the lines as one job, streamed (any iterable, read as the server takes it), and
+        returns the job (validating). Not retried: the lines are read once."""
+        try:
+            reply = self._batches.SubmitBatch(_batch.requests(lines), timeout=timeout, metadata=self._metadata)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        return _batch.batch(reply.batch)
+
+    def batch(self, batch_id: str, *, timeout: float | None = None) -> Batch:
+        reply = self._unary(self._batches.GetBatch, batch_pb2.GetBatchRequest(batch_id=batch_id), timeout)
+        return _batch.batch(reply.batch)
+
+    def watch_batch(self, batch_id: str, *, timeout: float | None = None) -> Generator[Batch, None, None]:
+        """The job now, then each time its status or counts change; ends when the job does."""
+        call = self._batches.WatchBatch(batch_pb2.WatchBatchRequest(batch_id=batch_id), timeout=timeout,
+                                        metadata=self._metadata)
+        try:
+            for reply in call:
+                yield _batch.batch(reply.batch)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        finally:
+            call.cancel()
+
+    def cancel_batch(self, batch_id: str, *, timeout: float | None = None) -> Batch:
+        """Stops the job after the lines in flight (cancelling, then cancelled); its answered lines stay."""
+        reply = self._unary(self._batches.CancelBatch, batch_pb2.CancelBatchRequest(batch_id=batch_id), timeout)
+        return _batch.batch(reply.batch)
+
+    def batch_results(self, batch_id: str, *, timeout: float | None = None) -> Generator[BatchResult, None, None]:
+        """A finished job's answers, each custom_id once: answered lines first, then failed ones."""
+        call = self._batches.BatchResults(batch_pb2.BatchResultsRequest(batch_id=batch_id), timeout=timeout,
+                                          metadata=self._metadata)
+        try:
+            for reply in call:
+                yield _batch.result(reply)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        finally:
+            call.cancel()
 
     def _unary(self, method: Callable[..., _Response], request: Any, timeout: float | None) -> _Response:
         budget = timeout if timeout is not None else self._timeout

@@ -4,6 +4,9 @@ import com.google.common.util.concurrent.FutureCallback;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
+import dev.embedroute.v1.BatchResultsRequest;
+import dev.embedroute.v1.BatchServiceGrpc;
+import dev.embedroute.v1.CancelBatchRequest;
 import dev.embedroute.v1.EmbedRequest;
 import dev.embedroute.v1.EmbedResponse;
 import dev.embedroute.v1.EmbedServiceGrpc;
@@ -12,6 +15,7 @@ import dev.embedroute.v1.EmbedStreamResponse;
 import dev.embedroute.v1.EmbedTokensRequest;
 import dev.embedroute.v1.EmbedTokensResponse;
 import dev.embedroute.v1.Embedding;
+import dev.embedroute.v1.GetBatchRequest;
 import dev.embedroute.v1.ListModelsRequest;
 import dev.embedroute.v1.Model;
 import dev.embedroute.v1.ModelKind;
@@ -21,6 +25,9 @@ import dev.embedroute.v1.RerankResponse;
 import dev.embedroute.v1.RerankServiceGrpc;
 import dev.embedroute.v1.RerankStreamRequest;
 import dev.embedroute.v1.RerankStreamResponse;
+import dev.embedroute.v1.SubmitBatchRequest;
+import dev.embedroute.v1.SubmitBatchResponse;
+import dev.embedroute.v1.WatchBatchRequest;
 import io.grpc.Channel;
 import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptors;
@@ -60,6 +67,8 @@ public final class EmbedrouteClient implements AutoCloseable {
   private final RerankServiceGrpc.RerankServiceFutureStub rerankFuture;
   private final RerankServiceGrpc.RerankServiceStub rerankAsync;
   private final ModelServiceGrpc.ModelServiceBlockingStub modelsBlocking;
+  private final BatchServiceGrpc.BatchServiceBlockingStub batchBlocking;
+  private final BatchServiceGrpc.BatchServiceStub batchAsync;
   private final Duration timeout;
   private final RetryPolicy retry;
   private final String expectVectorSpace;
@@ -79,6 +88,8 @@ public final class EmbedrouteClient implements AutoCloseable {
     this.rerankFuture = RerankServiceGrpc.newFutureStub(calls);
     this.rerankAsync = RerankServiceGrpc.newStub(calls);
     this.modelsBlocking = ModelServiceGrpc.newBlockingStub(calls);
+    this.batchBlocking = BatchServiceGrpc.newBlockingStub(calls);
+    this.batchAsync = BatchServiceGrpc.newStub(calls);
     this.timeout = b.timeout;
     this.retry = b.retry;
     this.expectVectorSpace = b.expectVectorSpace;
@@ -308,6 +319,81 @@ public final class EmbedrouteClient implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw EmbedrouteException.from(interrupted);
     }
+  }
+
+  /**
+   * Sends the lines as one batch job, streamed (read only as fast as the server takes them), and
+   * returns the job (validating). Not retried: the lines are read once.
+   */
+  public Batch submitBatch(Iterable<BatchLine> lines) {
+    CompletableFuture<Batch> outcome = new CompletableFuture<>();
+    Iterator<BatchLine> source = lines.iterator();
+    batchAsync.submitBatch(
+        new Feeder<SubmitBatchRequest, SubmitBatchResponse>(outcome) {
+          @Override
+          Optional<SubmitBatchRequest> nextRequest() {
+            return source.hasNext() ? Optional.of(source.next().proto()) : Optional.empty();
+          }
+
+          @Override
+          public void onNext(SubmitBatchResponse reply) {
+            outcome.complete(Batch.of(reply.getBatch()));
+          }
+        });
+    try {
+      return outcome.get();
+    } catch (ExecutionException failed) {
+      throw EmbedrouteException.from(failed.getCause());
+    } catch (InterruptedException interrupted) {
+      Thread.currentThread().interrupt();
+      throw EmbedrouteException.from(interrupted);
+    }
+  }
+
+  public Batch batch(String batchId) {
+    GetBatchRequest request = GetBatchRequest.newBuilder().setBatchId(batchId).build();
+    return Batch.of(blocking(timeout, d -> batchBlocking.withDeadline(d).getBatch(request)).getBatch());
+  }
+
+  /** Stops the job after the lines in flight (cancelling, then cancelled); answered lines keep their results. */
+  public Batch cancelBatch(String batchId) {
+    CancelBatchRequest request = CancelBatchRequest.newBuilder().setBatchId(batchId).build();
+    return Batch.of(blocking(timeout, d -> batchBlocking.withDeadline(d).cancelBatch(request)).getBatch());
+  }
+
+  /** The job now, then each time its status or counts change; the iterator ends when the job does. */
+  public Iterator<Batch> watchBatch(String batchId) {
+    Iterator<dev.embedroute.v1.WatchBatchResponse> replies =
+        batchBlocking.watchBatch(WatchBatchRequest.newBuilder().setBatchId(batchId).build());
+    return decoded(replies, reply -> Batch.of(reply.getBatch()));
+  }
+
+  /** A finished job's answers, each custom id once: answered lines first, then failed ones. */
+  public Iterator<BatchResult> batchResults(String batchId) {
+    return decoded(batchBlocking.batchResults(BatchResultsRequest.newBuilder().setBatchId(batchId).build()), BatchResult::of);
+  }
+
+  /** A server stream's messages as {@code convert} makes them, its failure as an EmbedrouteException. */
+  private static <R, T> Iterator<T> decoded(Iterator<R> replies, Function<R, T> convert) {
+    return new Iterator<T>() {
+      @Override
+      public boolean hasNext() {
+        try {
+          return replies.hasNext();
+        } catch (RuntimeException failure) {
+          throw EmbedrouteException.from(failure);
+        }
+      }
+
+      @Override
+      public T next() {
+        try {
+          return convert.apply(replies.next());
+        } catch (RuntimeException failure) {
+          throw EmbedrouteException.from(failure);
+        }
+      }
+    };
   }
 
   /** Cosine similarity matrix, as sentence-transformers' {@code model.similarity}. */
