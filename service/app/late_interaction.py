@@ -15,13 +15,13 @@ decode per sequence gives the token states (service.engine.stepper, `every`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from service.app.work import located
+from service.app.cosine_rerank import CosineRerankWork
 from service.core.values import EmbedOptions
 from service.scheduler import Prepared, Row
 
@@ -35,28 +35,12 @@ def maxsim(query: npt.NDArray[np.float32], document: npt.NDArray[np.float32]) ->
 
 
 @dataclass(frozen=True)
-class MaxSimRerankWork:
-    """Scheduler work (service.scheduler.Work) that scores documents against a query by MaxSim."""
-
-    query: str
-    documents: list[str]
-    instruction: str | None
-    truncate: bool
-    index_offset: int = 0
-    positions: list[int] | None = None
-    """As `service.app.work.RerankWork.positions`."""
+class MaxSimRerankWork(CosineRerankWork):
+    """Scheduler work (service.scheduler.Work) that scores documents against a query by MaxSim: the
+    cosine fallback's sequences (query and documents, each in its template), read token by token."""
 
     def prepare(self, model: Model) -> Prepared:
-        documents = EmbedOptions(input_type="document", truncate=self.truncate)
-        query = EmbedOptions(input_type="query", instruction=self.instruction, truncate=self.truncate)
-        return Prepared(
-            items=[
-                located(f"documents[{self.index_offset + i}]", model.prepare_embed, d, documents)
-                for i, d in zip(self.positions or range(len(self.documents)), self.documents, strict=True)
-            ],
-            extra=[located("query", model.prepare_embed, self.query, query)],
-            every=True,
-        )
+        return replace(super().prepare(model), every=True)
 
     def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[float]:
         """One MaxSim per document; the query's token states come last."""
