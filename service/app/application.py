@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from service.app import readiness
 from service.app.cache import SCORES, VECTORS, VectorCache, embed_keys, rerank_keys
-from service.app.chunking import combine
+from service.app.chunking import combine, pieces, regroup
 from service.app.cosine_rerank import CosineRerankWork, scoring
 from service.app.late_interaction import MaxSimRerankWork
 from service.app.ranking import TopN, best_first, ranked
@@ -203,14 +203,10 @@ class Application:
         chunk embedded as an input of its own (cache and lanes as usual), then combined per input."""
         spans = await asyncio.to_thread(ChunkWork(call.inputs, call.options, call.chunking), worker.model)
         validate_chunks(call, sum(map(len, spans)), self.limits, worker.description)
-        pieces = [text[span.start : span.end] for text, each in zip(call.inputs, spans, strict=True) for span in each]
         raw = replace(call.options, dimensions=None, normalize=False)
-        vectors, usage = await self._vectors(worker, served, pieces, raw, deadline, started)
-        combined, at = [], 0
-        for each in spans:
-            combined.append(combine(vectors[at : at + len(each)], each, call.options, keep=call.chunking.mode == "chunks"))
-            at += len(each)
-        return combined, usage
+        vectors, usage = await self._vectors(worker, served, pieces(call.inputs, spans), raw, deadline, started)
+        keep = call.chunking.mode == "chunks"
+        return [combine(parts, each, call.options, keep=keep) for parts, each in regroup(vectors, spans)], usage
 
     async def _vectors(
         self, worker: ModelWorker, served: ServedModel, texts: list[str], options: EmbedOptions, deadline: float | None,
@@ -366,13 +362,12 @@ class Application:
         it fits whole; on a pool thread: vocabulary only), every window scored as a document of its own
         (cache and batching as usual), and each document scored by its best window."""
         spans = await asyncio.to_thread(RerankChunkWork(call.query, call.instruction, call.documents), worker.model)
-        windows = [text[s.start : s.end] for text, each in zip(call.documents, spans, strict=True) for s in each]
+        windows = pieces(call.documents, spans)
         plain = replace(call, documents=windows, best_chunk=False, return_documents=False, truncate=False)
         scored = await self._rerank(worker, how, plain, 0, deadline)
         by_window = sorted(scored.results, key=lambda r: r.index)
-        results, at = [], 0
-        for i, (text, each) in enumerate(zip(call.documents, spans, strict=True)):
-            mine = by_window[at : at + len(each)]
+        results = []
+        for i, (text, (mine, each)) in enumerate(zip(call.documents, regroup(by_window, spans), strict=True)):
             best = max(range(len(each)), key=lambda k: (mine[k].score, -k))
             results.append(
                 RankedDocument(
@@ -385,7 +380,6 @@ class Application:
                     best=(each[best].start, each[best].end),
                 )
             )
-            at += len(each)
         return replace(scored, results=best_first(results))
 
     async def _score(

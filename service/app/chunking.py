@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from service.core.values import ChunkVector, EmbedOptions, Embedding
 from service.engine.postprocess import finish
+
+T = TypeVar("T")
 
 REACH = 0.2
 """How far back (a share of the chunk's characters) an end may move to a sentence end or a space."""
@@ -144,3 +147,16 @@ def combine(parts: Sequence[Embedding], spans: Sequence[Span], options: EmbedOpt
     ) if keep else ()
     vector = finish(mean.astype(np.float32), options.dimensions, options.normalize)
     return Embedding(vector, sum(p.n_tokens for p in parts), False, chunks)
+
+
+def pieces(texts: Sequence[str], spans: Sequence[Sequence[Span]]) -> list[str]:
+    """Every chunk's text, the texts' chunks one after another: what is computed as inputs of their own."""
+    return [text[span.start : span.end] for text, each in zip(texts, spans, strict=True) for span in each]
+
+
+def regroup(values: Sequence[T], spans: Sequence[Sequence[Span]]) -> Iterator[tuple[Sequence[T], Sequence[Span]]]:
+    """The values computed for `pieces(texts, spans)`, handed back a text at a time with its spans."""
+    at = 0
+    for each in spans:
+        yield values[at : at + len(each)], each
+        at += len(each)

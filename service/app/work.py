@@ -75,8 +75,7 @@ def input_room(model: Model, options: EmbedOptions) -> int:
     """Input tokens one sequence of the model holds with these options: its context less what the
     template adds (an instruction, special tokens)."""
     plain = EmbedOptions(input_type=options.input_type, instruction=options.instruction)
-    added = len(model.prepare_embed("x", plain).tokens) - len(model.tokenize("x"))
-    return model.n_ctx - added
+    return _room(model, model.prepare_embed("x", plain))
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,11 @@ def rerank_room(model: Model, query: str, instruction: str | None) -> int:
     (cosine scoring embeds documents alone)."""
     if model.description.kind != "reranker":
         return input_room(model, EmbedOptions(input_type="document"))
-    probe = located("query", model.prepare_rerank, query, "x", instruction, False)
+    return _room(model, located("query", model.prepare_rerank, query, "x", instruction, False))
+
+
+def _room(model: Model, probe: PreparedInput) -> int:
+    """The context less what a prompt adds around its text, `probe` being the prompt of the text "x"."""
     return model.n_ctx - (len(probe.tokens) - len(model.tokenize("x")))
 
 
