@@ -55,7 +55,7 @@ def fitting(candidate: Candidate, prefs: RouterPrefs, budget: Budget) -> int | N
     fits the budget: what a refusal of an operator's `ctx` offers instead. None: not even 256."""
     tokens = candidate.settings.n_ctx
     while tokens >= 256:
-        if _fits([at_context(candidate, prefs, tokens).estimate], budget):
+        if budget.holds([at_context(candidate, prefs, tokens).estimate]):
             return tokens
         tokens //= 2
     return None
@@ -69,12 +69,6 @@ class _Growing:
     step: int = 0
     blocked: str = ""
     """Why the next rung does not fit, once it does not."""
-
-
-def _fits(estimates: Sequence[MemoryEstimate], budget: Budget) -> bool:
-    return sum(e.ram_bytes for e in estimates) <= budget.ram_bytes and sum(
-        e.gpu_bytes for e in estimates
-    ) <= budget.gpu_bytes
 
 
 def _left(estimates: Sequence[MemoryEstimate], budget: Budget) -> str:
@@ -150,7 +144,7 @@ def _climb(growing: list[_Growing], prefs: RouterPrefs, budget: Budget) -> None:
                 continue
             bigger = at_context(g.candidate, prefs, g.rungs[g.step + 1])
             others = [o.candidate.estimate for o in growing if o is not g]
-            if _fits([*others, bigger.estimate], budget):
+            if budget.holds([*others, bigger.estimate]):
                 g.candidate, g.step, moved = bigger, g.step + 1, True
             else:
                 g.blocked = (

@@ -8,7 +8,7 @@ the start-up log and a Prometheus info metric.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 import dataclasses
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -196,6 +196,12 @@ class Budget:
             "gpu_headroom_bytes": self.gpu_headroom_bytes,
             "threads": self.threads,
         }
+
+    def holds(self, estimates: Sequence[MemoryEstimate]) -> bool:
+        """Whether models needing these estimates fit side by side, RAM and GPU each."""
+        return sum(e.ram_bytes for e in estimates) <= self.ram_bytes and sum(
+            e.gpu_bytes for e in estimates
+        ) <= self.gpu_bytes
 
     def summary(self) -> str:
         text = f"RAM {format_bytes(self.ram_bytes)} (after {format_bytes(self.ram_headroom_bytes)} headroom)"

@@ -253,9 +253,7 @@ MAX_COMBINATIONS = 200_000
 
 
 def _fits_together(chosen: Sequence[Candidate], budget: Budget) -> bool:
-    ram = sum(c.estimate.ram_bytes for c in chosen)
-    gpu = sum(c.estimate.gpu_bytes for c in chosen)
-    return ram <= budget.ram_bytes and gpu <= budget.gpu_bytes
+    return budget.holds([c.estimate for c in chosen])
 
 
 def share(drafts: Sequence[_Draft], budget: Budget) -> bool:

@@ -299,7 +299,7 @@ class Stepper(Generic[K]):
             for seq in self._plan_order(plan.budget):
                 if plan.budget <= 0 or (self.urgent_alone and plan.urgent and not seq.urgent):
                     break
-                if whole and len(seq.tokens) - seq.done > plan.budget and plan.pieces:
+                if whole and _left(seq) > plan.budget and plan.pieces:
                     continue  # whole or not at all; a sequence longer than a step gets a step of its own
                 if not seq.started and not self._start(seq):
                     if not seq.urgent:
@@ -368,7 +368,7 @@ class Stepper(Generic[K]):
         return seq.done >= n
 
     def _plan_own(self, seq: _Sequence[K], plan: _Plan[K], whole: bool) -> None:
-        remaining = len(seq.tokens) - seq.done
+        remaining = _left(seq)
         take = remaining if whole else self._room(seq.lent, min(remaining, plan.budget))
         if seq.every and not whole:
             take = min(take, plan.token_rows)
