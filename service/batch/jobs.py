@@ -36,7 +36,9 @@ T = TypeVar("T")
 
 READ_BYTES = 256 * 1024
 """A download's pieces."""
+DEFAULT_PAGE = 20
 MAX_PAGE = 100
+"""Jobs a list page holds when the caller names no size, and at most."""
 MAX_METADATA_KEYS = 16
 MAX_METADATA_CHARS = 512
 """OpenAI's bounds on a job's metadata: 16 pairs, keys of 64 and values of 512 characters."""
@@ -231,9 +233,9 @@ class BatchJobs:
             raise NoSuchThingError(f"no batch {batch_id[:80]!r}")
         return record
 
-    async def batches(self, after: str | None, limit: int) -> tuple[list[BatchRecord], bool]:
+    async def batches(self, after: str | None, limit: int = DEFAULT_PAGE) -> tuple[list[BatchRecord], bool]:
         if not 1 <= limit <= MAX_PAGE:
-            raise InvalidArgumentError.for_field("limit", f"limit must be 1 to {MAX_PAGE}")
+            raise InvalidArgumentError.for_field("limit", f"a page holds 1 to {MAX_PAGE} jobs")
         return await self.io(self.store.batches, self.tenant(), after, limit)
 
     async def watch(self, batch_id: str) -> AsyncIterator[BatchRecord]:
