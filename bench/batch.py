@@ -14,10 +14,7 @@ Without EMBEDDER the tiny synthetic Qwen3 embedding model is written into .cache
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import shlex
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -26,8 +23,7 @@ from typing import Any
 
 import grpc
 
-from bench import sections
-from bench.__main__ import load_average
+from bench import standalone
 from bench.corpus import build_corpus
 from bench.service_load import DOCUMENT, Probe, ServerProcess, idle_latency, run_load
 from bench.timing import Latency
@@ -143,17 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrent", default="nothing else of ours", help="what else ran, for the report")
     args = parser.parse_args(argv)
     embedder = args.embedder or synth_ladder(Path(".cache/bench-models/tiny"), "tiny", "embedding", ("Q8_0",))["Q8_0"]
-    load_start = load_average()
-    results = run(embedder, args)
-    results |= {"command": "python -m bench.batch " + shlex.join(sys.argv[1:] if argv is None else argv),
-                "load_start": load_start, "load_end": load_average()}
-    text = report(results, args, embedder)
-    print(text)
-    if args.out is not None:
-        name = section_name(results["model"])
-        sections.replace(args.out, name, sections.section(name, text))
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=1))
+    results = standalone.measured("bench.batch", argv, lambda: run(embedder, args))
+    standalone.publish(section_name(results["model"]), report(results, args, embedder), results, args.out, args.json)
     return 0
 
 
