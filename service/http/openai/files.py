@@ -1,5 +1,5 @@
-"""OpenAI's Files API, for batch input files: `POST /v1/files`, `GET /v1/files/{id}`,
-`GET /v1/files/{id}/content`, `DELETE /v1/files/{id}` -> service.batch.
+"""OpenAI's Files API, for batch input files: `POST /v1/files`, `GET /v1/files` (the key's own, a page at
+a time), `GET /v1/files/{id}`, `GET /v1/files/{id}/content`, `DELETE /v1/files/{id}` -> service.batch.
 
 The upload is read as it arrives (service.http.multipart) and written to the store piece by piece,
 refused with 413 once past `batch_max_file_bytes`; a download is streamed from the store the same way.
@@ -14,13 +14,15 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from service.batch import BatchJobs, FileRecord
-from service.core.errors import PayloadTooLargeError
+from service.core.errors import InvalidArgumentError, PayloadTooLargeError
 from service.http.errors import answers
 from service.http.fields import NONE
 from service.http.multipart import FormReader
 
 MULTIPART_SLACK = 64 * 1024
 """Bytes a multipart body may carry beyond its file (boundaries, part headers, the purpose field)."""
+DEFAULT_PAGE = 10_000
+"""OpenAI's default `limit` of a files list."""
 
 
 class FileRoutes:
@@ -30,6 +32,7 @@ class FileRoutes:
     def routes(self) -> list[Route]:
         return [
             Route("/v1/files", self.create, methods=["POST"]),
+            Route("/v1/files", self.list_files, methods=["GET"]),
             Route("/v1/files/{file_id}", self.retrieve, methods=["GET"]),
             Route("/v1/files/{file_id}", self.delete, methods=["DELETE"]),
             Route("/v1/files/{file_id}/content", self.content, methods=["GET"]),
@@ -53,6 +56,20 @@ class FileRoutes:
             await upload.abort()
             raise
         return JSONResponse(file_object(record))
+
+    @answers("openai", NONE)
+    async def list_files(self, request: Request) -> Response:
+        query = request.query_params
+        limit = query.get("limit", str(DEFAULT_PAGE))
+        if not limit.isdigit():
+            raise InvalidArgumentError.for_field("limit", "limit must be a whole number")
+        records, more = await self._jobs.files(query.get("purpose") or None, query.get("after") or None, int(limit),
+                                               query.get("order", "desc"))
+        return JSONResponse({
+            "object": "list", "data": [file_object(r) for r in records],
+            "first_id": records[0].id if records else None, "last_id": records[-1].id if records else None,
+            "has_more": more,
+        })
 
     @answers("openai", NONE)
     async def retrieve(self, request: Request) -> Response:
