@@ -126,11 +126,6 @@ class BatchJobs:
         files.mkdir(parents=True, exist_ok=True)
         return SqliteStore(settings.data_dir / "jobs.sqlite3", files)
 
-    @property
-    def runner_id(self) -> str:
-        """This server in the store's chunk claims."""
-        return self._runner.owner
-
     def tenant(self) -> str:
         """Whose files and jobs the call handled now may see."""
         return keys.tenant.get() if self._per_key else ""

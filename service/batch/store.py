@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import astuple, fields
 from typing import Any, BinaryIO, Literal
@@ -312,12 +312,6 @@ class Store(ABC):
                     (completed, failed, len(output), len(error), batch_id))
         return True
 
-    def chunk_owners(self, batch_id: str) -> dict[str, int]:
-        """Who answered how many of the job's chunks (as the store recorded it)."""
-        rows = self._x("SELECT owner, COUNT(*) FROM chunks WHERE batch_id = ? AND done = 1 GROUP BY owner",
-                       (batch_id,)).fetchall()
-        return {owner: count for owner, count in rows}
-
     def finish(self, batch_id: str, status: Status, at: int) -> bool:
         """The job's result files become files its owner can read, and the job reaches `status`; False when
         it had ended already (another server finished it)."""
@@ -355,12 +349,4 @@ class Store(ABC):
         return BatchRecord(**values, errors=[LineError(*r) for r in rows])
 
 
-def pieces(store: Store, blob: str) -> Iterator[bytes]:
-    """Every piece of a stored file, in order (for tests and tools; the fronts read through the jobs)."""
-    cursor = 0
-    while (got := store.read_piece(blob, cursor)) is not None:
-        piece, cursor = got
-        yield piece
-
-
-__all__ = ["MAX_ERRORS_SHOWN", "BlobWriter", "Order", "Store", "pieces"]
+__all__ = ["MAX_ERRORS_SHOWN", "BlobWriter", "Order", "Store"]
