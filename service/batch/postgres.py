@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 import psycopg
 
 from router.errors import ConfigError
-from service.batch.store import BlobWriter, Store
+from service.batch.store import BlobWriter, Store, StoreUnavailableError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -62,41 +62,56 @@ CONNECT_TIMEOUT_S = 10
 
 
 def _connect(url: str) -> psycopg.Connection[Any]:
-    try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
-    except psycopg.ProgrammingError:  # libpq's reason may quote the URL, password included
-        raise ConfigError("jobs_store", "is not a PostgreSQL URL libpq can read "
-                                        "(postgresql://user:password@host:5432/db, special characters %-encoded)") from None
-    except psycopg.OperationalError as exc:
-        raise ConfigError("jobs_store", "cannot reach the PostgreSQL server: "
-                                        f"{' '.join(str(exc).split())[:300]}") from None
+    return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
 
 
 class PostgresStore(Store):
     lock_row = "FOR UPDATE"
     skip_locked = "FOR UPDATE SKIP LOCKED"
     shared = True
+    clock = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
 
     def __init__(self, url: str) -> None:
-        self._db = _connect(url)
-        self._reader = _connect(url)
-        """Reads file pieces, from whichever thread reads a file; `_reading` takes turns."""
+        self._url = url
+        try:
+            self._db = _connect(url)
+            self._reader = _connect(url)
+            """Reads file pieces, from whichever thread reads a file; `_reading` takes turns."""
+        except psycopg.ProgrammingError:  # libpq's reason may quote the URL, password included
+            raise ConfigError("jobs_store", "is not a PostgreSQL URL libpq can read "
+                                            "(postgresql://user:password@host:5432/db, special characters %-encoded)"
+                              ) from None
+        except psycopg.OperationalError as exc:
+            raise ConfigError("jobs_store", f"cannot reach the PostgreSQL server: {_reason(exc)}") from None
         self._reading = threading.Lock()
+        self._in_tx = False
         with self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             self._db.execute(_SCHEMA)
 
+    def _live(self) -> psycopg.Connection[Any]:
+        """The store's connection, made again when the last one broke - never inside a transaction, whose
+        statements must all run on the connection that began it (or fail with it)."""
+        if (self._db.closed or self._db.broken) and not self._in_tx:
+            self._db = _connect(self._url)
+        return self._db
+
     def _x(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        return self._db.execute(sql.replace("?", "%s"), tuple(params))
+        with _reachable():
+            return self._live().execute(sql.replace("?", "%s"), tuple(params))
 
     def _many(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        with self._db.cursor() as cursor:
+        with _reachable(), self._live().cursor() as cursor:
             cursor.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
-        with self._db.transaction():
-            yield
+        with _reachable(), self._live().transaction():
+            self._in_tx = True
+            try:
+                yield
+            finally:
+                self._in_tx = False
 
     def close(self) -> None:
         self._db.close()
@@ -117,7 +132,9 @@ class PostgresStore(Store):
         return (bytes(row[1]), row[0] + 1) if row else None
 
     def _read(self, sql: str, params: tuple[Any, ...]) -> Any:
-        with self._reading:
+        with self._reading, _reachable():
+            if self._reader.closed or self._reader.broken:
+                self._reader = _connect(self._url)
             return self._reader.execute(sql, params).fetchone()
 
     def delete_blob(self, blob: str) -> None:
@@ -136,6 +153,19 @@ class PostgresStore(Store):
 
     def put_piece(self, blob: str, seq: int, data: bytes) -> None:
         self._x("INSERT INTO pieces VALUES (?, ?, ?)", (blob, seq, data))
+
+
+@contextlib.contextmanager
+def _reachable() -> Iterator[None]:
+    """A lost connection or a server going away is the store being unavailable, not a broken job."""
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        raise StoreUnavailableError(f"the jobs' PostgreSQL store is unreachable: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 class _PieceWriter(BlobWriter):

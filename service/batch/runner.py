@@ -27,7 +27,7 @@ from service.app import background
 from service.batch import lines, results
 from service.batch.records import FINAL, BatchRecord, Chunk, LineError, Status, now
 from service.batch.results import Answer
-from service.batch.store import Store
+from service.batch.store import Store, StoreUnavailableError
 from service.core import keys, logs
 from service.core.config import Settings
 
@@ -89,16 +89,22 @@ class Runner:
         await self._io_call(self._store.recover)
         while True:
             self._wake.clear()
-            for batch_id in await self._io_call(self._store.runnable):
-                try:
-                    await self._run(batch_id)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # a bug in one job must not stop every other
-                    log.exception("batch %s failed", batch_id)
-                    await self._io_call(self._store.break_job, batch_id, now())
+            try:
+                await self._run_all()
+            except StoreUnavailableError as exc:  # the jobs wait for it; nothing is lost but time
+                log.warning("batch jobs wait: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_s)
+
+    async def _run_all(self) -> None:
+        for batch_id in await self._io_call(self._store.runnable):
+            try:
+                await self._run(batch_id)
+            except (asyncio.CancelledError, StoreUnavailableError):
+                raise
+            except Exception:  # a bug in one job must not stop every other
+                log.exception("batch %s failed", batch_id)
+                await self._io_call(self._store.break_job, batch_id, now())
 
     async def _run(self, batch_id: str) -> None:
         record = await self._record(batch_id)
@@ -125,7 +131,10 @@ class Runner:
         async def beat() -> None:
             while True:
                 await asyncio.sleep(self._lease_s / 3)
-                await self._io_call(renew, *args)
+                try:
+                    await self._io_call(renew, *args)
+                except StoreUnavailableError:  # try again; the commit tells whether the claim held
+                    pass
 
         task = asyncio.create_task(beat(), name="batch-lease")
         try:

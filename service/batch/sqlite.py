@@ -49,6 +49,7 @@ READ_BYTES = 256 * 1024
 
 
 class SqliteStore(Store):
+    clock = "((julianday('now') - 2440587.5) * 86400.0)"
     def __init__(self, path: Path, files: Path) -> None:
         self._files = files
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

@@ -17,13 +17,13 @@ a commit. Only the readers a store opens (`open_blob`) may be used from another 
 from __future__ import annotations
 
 import json
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import astuple, fields
 from typing import Any, BinaryIO, Literal
 
+from service.core.errors import UnavailableError
 from service.batch.records import (
     FINAL,
     OUTPUT_PURPOSE,
@@ -44,6 +44,13 @@ _TIMESTAMP: dict[Status, str] = {
 MAX_ERRORS_SHOWN = 1000
 """Line errors a job's object lists; the rest are counted in the store but not repeated."""
 Order = Literal["asc", "desc"]
+
+
+class StoreUnavailableError(UnavailableError):
+    """The store cannot be reached now (a shared database restarting, a network cut): a call is answered
+    503 / UNAVAILABLE, a job waits - it is not failed - and the next use connects again."""
+
+    reason = "JOBS_STORE_UNAVAILABLE"
 
 
 class BlobWriter(ABC):
@@ -67,6 +74,9 @@ class Store(ABC):
     """What makes a SELECT pass over rows another transaction holds."""
     shared = False
     """Other servers share this store: look for work now and then, not only when woken."""
+    clock = ""
+    """SQL for the database's time in Unix seconds: leases are stamped and compared by one clock, not by
+    each server's own."""
 
     # --- what an implementation gives ----------------------------------------------
 
@@ -216,19 +226,18 @@ class Store(ABC):
 
     def claim_validation(self, batch_id: str, owner: str, lease_s: float) -> bool:
         """The job's validation is this runner's until the lease ends (unless renewed)."""
-        at = time.time()
         with self._tx():
             claimed: int = self._x(
-                "UPDATE batches SET owner = ?, lease_until = ? WHERE id = ? AND status = 'validating' "
-                "AND (owner IS NULL OR owner = ? OR lease_until < ?)",
-                (owner, at + lease_s, batch_id, owner, at),
+                f"UPDATE batches SET owner = ?, lease_until = {self.clock} + ? WHERE id = ? AND status = 'validating' "
+                f"AND (owner IS NULL OR owner = ? OR lease_until < {self.clock})",
+                (owner, lease_s, batch_id, owner),
             ).rowcount
         return claimed == 1
 
     def renew_validation(self, batch_id: str, owner: str, lease_s: float) -> None:
         with self._tx():
-            self._x("UPDATE batches SET lease_until = ? WHERE id = ? AND owner = ?",
-                    (time.time() + lease_s, batch_id, owner))
+            self._x(f"UPDATE batches SET lease_until = {self.clock} + ? WHERE id = ? AND owner = ?",
+                    (lease_s, batch_id, owner))
 
     def validated(self, batch_id: str, total: int, errors: list[LineError], chunks: list[tuple[int, int]],
                   at: int) -> None:
@@ -271,23 +280,22 @@ class Store(ABC):
 
     def claim(self, batch_id: str, owner: str, lease_s: float) -> Chunk | None:
         """The job's first chunk not done and not held by a live lease, now this runner's; None when none is."""
-        at = time.time()
         with self._tx():
             row = self._x(
                 "SELECT seq, first_line, byte_offset FROM chunks WHERE batch_id = ? AND done = 0 "
-                f"AND (owner IS NULL OR owner = ? OR lease_until < ?) ORDER BY seq LIMIT 1 {self.skip_locked}",
-                (batch_id, owner, at),
+                f"AND (owner IS NULL OR owner = ? OR lease_until < {self.clock}) ORDER BY seq LIMIT 1 {self.skip_locked}",
+                (batch_id, owner),
             ).fetchone()
             if row is None:
                 return None
-            self._x("UPDATE chunks SET owner = ?, lease_until = ?, claims = claims + 1 WHERE batch_id = ? AND seq = ?",
-                    (owner, at + lease_s, batch_id, row[0]))
+            self._x(f"UPDATE chunks SET owner = ?, lease_until = {self.clock} + ?, claims = claims + 1 "
+                    "WHERE batch_id = ? AND seq = ?", (owner, lease_s, batch_id, row[0]))
         return Chunk(*row)
 
     def renew(self, batch_id: str, chunk: int, owner: str, lease_s: float) -> None:
         with self._tx():
-            self._x("UPDATE chunks SET lease_until = ? WHERE batch_id = ? AND seq = ? AND owner = ? AND done = 0",
-                    (time.time() + lease_s, batch_id, chunk, owner))
+            self._x(f"UPDATE chunks SET lease_until = {self.clock} + ? WHERE batch_id = ? AND seq = ? AND owner = ? "
+                    "AND done = 0", (lease_s, batch_id, chunk, owner))
 
     def chunks_left(self, batch_id: str) -> int:
         left: int = self._x("SELECT COUNT(*) FROM chunks WHERE batch_id = ? AND done = 0", (batch_id,)).fetchone()[0]
@@ -349,4 +357,4 @@ class Store(ABC):
         return BatchRecord(**values, errors=[LineError(*r) for r in rows])
 
 
-__all__ = ["MAX_ERRORS_SHOWN", "BlobWriter", "Order", "Store"]
+__all__ = ["MAX_ERRORS_SHOWN", "BlobWriter", "Order", "Store", "StoreUnavailableError"]

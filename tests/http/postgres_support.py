@@ -58,15 +58,17 @@ class PostgresServer:
         return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--", *argv]
 
     def start(self) -> None:
+        """Makes the cluster (the first time) and starts the server on it."""
         if os.geteuid() == 0:
             import pwd
 
             user = pwd.getpwnam(UNPRIVILEGED)
             os.chown(self.folder, user.pw_uid, user.pw_gid)
         data = self.folder / "data"
-        subprocess.run(self._as_owner([str(self._bindir / "initdb"), "-D", str(data), "-U", "postgres",
-                                       "-A", "trust", "--no-sync", "-E", "UTF8"]),
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if not data.exists():
+            subprocess.run(self._as_owner([str(self._bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                                           "-A", "trust", "--no-sync", "-E", "UTF8"]),
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._process = subprocess.Popen(
             self._as_owner([str(self._bindir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(self.port),
                             "-k", str(self.folder), "-c", "fsync=off", "-c", "max_connections=50"]),
@@ -89,15 +91,19 @@ class PostgresServer:
             db.execute(f"CREATE DATABASE {name}")
         return self.url(name)
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stops the server (fast shutdown: clients are cut off), keeping its data for `start`."""
         if self._process is not None:
-            self._process.send_signal(signal.SIGINT)  # fast shutdown: clients are disconnected
+            self._process.send_signal(signal.SIGINT)
             try:
                 self._process.wait(20)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait(10)
             self._process = None
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
