@@ -56,6 +56,19 @@ class SqliteStore(Store):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        if "owner" not in {row[1] for row in self._db.execute("PRAGMA table_info(batches)")}:
+            self._upgrade()
+
+    def _upgrade(self) -> None:
+        """A data_dir of the layout before chunks (one resume point per job): the claim columns are added,
+        and a job that was in progress is validated and run again from its first line, its result files
+        written anew - nothing of the old layout's progress is trusted, so no line is lost or doubled."""
+        with self._tx():
+            self._x("ALTER TABLE batches ADD COLUMN owner TEXT")
+            self._x("ALTER TABLE batches ADD COLUMN lease_until REAL")
+            self._x("DELETE FROM line_errors WHERE batch_id IN (SELECT id FROM batches WHERE status = 'in_progress')")
+            self._x("UPDATE batches SET status = 'validating', total = 0, completed = 0, failed = 0, output_bytes = 0, "
+                    "error_bytes = 0 WHERE status = 'in_progress'")
 
     def _x(self, sql: str, params: Iterable[Any] = ()) -> Any:
         return self._db.execute(sql, tuple(params))
