@@ -5,6 +5,7 @@ file of several pieces read back whole, cancel, and another key seeing nothing."
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,3 +116,26 @@ def test_another_key_cannot_see_read_or_cancel(pg_served: RunningServer) -> None
     assert uploaded.id not in [f.id for f in other.files.list()]
     assert batch.id not in [b.id for b in other.batches.list()]
     assert wait_final(owner, batch.id).status == "completed"
+
+
+def test_a_job_past_its_window_expires_on_postgres(pg_served: RunningServer) -> None:
+    """The window's end moved to the past in the database, mid-job: the lines not yet run are answered
+    `batch_expired`, the job is `expired`, each custom_id once."""
+    client = sdk(pg_served, KEY_A)
+    long_text = " ".join(["slow"] * 300)
+    lines = [embed_line(f"e{i}", [long_text] * 2) for i in range(40)]
+    uploaded = client.files.create(file=("e.jsonl", io.BytesIO(jsonl(lines))), purpose="batch")
+    batch = client.batches.create(input_file_id=uploaded.id, endpoint="/v1/embeddings", completion_window="24h")
+    while (seen := client.batches.retrieve(batch.id)).request_counts is None or seen.request_counts.completed < 4:
+        assert seen.status in ("validating", "in_progress")
+        time.sleep(0.01)
+    with psycopg.connect(pg_served.settings.jobs_store) as db:
+        db.execute("UPDATE batches SET expires_at = %s WHERE id = %s", (int(time.time()) - 1, batch.id))
+    done = wait_final(client, batch.id)
+    assert done.status == "expired" and done.expired_at is not None and done.request_counts is not None
+    ran, expired = done.request_counts.completed, done.request_counts.failed
+    assert 4 <= ran < len(lines) and ran + expired == len(lines) == done.request_counts.total
+    failed = read_lines(client, done.error_file_id)
+    assert {(f["response"], f["error"]["code"]) for f in failed} == {(None, "batch_expired")}
+    answered = [o["custom_id"] for o in read_lines(client, done.output_file_id) + failed]
+    assert sorted(answered) == sorted(line["custom_id"] for line in lines)
