@@ -46,6 +46,9 @@ STORAGE_RETRY_S = 60.0
 JOBS_RETRY_S = 10.0
 PURGE_EVERY_S = 3600.0
 """The Retry-After of a full store and of a key with its most unfinished jobs: neither frees up at once."""
+ORPHANS_AFTER_S = 24 * 3600.0
+"""Bytes of an upload cut off by a crash are deleted this long after they were written: no upload lasts
+that long, so none still being received is taken for one."""
 WATCH_EVERY_S = 0.2
 """How often `watch` reads a job: its counts move a committed chunk at a time."""
 
@@ -152,6 +155,7 @@ class BatchJobs:
             stale = await self.io(self.store.stale_files, int(now() - self._retention_s))
             for record in stale:
                 await self.io(self.store.delete_file, record)
+            await self.io(self.store.purge_orphans, int(now() - ORPHANS_AFTER_S))
             await asyncio.sleep(min(PURGE_EVERY_S, self._retention_s / 10))
 
     async def close(self) -> None:

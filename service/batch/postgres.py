@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import psycopg
 
 from router.errors import ConfigError
+from service.batch.records import RUNNABLE
 from service.batch.store import BlobWriter, Store, StoreUnavailableError
 
 _SCHEMA = """
@@ -49,7 +50,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (batch_id, seq)
 );
 CREATE TABLE IF NOT EXISTS pieces (
-    blob TEXT NOT NULL, seq BIGINT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (blob, seq)
+    blob TEXT NOT NULL, seq BIGINT NOT NULL, data BYTEA NOT NULL,
+    created_at BIGINT NOT NULL DEFAULT EXTRACT(EPOCH FROM now())::bigint, PRIMARY KEY (blob, seq)
 );
 """
 _SCHEMA_LOCK = 0x656D6272
@@ -143,16 +145,22 @@ class PostgresStore(Store):
     def _result_blob(self, batch_id: str, kind: str) -> str:
         return f"{batch_id}.{kind}"
 
+    def purge_orphans(self, before: int) -> None:
+        marks = ", ".join("?" * len(RUNNABLE))
+        self._x("DELETE FROM pieces p WHERE p.created_at < ? AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob = p.blob) "
+                f"AND split_part(p.blob, '.', 1) NOT IN (SELECT id FROM batches WHERE status IN ({marks}))",
+                [before, *sorted(RUNNABLE)])
+
     def _put_results(self, batch_id: str, chunk: int, sizes: tuple[int, int], output: bytes, error: bytes) -> None:
         rows = [
             (self._result_blob(batch_id, kind), chunk * PARTS_PER_CHUNK + part, data[start:start + PIECE_BYTES])
             for kind, data in (("output", output), ("error", error))
             for part, start in enumerate(range(0, len(data), PIECE_BYTES))
         ]
-        self._many("INSERT INTO pieces VALUES (?, ?, ?)", rows)
+        self._many("INSERT INTO pieces (blob, seq, data) VALUES (?, ?, ?)", rows)
 
     def put_piece(self, blob: str, seq: int, data: bytes) -> None:
-        self._x("INSERT INTO pieces VALUES (?, ?, ?)", (blob, seq, data))
+        self._x("INSERT INTO pieces (blob, seq, data) VALUES (?, ?, ?)", (blob, seq, data))
 
 
 @contextlib.contextmanager

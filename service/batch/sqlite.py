@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from service.batch.records import RUNNABLE
 from service.batch.store import BlobWriter, Store
 
 _SCHEMA = """
@@ -115,6 +116,16 @@ class SqliteStore(Store):
 
     def _result_blob(self, batch_id: str, kind: str) -> str:
         return f"{batch_id}.{kind}.jsonl"
+
+    def purge_orphans(self, before: int) -> None:
+        marks = ", ".join("?" * len(RUNNABLE))
+        for path in self._files.iterdir():
+            if path.stat().st_mtime >= before:
+                continue
+            owned = self._x(f"SELECT 1 FROM files WHERE blob = ? UNION ALL SELECT 1 FROM batches WHERE id = ? "
+                            f"AND status IN ({marks})", [path.name, path.name.split(".")[0], *sorted(RUNNABLE)])
+            if owned.fetchone() is None:
+                path.unlink(missing_ok=True)
 
     def _put_results(self, batch_id: str, chunk: int, sizes: tuple[int, int], output: bytes, error: bytes) -> None:
         for kind, size, data in (("output", sizes[0], output), ("error", sizes[1], error)):

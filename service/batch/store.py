@@ -117,6 +117,11 @@ class Store(ABC):
         """Stores a chunk's answers, inside the transaction that marks it done (`sizes`: the result files'
         committed sizes before it)."""
 
+    @abstractmethod
+    def purge_orphans(self, before: int) -> None:
+        """Deletes file bytes made before `before` that no file and no unfinished job owns: what an upload
+        cut off by a crash left (an upload that fails otherwise deletes its own)."""
+
     def recover(self) -> None:
         """At start: what a server that died left claimed (a single-server store frees it at once)."""
 
