@@ -14,9 +14,6 @@ Without EMBEDDER the tiny synthetic Qwen3 embedding model is written into .cache
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -26,8 +23,7 @@ from typing import Any
 import grpc
 import numpy as np
 
-from bench import sections
-from bench.__main__ import load_average
+from bench import standalone
 from bench.corpus import build_corpus
 from bench.service_load import ServerProcess
 from router.metadata import describe_gguf
@@ -127,7 +123,7 @@ def report(results: dict[str, Any], args: argparse.Namespace, embedder: Path) ->
         "", "| target | measured | met |", "|---|---:|---|",
         *[f"| {name} | {value:.2f}x | {'yes' if ok else '**no**'} |" for name, value, ok in checks],
     ]
-    return sections.section(SECTION, "\n".join(lines))
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,16 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrent", default="nothing else of ours", help="what else ran, for the report")
     args = parser.parse_args(argv)
     embedder = args.embedder or synth_ladder(Path(".cache/bench-models/tiny"), "tiny", "embedding", ("Q8_0",))["Q8_0"]
-    load_start = load_average()
-    results = run(embedder, args)
-    results |= {"command": "python -m bench.cache " + shlex.join(sys.argv[1:] if argv is None else argv),
-                "load_start": load_start, "load_end": load_average()}
-    text = report(results, args, embedder)
-    print(text)
-    if args.out is not None:
-        sections.replace(args.out, SECTION, text)
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=1))
+    results = standalone.measured("bench.cache", argv, lambda: run(embedder, args))
+    standalone.publish(SECTION, report(results, args, embedder), results, args.out, args.json)
     return 0
 
 

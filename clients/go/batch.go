@@ -139,6 +139,28 @@ func (c *Client) Batch(ctx context.Context, id string) (Batch, error) {
 	return batchOf(reply.GetBatch()), nil
 }
 
+// BatchPage is a page of the caller's jobs, newest first; NextPageToken is empty on the last page.
+type BatchPage struct {
+	Batches       []Batch
+	NextPageToken string
+}
+
+// ListBatches reads a page of the caller's jobs: pageSize 1 to 100 (0 means 20), pageToken
+// the previous page's NextPageToken ("" for the first page).
+func (c *Client) ListBatches(ctx context.Context, pageSize uint32, pageToken string) (BatchPage, error) {
+	reply, err := withRetry(c.outgoing(ctx), c.retry, func(ctx context.Context) (*pb.ListBatchesResponse, error) {
+		return c.batches.ListBatches(ctx, &pb.ListBatchesRequest{PageSize: pageSize, PageToken: pageToken})
+	})
+	if err != nil {
+		return BatchPage{}, err
+	}
+	page := BatchPage{NextPageToken: reply.GetNextPageToken()}
+	for _, b := range reply.GetBatches() {
+		page.Batches = append(page.Batches, batchOf(b))
+	}
+	return page, nil
+}
+
 // CancelBatch stops a job after the lines in flight (cancelling, then cancelled); the lines
 // answered so far keep their results.
 func (c *Client) CancelBatch(ctx context.Context, id string) (Batch, error) {

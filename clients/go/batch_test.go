@@ -108,3 +108,28 @@ func TestBatchCancelAndUnknownJob(t *testing.T) {
 		t.Fatalf("unknown job: %v", err)
 	}
 }
+
+func TestBatchesAreListedNewestFirst(t *testing.T) {
+	client, ctx := newClient(t), testContext(t)
+	var ids []string
+	for _, text := range []string{"listed first", "listed second"} {
+		job, err := client.SubmitBatch(ctx, slices.Values([]embedroute.BatchLine{{CustomID: "one", Texts: []string{text}}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, job.ID)
+	}
+	first, err := client.ListBatches(ctx, 1, "")
+	if err != nil || len(first.Batches) != 1 || first.Batches[0].ID != ids[1] || first.NextPageToken != ids[1] {
+		t.Fatalf("first page %+v %v", first, err)
+	}
+	second, err := client.ListBatches(ctx, 1, first.NextPageToken)
+	if err != nil || len(second.Batches) != 1 || second.Batches[0].ID != ids[0] {
+		t.Fatalf("second page %+v %v", second, err)
+	}
+	_, err = client.ListBatches(ctx, 101, "")
+	var e *embedroute.Error
+	if !errors.As(err, &e) || e.Code != codes.InvalidArgument {
+		t.Fatalf("page of 101: %v", err)
+	}
+}

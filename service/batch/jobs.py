@@ -36,9 +36,11 @@ from service.core.errors import InvalidArgumentError, NotFoundError, PayloadTooL
 
 T = TypeVar("T")
 
+DEFAULT_PAGE = 20
 MAX_PAGE = 100
+"""Jobs a list page holds when the caller names no size, and at most."""
 MAX_FILES_PAGE = 10_000
-"""OpenAI's bounds on `limit`: 100 batches, 10,000 files a page."""
+"""OpenAI's bound on a files list page's `limit` (and its default)."""
 MAX_METADATA_KEYS = 16
 MAX_METADATA_CHARS = 512
 """OpenAI's bounds on a job's metadata: 16 pairs, keys of 64 and values of 512 characters."""
@@ -179,7 +181,7 @@ class BatchJobs:
             raise NoSuchThingError(f"no file {file_id[:80]!r}")
         return record
 
-    async def files(self, purpose: str | None, after: str | None, limit: int, order: str
+    async def files(self, purpose: str | None, after: str | None, limit: int = MAX_FILES_PAGE, order: str = "desc"
                     ) -> tuple[list[FileRecord], bool]:
         """The caller's files, newest first (`order` desc) or oldest, a page after the file `after`."""
         if not 1 <= limit <= MAX_FILES_PAGE:
@@ -246,9 +248,9 @@ class BatchJobs:
             raise NoSuchThingError(f"no batch {batch_id[:80]!r}")
         return record
 
-    async def batches(self, after: str | None, limit: int) -> tuple[list[BatchRecord], bool]:
+    async def batches(self, after: str | None, limit: int = DEFAULT_PAGE) -> tuple[list[BatchRecord], bool]:
         if not 1 <= limit <= MAX_PAGE:
-            raise InvalidArgumentError.for_field("limit", f"limit must be 1 to {MAX_PAGE}")
+            raise InvalidArgumentError.for_field("limit", f"a page holds 1 to {MAX_PAGE} jobs")
         return await self.io(self.store.batches, self.tenant(), after, limit)
 
     async def watch(self, batch_id: str) -> AsyncIterator[BatchRecord]:

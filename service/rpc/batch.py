@@ -63,6 +63,14 @@ class BatchServicer:
     async def GetBatch(self, request: batch_pb2.GetBatchRequest, context: Context) -> batch_pb2.GetBatchResponse:
         return batch_pb2.GetBatchResponse(batch=_batch(await self._jobs.batch(request.batch_id)))
 
+    @rpc_errors(fields.BATCH)
+    async def ListBatches(self, request: batch_pb2.ListBatchesRequest, context: Context) -> batch_pb2.ListBatchesResponse:
+        after = request.page_token or None
+        records, more = await (
+            self._jobs.batches(after, request.page_size) if request.page_size else self._jobs.batches(after))
+        return batch_pb2.ListBatchesResponse(
+            batches=[_batch(r) for r in records], next_page_token=records[-1].id if more else "")
+
     @stream_rpc_errors(fields.BATCH)
     async def WatchBatch(
         self, request: batch_pb2.WatchBatchRequest, context: Context

@@ -26,7 +26,7 @@ EMBED_STREAM: FieldPaths = {**_EMBED_OPTIONS, "inputs": "input", "inputs[0]": "i
 RERANK: FieldPaths = {}
 TOKENIZE: FieldPaths = {}
 MODELS: FieldPaths = {}
-BATCH: FieldPaths = {}
+BATCH: FieldPaths = {"limit": "page_size", "after": "page_token"}
 
 
 def proto_path(paths: FieldPaths | None, field: str) -> str:

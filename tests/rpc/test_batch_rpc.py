@@ -264,6 +264,26 @@ def test_another_key_sees_nothing(channel: grpc.Channel) -> None:
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
+def test_jobs_are_listed_newest_first_for_their_key_only(channel: grpc.Channel) -> None:
+    stub = batch_pb2_grpc.BatchServiceStub(channel)
+    before = stub.ListBatches(S.ListBatchesRequest(page_size=100), metadata=auth(KEY_B)).batches
+    ids = [submit(channel, [embed_line("one", f"listed {i}")], key=KEY_B).id for i in range(3)]
+
+    first = stub.ListBatches(S.ListBatchesRequest(page_size=2), metadata=auth(KEY_B))
+    assert [b.id for b in first.batches] == ids[:0:-1] and first.next_page_token == ids[1]
+    rest = stub.ListBatches(S.ListBatchesRequest(page_size=2, page_token=first.next_page_token), metadata=auth(KEY_B))
+    assert [b.id for b in rest.batches] == [ids[0], *[b.id for b in before]][:2]
+    everything = stub.ListBatches(S.ListBatchesRequest(), metadata=auth(KEY_B))
+    assert [b.id for b in everything.batches] == [*ids[::-1], *[b.id for b in before]][:20]
+    assert not set(ids) & {b.id for b in stub.ListBatches(S.ListBatchesRequest(page_size=100), metadata=auth(KEY_A)).batches}
+
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ListBatches(S.ListBatchesRequest(page_size=101), metadata=auth(KEY_B))
+    code, status = rich_status(caught.value)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and status.message == "a page holds 1 to 100 jobs"
+    assert [v.field for v in details_of(status)["BadRequest"].field_violations] == ["page_size"]
+
+
 def test_served_with_health_and_reflection(channel: grpc.Channel) -> None:
     health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="embedroute.v1.BatchService"))
     assert health.status == health_pb2.HealthCheckResponse.SERVING
@@ -271,7 +291,8 @@ def test_served_with_health_and_reflection(channel: grpc.Channel) -> None:
     assert "embedroute.v1.BatchService" in set(database.get_services())
     service = DescriptorPool(database).FindServiceByName("embedroute.v1.BatchService")
     assert [(m.name, m.client_streaming, m.server_streaming) for m in service.methods] == [
-        ("SubmitBatch", True, False), ("GetBatch", False, False), ("WatchBatch", False, True),
+        ("SubmitBatch", True, False), ("GetBatch", False, False), ("ListBatches", False, False),
+        ("WatchBatch", False, True),
         ("CancelBatch", False, False), ("BatchResults", False, True),
     ]
 

@@ -55,6 +55,18 @@ def test_rerank_lines(client: Client) -> None:
                                                                          return_documents=True)
 
 
+def test_jobs_are_listed_newest_first_a_page_at_a_time(client: Client) -> None:
+    older = client.submit_batch([EmbedLine("one", ["listed first"])])
+    newer = client.submit_batch([EmbedLine("one", ["listed second"])])
+    first = client.list_batches(page_size=1)
+    assert [b.id for b in first.batches] == [newer.id] and first.next_page_token == newer.id
+    second = client.list_batches(page_size=1, page_token=first.next_page_token)
+    assert [b.id for b in second.batches] == [older.id]
+    assert newer.id in [b.id for b in client.list_batches().batches]
+    with pytest.raises(InvalidArgumentError, match="a page holds 1 to 100 jobs"):
+        client.list_batches(page_size=101)
+
+
 def test_bad_lines_are_answered_per_line(client: Client) -> None:
     lines: list[EmbedLine | RerankLine] = [
         EmbedLine("ok", ["fine"]), EmbedLine("empty", [""]), RerankLine("rerank", "q", ["d"]),
@@ -97,6 +109,7 @@ def test_async_client(client: Client, target: str, api_key: str) -> None:
             created = await aclient.submit_batch(_lines())
             seen = [b async for b in aclient.watch_batch(created.id, timeout=120)]
             got = await aclient.batch(created.id)
+            assert (await aclient.list_batches(page_size=1)).batches[0].id == created.id
             results = [r async for r in aclient.batch_results(created.id)]
             long_text = " ".join(["word"] * 200)
             other = await aclient.submit_batch(EmbedLine(f"x{i}", [long_text, long_text]) for i in range(CANCEL_LINES))

@@ -73,6 +73,12 @@ export interface Batch {
 }
 
 /** One line's answer: vectors (embed lines), ranking (rerank lines, best first) or the live call's error. */
+/** A page of the caller's jobs, newest first; `nextPageToken` is empty on the last page. */
+export interface BatchPage {
+  batches: Batch[];
+  nextPageToken: string;
+}
+
 export interface BatchResult {
   customId: string;
   vectors?: Float32Array[];

@@ -10,7 +10,7 @@ import {
   Metadata,
 } from "@grpc/grpc-js";
 
-import { type Batch, type BatchLine, type BatchResult, batchOf, lineRequest, resultOf } from "./batch";
+import { type Batch, type BatchLine, type BatchPage, type BatchResult, batchOf, lineRequest, resultOf } from "./batch";
 import {
   BatchResultsRequest,
   BatchServiceClient,
@@ -18,6 +18,8 @@ import {
   type CancelBatchResponse,
   GetBatchRequest,
   type GetBatchResponse,
+  ListBatchesRequest,
+  type ListBatchesResponse,
   type SubmitBatchRequest,
   type SubmitBatchResponse,
   WatchBatchRequest,
@@ -344,6 +346,15 @@ export class EmbedrouteClient {
       this.batches.getBatch(request, metadata, callOptions, done),
     );
     return batchOf(reply.batch);
+  }
+
+  /** A page of the caller's jobs, newest first: `pageSize` 1 to 100 (0 means 20), `pageToken` the previous page's `nextPageToken`. */
+  async listBatches(page: { pageSize?: number; pageToken?: string } = {}, settings: CallSettings = {}): Promise<BatchPage> {
+    const request = ListBatchesRequest.fromPartial(page);
+    const reply = await this.unary<ListBatchesResponse>(settings.timeoutMs, (metadata, callOptions, done) =>
+      this.batches.listBatches(request, metadata, callOptions, done),
+    );
+    return { batches: reply.batches.map(batchOf), nextPageToken: reply.nextPageToken };
   }
 
   /** Stops the job after the lines in flight (cancelling, then cancelled); answered lines keep their results. */

@@ -3,4 +3,4 @@ export type { CallSettings, EmbedOptions, EmbedrouteClientOptions, RerankOptions
 export { EmbedrouteError, type FieldViolation, VectorSpaceMismatchError } from "./errors";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry";
 export { similarity } from "./similarity";
-export type { Batch, BatchLine, BatchLineProblem, BatchResult, BatchStatusName } from "./batch";
+export type { Batch, BatchLine, BatchLineProblem, BatchPage, BatchResult, BatchStatusName } from "./batch";

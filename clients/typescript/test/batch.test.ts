@@ -72,3 +72,14 @@ test("cancel, and an unknown job", { skip: needsServer }, () =>
     await assert.rejects(client.batch("batch_000000000000000000000000"), (e: unknown) => e instanceof EmbedrouteError && e.code === 5);
     await assert.rejects(client.submitBatch([]), (e: unknown) => e instanceof EmbedrouteError && e.code === 3);
   }));
+
+test("jobs are listed newest first, a page at a time", { skip: needsServer }, () =>
+  withClient(async (client) => {
+    const older = await client.submitBatch([{ customId: "one", texts: ["listed first"] }]);
+    const newer = await client.submitBatch([{ customId: "one", texts: ["listed second"] }]);
+    const first = await client.listBatches({ pageSize: 1 });
+    assert.deepEqual([first.batches.map((b) => b.id), first.nextPageToken], [[newer.id], newer.id]);
+    const second = await client.listBatches({ pageSize: 1, pageToken: first.nextPageToken });
+    assert.deepEqual(second.batches.map((b) => b.id), [older.id]);
+    await assert.rejects(client.listBatches({ pageSize: 101 }), (e: unknown) => e instanceof EmbedrouteError && e.code === 3);
+  }));

@@ -17,8 +17,6 @@ from service.http.body import json_object, string
 from service.http.errors import answers
 from service.http.fields import NONE
 
-DEFAULT_PAGE = 20
-
 
 class BatchRoutes:
     def __init__(self, jobs: BatchJobs, settings: Settings) -> None:
@@ -54,10 +52,11 @@ class BatchRoutes:
 
     @answers("openai", NONE)
     async def list_batches(self, request: Request) -> Response:
-        limit = request.query_params.get("limit", str(DEFAULT_PAGE))
-        if not limit.isdigit():
+        limit = request.query_params.get("limit")
+        if limit is not None and not limit.isdigit():
             raise InvalidArgumentError.for_field("limit", "limit must be a whole number")
-        records, more = await self._jobs.batches(request.query_params.get("after") or None, int(limit))
+        after = request.query_params.get("after") or None
+        records, more = await (self._jobs.batches(after, int(limit)) if limit else self._jobs.batches(after))
         return JSONResponse({
             "object": "list", "data": [batch_object(r) for r in records],
             "first_id": records[0].id if records else None, "last_id": records[-1].id if records else None,

@@ -21,8 +21,6 @@ from service.http.multipart import FormReader
 
 MULTIPART_SLACK = 64 * 1024
 """Bytes a multipart body may carry beyond its file (boundaries, part headers, the purpose field)."""
-DEFAULT_PAGE = 10_000
-"""OpenAI's default `limit` of a files list."""
 
 
 class FileRoutes:
@@ -60,11 +58,12 @@ class FileRoutes:
     @answers("openai", NONE)
     async def list_files(self, request: Request) -> Response:
         query = request.query_params
-        limit = query.get("limit", str(DEFAULT_PAGE))
-        if not limit.isdigit():
+        limit = query.get("limit")
+        if limit is not None and not limit.isdigit():
             raise InvalidArgumentError.for_field("limit", "limit must be a whole number")
-        records, more = await self._jobs.files(query.get("purpose") or None, query.get("after") or None, int(limit),
-                                               query.get("order", "desc"))
+        purpose, after, order = query.get("purpose") or None, query.get("after") or None, query.get("order", "desc")
+        records, more = await (self._jobs.files(purpose, after, int(limit), order) if limit
+                               else self._jobs.files(purpose, after, order=order))
         return JSONResponse({
             "object": "list", "data": [file_object(r) for r in records],
             "first_id": records[0].id if records else None, "last_id": records[-1].id if records else None,

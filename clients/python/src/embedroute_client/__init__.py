@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._convert import Chunk, InputType, Precision, RerankResult
 from .aio import AsyncClient
-from .batch import Batch, BatchResult, EmbedLine, LineProblem, RerankLine
+from .batch import Batch, BatchPage, BatchResult, EmbedLine, LineProblem, RerankLine
 from .client import Client
 from .errors import (
     DeadlineExceededError,
@@ -28,6 +28,7 @@ from .similarity import similarity
 __all__ = [
     "AsyncClient",
     "Batch",
+    "BatchPage",
     "BatchResult",
     "Chunk",
     "Client",

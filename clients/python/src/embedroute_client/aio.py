@@ -15,7 +15,7 @@ import numpy.typing as npt
 from . import _convert
 from . import batch as _batch
 from ._convert import Chunk, InputType, Precision, RerankResult
-from .batch import Batch, BatchResult, EmbedLine, RerankLine
+from .batch import Batch, BatchPage, BatchResult, EmbedLine, RerankLine
 from ._proto.embedroute.v1 import batch_pb2, batch_pb2_grpc, embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2_grpc
 from .errors import from_rpc_error
 from .retry import RetryPolicy
@@ -300,6 +300,11 @@ class AsyncClient:
     async def batch(self, batch_id: str, *, timeout: float | None = None) -> Batch:
         reply = await self._unary(self._batches.GetBatch, batch_pb2.GetBatchRequest(batch_id=batch_id), timeout)
         return _batch.batch(reply.batch)
+
+    async def list_batches(self, *, page_size: int = 0, page_token: str = "", timeout: float | None = None) -> BatchPage:
+        """The caller's jobs, newest first, a page at a time (`page_size` 1 to 100; 0 means 20)."""
+        request = batch_pb2.ListBatchesRequest(page_size=page_size, page_token=page_token)
+        return _batch.page(await self._unary(self._batches.ListBatches, request, timeout))
 
     async def watch_batch(self, batch_id: str, *, timeout: float | None = None) -> AsyncGenerator[Batch, None]:
         """The job now, then each time its status or counts change; ends when the job does."""

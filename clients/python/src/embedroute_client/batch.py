@@ -87,6 +87,14 @@ class Batch:
 
 
 @dataclass(frozen=True)
+class BatchPage:
+    """A page of the caller's jobs, newest first; `next_page_token` is empty on the last page."""
+
+    batches: list[Batch]
+    next_page_token: str
+
+
+@dataclass(frozen=True)
 class BatchResult:
     """One line's answer: `vectors` (embed lines, one row per text) or `ranking` (rerank lines,
     best first), or the `error` the live call would have raised."""
@@ -130,6 +138,10 @@ def batch(message: batch_pb2.Batch) -> Batch:
     )
 
 
+def page(message: batch_pb2.ListBatchesResponse) -> BatchPage:
+    return BatchPage([batch(b) for b in message.batches], message.next_page_token)
+
+
 def result(message: batch_pb2.BatchResultsResponse) -> BatchResult:
     kind = message.WhichOneof("result")
     if kind == "embed":
@@ -159,4 +171,4 @@ def _code(number: int) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN
 
 
-__all__ = ["Batch", "BatchResult", "EmbedLine", "LineProblem", "RerankLine", "batch", "requests", "result"]
+__all__ = ["Batch", "BatchPage", "BatchResult", "EmbedLine", "LineProblem", "RerankLine", "batch", "page", "requests", "result"]

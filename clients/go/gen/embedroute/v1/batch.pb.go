@@ -510,6 +510,113 @@ func (x *GetBatchResponse) GetBatch() *Batch {
 	return nil
 }
 
+type ListBatchesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Jobs a page holds: 1 to 100; 0 means 20.
+	PageSize uint32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous page's next_page_token; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBatchesRequest) Reset() {
+	*x = ListBatchesRequest{}
+	mi := &file_embedroute_v1_batch_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBatchesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBatchesRequest) ProtoMessage() {}
+
+func (x *ListBatchesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_embedroute_v1_batch_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBatchesRequest.ProtoReflect.Descriptor instead.
+func (*ListBatchesRequest) Descriptor() ([]byte, []int) {
+	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListBatchesRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListBatchesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListBatchesResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Batches []*Batch               `protobuf:"bytes,1,rep,name=batches,proto3" json:"batches,omitempty"`
+	// Passed as page_token to read the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBatchesResponse) Reset() {
+	*x = ListBatchesResponse{}
+	mi := &file_embedroute_v1_batch_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBatchesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBatchesResponse) ProtoMessage() {}
+
+func (x *ListBatchesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_embedroute_v1_batch_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBatchesResponse.ProtoReflect.Descriptor instead.
+func (*ListBatchesResponse) Descriptor() ([]byte, []int) {
+	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListBatchesResponse) GetBatches() []*Batch {
+	if x != nil {
+		return x.Batches
+	}
+	return nil
+}
+
+func (x *ListBatchesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type WatchBatchRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BatchId       string                 `protobuf:"bytes,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
@@ -519,7 +626,7 @@ type WatchBatchRequest struct {
 
 func (x *WatchBatchRequest) Reset() {
 	*x = WatchBatchRequest{}
-	mi := &file_embedroute_v1_batch_proto_msgTypes[6]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +638,7 @@ func (x *WatchBatchRequest) String() string {
 func (*WatchBatchRequest) ProtoMessage() {}
 
 func (x *WatchBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_batch_proto_msgTypes[6]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +651,7 @@ func (x *WatchBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchBatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchBatchRequest) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{6}
+	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WatchBatchRequest) GetBatchId() string {
@@ -563,7 +670,7 @@ type WatchBatchResponse struct {
 
 func (x *WatchBatchResponse) Reset() {
 	*x = WatchBatchResponse{}
-	mi := &file_embedroute_v1_batch_proto_msgTypes[7]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -575,7 +682,7 @@ func (x *WatchBatchResponse) String() string {
 func (*WatchBatchResponse) ProtoMessage() {}
 
 func (x *WatchBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_batch_proto_msgTypes[7]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -588,7 +695,7 @@ func (x *WatchBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchBatchResponse.ProtoReflect.Descriptor instead.
 func (*WatchBatchResponse) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{7}
+	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WatchBatchResponse) GetBatch() *Batch {
@@ -607,7 +714,7 @@ type CancelBatchRequest struct {
 
 func (x *CancelBatchRequest) Reset() {
 	*x = CancelBatchRequest{}
-	mi := &file_embedroute_v1_batch_proto_msgTypes[8]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +726,7 @@ func (x *CancelBatchRequest) String() string {
 func (*CancelBatchRequest) ProtoMessage() {}
 
 func (x *CancelBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_batch_proto_msgTypes[8]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +739,7 @@ func (x *CancelBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelBatchRequest.ProtoReflect.Descriptor instead.
 func (*CancelBatchRequest) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{8}
+	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CancelBatchRequest) GetBatchId() string {
@@ -651,7 +758,7 @@ type CancelBatchResponse struct {
 
 func (x *CancelBatchResponse) Reset() {
 	*x = CancelBatchResponse{}
-	mi := &file_embedroute_v1_batch_proto_msgTypes[9]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +770,7 @@ func (x *CancelBatchResponse) String() string {
 func (*CancelBatchResponse) ProtoMessage() {}
 
 func (x *CancelBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_batch_proto_msgTypes[9]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +783,7 @@ func (x *CancelBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelBatchResponse.ProtoReflect.Descriptor instead.
 func (*CancelBatchResponse) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{9}
+	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CancelBatchResponse) GetBatch() *Batch {
@@ -695,7 +802,7 @@ type BatchResultsRequest struct {
 
 func (x *BatchResultsRequest) Reset() {
 	*x = BatchResultsRequest{}
-	mi := &file_embedroute_v1_batch_proto_msgTypes[10]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +814,7 @@ func (x *BatchResultsRequest) String() string {
 func (*BatchResultsRequest) ProtoMessage() {}
 
 func (x *BatchResultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_batch_proto_msgTypes[10]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +827,7 @@ func (x *BatchResultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchResultsRequest.ProtoReflect.Descriptor instead.
 func (*BatchResultsRequest) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{10}
+	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BatchResultsRequest) GetBatchId() string {
@@ -745,7 +852,7 @@ type BatchLineError struct {
 
 func (x *BatchLineError) Reset() {
 	*x = BatchLineError{}
-	mi := &file_embedroute_v1_batch_proto_msgTypes[11]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +864,7 @@ func (x *BatchLineError) String() string {
 func (*BatchLineError) ProtoMessage() {}
 
 func (x *BatchLineError) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_batch_proto_msgTypes[11]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +877,7 @@ func (x *BatchLineError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchLineError.ProtoReflect.Descriptor instead.
 func (*BatchLineError) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{11}
+	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BatchLineError) GetCode() int32 {
@@ -809,7 +916,7 @@ type BatchResultsResponse struct {
 
 func (x *BatchResultsResponse) Reset() {
 	*x = BatchResultsResponse{}
-	mi := &file_embedroute_v1_batch_proto_msgTypes[12]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +928,7 @@ func (x *BatchResultsResponse) String() string {
 func (*BatchResultsResponse) ProtoMessage() {}
 
 func (x *BatchResultsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_batch_proto_msgTypes[12]
+	mi := &file_embedroute_v1_batch_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +941,7 @@ func (x *BatchResultsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchResultsResponse.ProtoReflect.Descriptor instead.
 func (*BatchResultsResponse) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{12}
+	return file_embedroute_v1_batch_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *BatchResultsResponse) GetCustomId() string {
@@ -934,7 +1041,14 @@ const file_embedroute_v1_batch_proto_rawDesc = "" +
 	"\x0fGetBatchRequest\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\tR\abatchId\">\n" +
 	"\x10GetBatchResponse\x12*\n" +
-	"\x05batch\x18\x01 \x01(\v2\x14.embedroute.v1.BatchR\x05batch\".\n" +
+	"\x05batch\x18\x01 \x01(\v2\x14.embedroute.v1.BatchR\x05batch\"P\n" +
+	"\x12ListBatchesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"m\n" +
+	"\x13ListBatchesResponse\x12.\n" +
+	"\abatches\x18\x01 \x03(\v2\x14.embedroute.v1.BatchR\abatches\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\".\n" +
 	"\x11WatchBatchRequest\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\tR\abatchId\"@\n" +
 	"\x12WatchBatchResponse\x12*\n" +
@@ -964,10 +1078,11 @@ const file_embedroute_v1_batch_proto_rawDesc = "" +
 	"\x16BATCH_STATUS_COMPLETED\x10\x05\x12\x18\n" +
 	"\x14BATCH_STATUS_EXPIRED\x10\x06\x12\x1b\n" +
 	"\x17BATCH_STATUS_CANCELLING\x10\a\x12\x1a\n" +
-	"\x16BATCH_STATUS_CANCELLED\x10\b2\xb9\x03\n" +
+	"\x16BATCH_STATUS_CANCELLED\x10\b2\x8f\x04\n" +
 	"\fBatchService\x12V\n" +
 	"\vSubmitBatch\x12!.embedroute.v1.SubmitBatchRequest\x1a\".embedroute.v1.SubmitBatchResponse(\x01\x12K\n" +
-	"\bGetBatch\x12\x1e.embedroute.v1.GetBatchRequest\x1a\x1f.embedroute.v1.GetBatchResponse\x12S\n" +
+	"\bGetBatch\x12\x1e.embedroute.v1.GetBatchRequest\x1a\x1f.embedroute.v1.GetBatchResponse\x12T\n" +
+	"\vListBatches\x12!.embedroute.v1.ListBatchesRequest\x1a\".embedroute.v1.ListBatchesResponse\x12S\n" +
 	"\n" +
 	"WatchBatch\x12 .embedroute.v1.WatchBatchRequest\x1a!.embedroute.v1.WatchBatchResponse0\x01\x12T\n" +
 	"\vCancelBatch\x12!.embedroute.v1.CancelBatchRequest\x1a\".embedroute.v1.CancelBatchResponse\x12Y\n" +
@@ -988,7 +1103,7 @@ func file_embedroute_v1_batch_proto_rawDescGZIP() []byte {
 }
 
 var file_embedroute_v1_batch_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_embedroute_v1_batch_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_embedroute_v1_batch_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_embedroute_v1_batch_proto_goTypes = []any{
 	(BatchStatus)(0),             // 0: embedroute.v1.BatchStatus
 	(*SubmitBatchRequest)(nil),   // 1: embedroute.v1.SubmitBatchRequest
@@ -997,45 +1112,50 @@ var file_embedroute_v1_batch_proto_goTypes = []any{
 	(*SubmitBatchResponse)(nil),  // 4: embedroute.v1.SubmitBatchResponse
 	(*GetBatchRequest)(nil),      // 5: embedroute.v1.GetBatchRequest
 	(*GetBatchResponse)(nil),     // 6: embedroute.v1.GetBatchResponse
-	(*WatchBatchRequest)(nil),    // 7: embedroute.v1.WatchBatchRequest
-	(*WatchBatchResponse)(nil),   // 8: embedroute.v1.WatchBatchResponse
-	(*CancelBatchRequest)(nil),   // 9: embedroute.v1.CancelBatchRequest
-	(*CancelBatchResponse)(nil),  // 10: embedroute.v1.CancelBatchResponse
-	(*BatchResultsRequest)(nil),  // 11: embedroute.v1.BatchResultsRequest
-	(*BatchLineError)(nil),       // 12: embedroute.v1.BatchLineError
-	(*BatchResultsResponse)(nil), // 13: embedroute.v1.BatchResultsResponse
-	(*EmbedRequest)(nil),         // 14: embedroute.v1.EmbedRequest
-	(*RerankRequest)(nil),        // 15: embedroute.v1.RerankRequest
-	(*EmbedResponse)(nil),        // 16: embedroute.v1.EmbedResponse
-	(*RerankResponse)(nil),       // 17: embedroute.v1.RerankResponse
+	(*ListBatchesRequest)(nil),   // 7: embedroute.v1.ListBatchesRequest
+	(*ListBatchesResponse)(nil),  // 8: embedroute.v1.ListBatchesResponse
+	(*WatchBatchRequest)(nil),    // 9: embedroute.v1.WatchBatchRequest
+	(*WatchBatchResponse)(nil),   // 10: embedroute.v1.WatchBatchResponse
+	(*CancelBatchRequest)(nil),   // 11: embedroute.v1.CancelBatchRequest
+	(*CancelBatchResponse)(nil),  // 12: embedroute.v1.CancelBatchResponse
+	(*BatchResultsRequest)(nil),  // 13: embedroute.v1.BatchResultsRequest
+	(*BatchLineError)(nil),       // 14: embedroute.v1.BatchLineError
+	(*BatchResultsResponse)(nil), // 15: embedroute.v1.BatchResultsResponse
+	(*EmbedRequest)(nil),         // 16: embedroute.v1.EmbedRequest
+	(*RerankRequest)(nil),        // 17: embedroute.v1.RerankRequest
+	(*EmbedResponse)(nil),        // 18: embedroute.v1.EmbedResponse
+	(*RerankResponse)(nil),       // 19: embedroute.v1.RerankResponse
 }
 var file_embedroute_v1_batch_proto_depIdxs = []int32{
-	14, // 0: embedroute.v1.SubmitBatchRequest.embed:type_name -> embedroute.v1.EmbedRequest
-	15, // 1: embedroute.v1.SubmitBatchRequest.rerank:type_name -> embedroute.v1.RerankRequest
+	16, // 0: embedroute.v1.SubmitBatchRequest.embed:type_name -> embedroute.v1.EmbedRequest
+	17, // 1: embedroute.v1.SubmitBatchRequest.rerank:type_name -> embedroute.v1.RerankRequest
 	0,  // 2: embedroute.v1.Batch.status:type_name -> embedroute.v1.BatchStatus
 	2,  // 3: embedroute.v1.Batch.errors:type_name -> embedroute.v1.BatchLineProblem
 	3,  // 4: embedroute.v1.SubmitBatchResponse.batch:type_name -> embedroute.v1.Batch
 	3,  // 5: embedroute.v1.GetBatchResponse.batch:type_name -> embedroute.v1.Batch
-	3,  // 6: embedroute.v1.WatchBatchResponse.batch:type_name -> embedroute.v1.Batch
-	3,  // 7: embedroute.v1.CancelBatchResponse.batch:type_name -> embedroute.v1.Batch
-	16, // 8: embedroute.v1.BatchResultsResponse.embed:type_name -> embedroute.v1.EmbedResponse
-	17, // 9: embedroute.v1.BatchResultsResponse.rerank:type_name -> embedroute.v1.RerankResponse
-	12, // 10: embedroute.v1.BatchResultsResponse.error:type_name -> embedroute.v1.BatchLineError
-	1,  // 11: embedroute.v1.BatchService.SubmitBatch:input_type -> embedroute.v1.SubmitBatchRequest
-	5,  // 12: embedroute.v1.BatchService.GetBatch:input_type -> embedroute.v1.GetBatchRequest
-	7,  // 13: embedroute.v1.BatchService.WatchBatch:input_type -> embedroute.v1.WatchBatchRequest
-	9,  // 14: embedroute.v1.BatchService.CancelBatch:input_type -> embedroute.v1.CancelBatchRequest
-	11, // 15: embedroute.v1.BatchService.BatchResults:input_type -> embedroute.v1.BatchResultsRequest
-	4,  // 16: embedroute.v1.BatchService.SubmitBatch:output_type -> embedroute.v1.SubmitBatchResponse
-	6,  // 17: embedroute.v1.BatchService.GetBatch:output_type -> embedroute.v1.GetBatchResponse
-	8,  // 18: embedroute.v1.BatchService.WatchBatch:output_type -> embedroute.v1.WatchBatchResponse
-	10, // 19: embedroute.v1.BatchService.CancelBatch:output_type -> embedroute.v1.CancelBatchResponse
-	13, // 20: embedroute.v1.BatchService.BatchResults:output_type -> embedroute.v1.BatchResultsResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	3,  // 6: embedroute.v1.ListBatchesResponse.batches:type_name -> embedroute.v1.Batch
+	3,  // 7: embedroute.v1.WatchBatchResponse.batch:type_name -> embedroute.v1.Batch
+	3,  // 8: embedroute.v1.CancelBatchResponse.batch:type_name -> embedroute.v1.Batch
+	18, // 9: embedroute.v1.BatchResultsResponse.embed:type_name -> embedroute.v1.EmbedResponse
+	19, // 10: embedroute.v1.BatchResultsResponse.rerank:type_name -> embedroute.v1.RerankResponse
+	14, // 11: embedroute.v1.BatchResultsResponse.error:type_name -> embedroute.v1.BatchLineError
+	1,  // 12: embedroute.v1.BatchService.SubmitBatch:input_type -> embedroute.v1.SubmitBatchRequest
+	5,  // 13: embedroute.v1.BatchService.GetBatch:input_type -> embedroute.v1.GetBatchRequest
+	7,  // 14: embedroute.v1.BatchService.ListBatches:input_type -> embedroute.v1.ListBatchesRequest
+	9,  // 15: embedroute.v1.BatchService.WatchBatch:input_type -> embedroute.v1.WatchBatchRequest
+	11, // 16: embedroute.v1.BatchService.CancelBatch:input_type -> embedroute.v1.CancelBatchRequest
+	13, // 17: embedroute.v1.BatchService.BatchResults:input_type -> embedroute.v1.BatchResultsRequest
+	4,  // 18: embedroute.v1.BatchService.SubmitBatch:output_type -> embedroute.v1.SubmitBatchResponse
+	6,  // 19: embedroute.v1.BatchService.GetBatch:output_type -> embedroute.v1.GetBatchResponse
+	8,  // 20: embedroute.v1.BatchService.ListBatches:output_type -> embedroute.v1.ListBatchesResponse
+	10, // 21: embedroute.v1.BatchService.WatchBatch:output_type -> embedroute.v1.WatchBatchResponse
+	12, // 22: embedroute.v1.BatchService.CancelBatch:output_type -> embedroute.v1.CancelBatchResponse
+	15, // 23: embedroute.v1.BatchService.BatchResults:output_type -> embedroute.v1.BatchResultsResponse
+	18, // [18:24] is the sub-list for method output_type
+	12, // [12:18] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_embedroute_v1_batch_proto_init() }
@@ -1049,7 +1169,7 @@ func file_embedroute_v1_batch_proto_init() {
 		(*SubmitBatchRequest_Embed)(nil),
 		(*SubmitBatchRequest_Rerank)(nil),
 	}
-	file_embedroute_v1_batch_proto_msgTypes[12].OneofWrappers = []any{
+	file_embedroute_v1_batch_proto_msgTypes[14].OneofWrappers = []any{
 		(*BatchResultsResponse_Embed)(nil),
 		(*BatchResultsResponse_Rerank)(nil),
 		(*BatchResultsResponse_Error)(nil),
@@ -1060,7 +1180,7 @@ func file_embedroute_v1_batch_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_embedroute_v1_batch_proto_rawDesc), len(file_embedroute_v1_batch_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

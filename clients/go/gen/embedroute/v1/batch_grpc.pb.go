@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	BatchService_SubmitBatch_FullMethodName  = "/embedroute.v1.BatchService/SubmitBatch"
 	BatchService_GetBatch_FullMethodName     = "/embedroute.v1.BatchService/GetBatch"
+	BatchService_ListBatches_FullMethodName  = "/embedroute.v1.BatchService/ListBatches"
 	BatchService_WatchBatch_FullMethodName   = "/embedroute.v1.BatchService/WatchBatch"
 	BatchService_CancelBatch_FullMethodName  = "/embedroute.v1.BatchService/CancelBatch"
 	BatchService_BatchResults_FullMethodName = "/embedroute.v1.BatchService/BatchResults"
@@ -43,6 +44,8 @@ type BatchServiceClient interface {
 	// in Batch.errors and the other lines still run.
 	SubmitBatch(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[SubmitBatchRequest, SubmitBatchResponse], error)
 	GetBatch(ctx context.Context, in *GetBatchRequest, opts ...grpc.CallOption) (*GetBatchResponse, error)
+	// The caller's jobs, newest first, a page at a time (the HTTP front's GET /v1/batches).
+	ListBatches(ctx context.Context, in *ListBatchesRequest, opts ...grpc.CallOption) (*ListBatchesResponse, error)
 	// The job now, then again each time its status or counts change; the stream
 	// ends once the job reaches a final status (completed, failed, expired,
 	// cancelled).
@@ -80,6 +83,16 @@ func (c *batchServiceClient) GetBatch(ctx context.Context, in *GetBatchRequest, 
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetBatchResponse)
 	err := c.cc.Invoke(ctx, BatchService_GetBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *batchServiceClient) ListBatches(ctx context.Context, in *ListBatchesRequest, opts ...grpc.CallOption) (*ListBatchesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBatchesResponse)
+	err := c.cc.Invoke(ctx, BatchService_ListBatches_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +164,8 @@ type BatchServiceServer interface {
 	// in Batch.errors and the other lines still run.
 	SubmitBatch(grpc.ClientStreamingServer[SubmitBatchRequest, SubmitBatchResponse]) error
 	GetBatch(context.Context, *GetBatchRequest) (*GetBatchResponse, error)
+	// The caller's jobs, newest first, a page at a time (the HTTP front's GET /v1/batches).
+	ListBatches(context.Context, *ListBatchesRequest) (*ListBatchesResponse, error)
 	// The job now, then again each time its status or counts change; the stream
 	// ends once the job reaches a final status (completed, failed, expired,
 	// cancelled).
@@ -176,6 +191,9 @@ func (UnimplementedBatchServiceServer) SubmitBatch(grpc.ClientStreamingServer[Su
 }
 func (UnimplementedBatchServiceServer) GetBatch(context.Context, *GetBatchRequest) (*GetBatchResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetBatch not implemented")
+}
+func (UnimplementedBatchServiceServer) ListBatches(context.Context, *ListBatchesRequest) (*ListBatchesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBatches not implemented")
 }
 func (UnimplementedBatchServiceServer) WatchBatch(*WatchBatchRequest, grpc.ServerStreamingServer[WatchBatchResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchBatch not implemented")
@@ -232,6 +250,24 @@ func _BatchService_GetBatch_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _BatchService_ListBatches_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBatchesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BatchServiceServer).ListBatches(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BatchService_ListBatches_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BatchServiceServer).ListBatches(ctx, req.(*ListBatchesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _BatchService_WatchBatch_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchBatchRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -282,6 +318,10 @@ var BatchService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetBatch",
 			Handler:    _BatchService_GetBatch_Handler,
+		},
+		{
+			MethodName: "ListBatches",
+			Handler:    _BatchService_ListBatches_Handler,
 		},
 		{
 			MethodName: "CancelBatch",

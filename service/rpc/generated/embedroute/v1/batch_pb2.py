@@ -26,7 +26,7 @@ from . import embed_pb2 as embedroute_dot_v1_dot_embed__pb2
 from . import rerank_pb2 as embedroute_dot_v1_dot_rerank__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65mbedroute/v1/batch.proto\x12\rembedroute.v1\x1a\x19\x65mbedroute/v1/embed.proto\x1a\x1a\x65mbedroute/v1/rerank.proto\"\x90\x01\n\x12SubmitBatchRequest\x12\x11\n\tcustom_id\x18\x01 \x01(\t\x12,\n\x05\x65mbed\x18\x02 \x01(\x0b\x32\x1b.embedroute.v1.EmbedRequestH\x00\x12.\n\x06rerank\x18\x03 \x01(\x0b\x32\x1c.embedroute.v1.RerankRequestH\x00\x42\t\n\x07request\"?\n\x10\x42\x61tchLineProblem\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04line\x18\x03 \x01(\r\"\x8b\x02\n\x05\x42\x61tch\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.embedroute.v1.BatchStatus\x12\r\n\x05total\x18\x03 \x01(\r\x12\x11\n\tcompleted\x18\x04 \x01(\r\x12\x0e\n\x06\x66\x61iled\x18\x05 \x01(\r\x12\x12\n\ncreated_at\x18\x06 \x01(\x03\x12\x12\n\nexpires_at\x18\x07 \x01(\x03\x12\x10\n\x08\x65nded_at\x18\x08 \x01(\x03\x12/\n\x06\x65rrors\x18\t \x03(\x0b\x32\x1f.embedroute.v1.BatchLineProblem\x12\x16\n\x0eoutput_file_id\x18\n \x01(\t\x12\x15\n\rerror_file_id\x18\x0b \x01(\t\":\n\x13SubmitBatchResponse\x12#\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x14.embedroute.v1.Batch\"#\n\x0fGetBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\"7\n\x10GetBatchResponse\x12#\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x14.embedroute.v1.Batch\"%\n\x11WatchBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\"9\n\x12WatchBatchResponse\x12#\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x14.embedroute.v1.Batch\"&\n\x12\x43\x61ncelBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\":\n\x13\x43\x61ncelBatchResponse\x12#\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x14.embedroute.v1.Batch\"\'\n\x13\x42\x61tchResultsRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\"?\n\x0e\x42\x61tchLineError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xc3\x01\n\x14\x42\x61tchResultsResponse\x12\x11\n\tcustom_id\x18\x01 \x01(\t\x12-\n\x05\x65mbed\x18\x02 \x01(\x0b\x32\x1c.embedroute.v1.EmbedResponseH\x00\x12/\n\x06rerank\x18\x03 \x01(\x0b\x32\x1d.embedroute.v1.RerankResponseH\x00\x12.\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x1d.embedroute.v1.BatchLineErrorH\x00\x42\x08\n\x06result*\x8b\x02\n\x0b\x42\x61tchStatus\x12\x1c\n\x18\x42\x41TCH_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x42\x41TCH_STATUS_VALIDATING\x10\x01\x12\x17\n\x13\x42\x41TCH_STATUS_FAILED\x10\x02\x12\x1c\n\x18\x42\x41TCH_STATUS_IN_PROGRESS\x10\x03\x12\x1b\n\x17\x42\x41TCH_STATUS_FINALIZING\x10\x04\x12\x1a\n\x16\x42\x41TCH_STATUS_COMPLETED\x10\x05\x12\x18\n\x14\x42\x41TCH_STATUS_EXPIRED\x10\x06\x12\x1b\n\x17\x42\x41TCH_STATUS_CANCELLING\x10\x07\x12\x1a\n\x16\x42\x41TCH_STATUS_CANCELLED\x10\x08\x32\xb9\x03\n\x0c\x42\x61tchService\x12V\n\x0bSubmitBatch\x12!.embedroute.v1.SubmitBatchRequest\x1a\".embedroute.v1.SubmitBatchResponse(\x01\x12K\n\x08GetBatch\x12\x1e.embedroute.v1.GetBatchRequest\x1a\x1f.embedroute.v1.GetBatchResponse\x12S\n\nWatchBatch\x12 .embedroute.v1.WatchBatchRequest\x1a!.embedroute.v1.WatchBatchResponse0\x01\x12T\n\x0b\x43\x61ncelBatch\x12!.embedroute.v1.CancelBatchRequest\x1a\".embedroute.v1.CancelBatchResponse\x12Y\n\x0c\x42\x61tchResults\x12\".embedroute.v1.BatchResultsRequest\x1a#.embedroute.v1.BatchResultsResponse0\x01\x42\x65\n\x11\x64\x65v.embedroute.v1B\nBatchProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65mbedroute/v1/batch.proto\x12\rembedroute.v1\x1a\x19\x65mbedroute/v1/embed.proto\x1a\x1a\x65mbedroute/v1/rerank.proto\"\x90\x01\n\x12SubmitBatchRequest\x12\x11\n\tcustom_id\x18\x01 \x01(\t\x12,\n\x05\x65mbed\x18\x02 \x01(\x0b\x32\x1b.embedroute.v1.EmbedRequestH\x00\x12.\n\x06rerank\x18\x03 \x01(\x0b\x32\x1c.embedroute.v1.RerankRequestH\x00\x42\t\n\x07request\"?\n\x10\x42\x61tchLineProblem\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04line\x18\x03 \x01(\r\"\x8b\x02\n\x05\x42\x61tch\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.embedroute.v1.BatchStatus\x12\r\n\x05total\x18\x03 \x01(\r\x12\x11\n\tcompleted\x18\x04 \x01(\r\x12\x0e\n\x06\x66\x61iled\x18\x05 \x01(\r\x12\x12\n\ncreated_at\x18\x06 \x01(\x03\x12\x12\n\nexpires_at\x18\x07 \x01(\x03\x12\x10\n\x08\x65nded_at\x18\x08 \x01(\x03\x12/\n\x06\x65rrors\x18\t \x03(\x0b\x32\x1f.embedroute.v1.BatchLineProblem\x12\x16\n\x0eoutput_file_id\x18\n \x01(\t\x12\x15\n\rerror_file_id\x18\x0b \x01(\t\":\n\x13SubmitBatchResponse\x12#\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x14.embedroute.v1.Batch\"#\n\x0fGetBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\"7\n\x10GetBatchResponse\x12#\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x14.embedroute.v1.Batch\";\n\x12ListBatchesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x13ListBatchesResponse\x12%\n\x07\x62\x61tches\x18\x01 \x03(\x0b\x32\x14.embedroute.v1.Batch\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x11WatchBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\"9\n\x12WatchBatchResponse\x12#\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x14.embedroute.v1.Batch\"&\n\x12\x43\x61ncelBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\":\n\x13\x43\x61ncelBatchResponse\x12#\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x14.embedroute.v1.Batch\"\'\n\x13\x42\x61tchResultsRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\"?\n\x0e\x42\x61tchLineError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xc3\x01\n\x14\x42\x61tchResultsResponse\x12\x11\n\tcustom_id\x18\x01 \x01(\t\x12-\n\x05\x65mbed\x18\x02 \x01(\x0b\x32\x1c.embedroute.v1.EmbedResponseH\x00\x12/\n\x06rerank\x18\x03 \x01(\x0b\x32\x1d.embedroute.v1.RerankResponseH\x00\x12.\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x1d.embedroute.v1.BatchLineErrorH\x00\x42\x08\n\x06result*\x8b\x02\n\x0b\x42\x61tchStatus\x12\x1c\n\x18\x42\x41TCH_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x42\x41TCH_STATUS_VALIDATING\x10\x01\x12\x17\n\x13\x42\x41TCH_STATUS_FAILED\x10\x02\x12\x1c\n\x18\x42\x41TCH_STATUS_IN_PROGRESS\x10\x03\x12\x1b\n\x17\x42\x41TCH_STATUS_FINALIZING\x10\x04\x12\x1a\n\x16\x42\x41TCH_STATUS_COMPLETED\x10\x05\x12\x18\n\x14\x42\x41TCH_STATUS_EXPIRED\x10\x06\x12\x1b\n\x17\x42\x41TCH_STATUS_CANCELLING\x10\x07\x12\x1a\n\x16\x42\x41TCH_STATUS_CANCELLED\x10\x08\x32\x8f\x04\n\x0c\x42\x61tchService\x12V\n\x0bSubmitBatch\x12!.embedroute.v1.SubmitBatchRequest\x1a\".embedroute.v1.SubmitBatchResponse(\x01\x12K\n\x08GetBatch\x12\x1e.embedroute.v1.GetBatchRequest\x1a\x1f.embedroute.v1.GetBatchResponse\x12T\n\x0bListBatches\x12!.embedroute.v1.ListBatchesRequest\x1a\".embedroute.v1.ListBatchesResponse\x12S\n\nWatchBatch\x12 .embedroute.v1.WatchBatchRequest\x1a!.embedroute.v1.WatchBatchResponse0\x01\x12T\n\x0b\x43\x61ncelBatch\x12!.embedroute.v1.CancelBatchRequest\x1a\".embedroute.v1.CancelBatchResponse\x12Y\n\x0c\x42\x61tchResults\x12\".embedroute.v1.BatchResultsRequest\x1a#.embedroute.v1.BatchResultsResponse0\x01\x42\x65\n\x11\x64\x65v.embedroute.v1B\nBatchProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'embedroute.v1.batch_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\021dev.embedroute.v1B\nBatchProtoP\001ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1'
-  _globals['_BATCHSTATUS']._serialized_start=1238
-  _globals['_BATCHSTATUS']._serialized_end=1505
+  _globals['_BATCHSTATUS']._serialized_start=1386
+  _globals['_BATCHSTATUS']._serialized_end=1653
   _globals['_SUBMITBATCHREQUEST']._serialized_start=100
   _globals['_SUBMITBATCHREQUEST']._serialized_end=244
   _globals['_BATCHLINEPROBLEM']._serialized_start=246
@@ -48,20 +48,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETBATCHREQUEST']._serialized_end=676
   _globals['_GETBATCHRESPONSE']._serialized_start=678
   _globals['_GETBATCHRESPONSE']._serialized_end=733
-  _globals['_WATCHBATCHREQUEST']._serialized_start=735
-  _globals['_WATCHBATCHREQUEST']._serialized_end=772
-  _globals['_WATCHBATCHRESPONSE']._serialized_start=774
-  _globals['_WATCHBATCHRESPONSE']._serialized_end=831
-  _globals['_CANCELBATCHREQUEST']._serialized_start=833
-  _globals['_CANCELBATCHREQUEST']._serialized_end=871
-  _globals['_CANCELBATCHRESPONSE']._serialized_start=873
-  _globals['_CANCELBATCHRESPONSE']._serialized_end=931
-  _globals['_BATCHRESULTSREQUEST']._serialized_start=933
-  _globals['_BATCHRESULTSREQUEST']._serialized_end=972
-  _globals['_BATCHLINEERROR']._serialized_start=974
-  _globals['_BATCHLINEERROR']._serialized_end=1037
-  _globals['_BATCHRESULTSRESPONSE']._serialized_start=1040
-  _globals['_BATCHRESULTSRESPONSE']._serialized_end=1235
-  _globals['_BATCHSERVICE']._serialized_start=1508
-  _globals['_BATCHSERVICE']._serialized_end=1949
+  _globals['_LISTBATCHESREQUEST']._serialized_start=735
+  _globals['_LISTBATCHESREQUEST']._serialized_end=794
+  _globals['_LISTBATCHESRESPONSE']._serialized_start=796
+  _globals['_LISTBATCHESRESPONSE']._serialized_end=881
+  _globals['_WATCHBATCHREQUEST']._serialized_start=883
+  _globals['_WATCHBATCHREQUEST']._serialized_end=920
+  _globals['_WATCHBATCHRESPONSE']._serialized_start=922
+  _globals['_WATCHBATCHRESPONSE']._serialized_end=979
+  _globals['_CANCELBATCHREQUEST']._serialized_start=981
+  _globals['_CANCELBATCHREQUEST']._serialized_end=1019
+  _globals['_CANCELBATCHRESPONSE']._serialized_start=1021
+  _globals['_CANCELBATCHRESPONSE']._serialized_end=1079
+  _globals['_BATCHRESULTSREQUEST']._serialized_start=1081
+  _globals['_BATCHRESULTSREQUEST']._serialized_end=1120
+  _globals['_BATCHLINEERROR']._serialized_start=1122
+  _globals['_BATCHLINEERROR']._serialized_end=1185
+  _globals['_BATCHRESULTSRESPONSE']._serialized_start=1188
+  _globals['_BATCHRESULTSRESPONSE']._serialized_end=1383
+  _globals['_BATCHSERVICE']._serialized_start=1656
+  _globals['_BATCHSERVICE']._serialized_end=2183
 # @@protoc_insertion_point(module_scope)

@@ -158,6 +158,19 @@ export interface GetBatchResponse {
   batch?: Batch | undefined;
 }
 
+export interface ListBatchesRequest {
+  /** Jobs a page holds: 1 to 100; 0 means 20. */
+  pageSize: number;
+  /** The previous page's next_page_token; empty for the first page. */
+  pageToken: string;
+}
+
+export interface ListBatchesResponse {
+  batches: Batch[];
+  /** Passed as page_token to read the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
 export interface WatchBatchRequest {
   batchId: string;
 }
@@ -877,6 +890,188 @@ export const GetBatchResponse: MessageFns<GetBatchResponse> = {
   },
 };
 
+function createBaseListBatchesRequest(): ListBatchesRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const ListBatchesRequest: MessageFns<ListBatchesRequest> = {
+  encode(message: ListBatchesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBatchesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBatchesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBatchesRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListBatchesRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBatchesRequest>, I>>(base?: I): ListBatchesRequest {
+    return ListBatchesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBatchesRequest>, I>>(object: I): ListBatchesRequest {
+    const message = createBaseListBatchesRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListBatchesResponse(): ListBatchesResponse {
+  return { batches: [], nextPageToken: "" };
+}
+
+export const ListBatchesResponse: MessageFns<ListBatchesResponse> = {
+  encode(message: ListBatchesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.batches) {
+      Batch.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBatchesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBatchesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.batches.push(Batch.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBatchesResponse {
+    return {
+      batches: globalThis.Array.isArray(object?.batches) ? object.batches.map((e: any) => Batch.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListBatchesResponse): unknown {
+    const obj: any = {};
+    if (message.batches?.length) {
+      obj.batches = message.batches.map((e) => Batch.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBatchesResponse>, I>>(base?: I): ListBatchesResponse {
+    return ListBatchesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBatchesResponse>, I>>(object: I): ListBatchesResponse {
+    const message = createBaseListBatchesResponse();
+    message.batches = object.batches?.map((e) => Batch.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 function createBaseWatchBatchRequest(): WatchBatchRequest {
   return { batchId: "" };
 }
@@ -1492,6 +1687,16 @@ export const BatchServiceService = {
     responseSerialize: (value: GetBatchResponse): Buffer => Buffer.from(GetBatchResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetBatchResponse => GetBatchResponse.decode(value),
   },
+  /** The caller's jobs, newest first, a page at a time (the HTTP front's GET /v1/batches). */
+  listBatches: {
+    path: "/embedroute.v1.BatchService/ListBatches" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBatchesRequest): Buffer => Buffer.from(ListBatchesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBatchesRequest => ListBatchesRequest.decode(value),
+    responseSerialize: (value: ListBatchesResponse): Buffer => Buffer.from(ListBatchesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBatchesResponse => ListBatchesResponse.decode(value),
+  },
   /**
    * The job now, then again each time its status or counts change; the stream
    * ends once the job reaches a final status (completed, failed, expired,
@@ -1546,6 +1751,8 @@ export interface BatchServiceServer extends UntypedServiceImplementation {
    */
   submitBatch: handleClientStreamingCall<SubmitBatchRequest, SubmitBatchResponse>;
   getBatch: handleUnaryCall<GetBatchRequest, GetBatchResponse>;
+  /** The caller's jobs, newest first, a page at a time (the HTTP front's GET /v1/batches). */
+  listBatches: handleUnaryCall<ListBatchesRequest, ListBatchesResponse>;
   /**
    * The job now, then again each time its status or counts change; the stream
    * ends once the job reaches a final status (completed, failed, expired,
@@ -1603,6 +1810,22 @@ export interface BatchServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetBatchResponse) => void,
+  ): ClientUnaryCall;
+  /** The caller's jobs, newest first, a page at a time (the HTTP front's GET /v1/batches). */
+  listBatches(
+    request: ListBatchesRequest,
+    callback: (error: ServiceError | null, response: ListBatchesResponse) => void,
+  ): ClientUnaryCall;
+  listBatches(
+    request: ListBatchesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBatchesResponse) => void,
+  ): ClientUnaryCall;
+  listBatches(
+    request: ListBatchesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBatchesResponse) => void,
   ): ClientUnaryCall;
   /**
    * The job now, then again each time its status or counts change; the stream

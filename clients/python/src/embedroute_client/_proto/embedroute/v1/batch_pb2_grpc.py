@@ -48,6 +48,11 @@ class BatchServiceStub:
                 request_serializer=embedroute_dot_v1_dot_batch__pb2.GetBatchRequest.SerializeToString,
                 response_deserializer=embedroute_dot_v1_dot_batch__pb2.GetBatchResponse.FromString,
                 _registered_method=True)
+        self.ListBatches = channel.unary_unary(
+                '/embedroute.v1.BatchService/ListBatches',
+                request_serializer=embedroute_dot_v1_dot_batch__pb2.ListBatchesRequest.SerializeToString,
+                response_deserializer=embedroute_dot_v1_dot_batch__pb2.ListBatchesResponse.FromString,
+                _registered_method=True)
         self.WatchBatch = channel.unary_stream(
                 '/embedroute.v1.BatchService/WatchBatch',
                 request_serializer=embedroute_dot_v1_dot_batch__pb2.WatchBatchRequest.SerializeToString,
@@ -90,6 +95,13 @@ class BatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListBatches(self, request, context):
+        """The caller's jobs, newest first, a page at a time (the HTTP front's GET /v1/batches).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchBatch(self, request, context):
         """The job now, then again each time its status or counts change; the stream
         ends once the job reaches a final status (completed, failed, expired,
@@ -127,6 +139,11 @@ def add_BatchServiceServicer_to_server(servicer, server):
                     servicer.GetBatch,
                     request_deserializer=embedroute_dot_v1_dot_batch__pb2.GetBatchRequest.FromString,
                     response_serializer=embedroute_dot_v1_dot_batch__pb2.GetBatchResponse.SerializeToString,
+            ),
+            'ListBatches': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBatches,
+                    request_deserializer=embedroute_dot_v1_dot_batch__pb2.ListBatchesRequest.FromString,
+                    response_serializer=embedroute_dot_v1_dot_batch__pb2.ListBatchesResponse.SerializeToString,
             ),
             'WatchBatch': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchBatch,
@@ -202,6 +219,33 @@ class BatchService:
             '/embedroute.v1.BatchService/GetBatch',
             embedroute_dot_v1_dot_batch__pb2.GetBatchRequest.SerializeToString,
             embedroute_dot_v1_dot_batch__pb2.GetBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/embedroute.v1.BatchService/ListBatches',
+            embedroute_dot_v1_dot_batch__pb2.ListBatchesRequest.SerializeToString,
+            embedroute_dot_v1_dot_batch__pb2.ListBatchesResponse.FromString,
             options,
             channel_credentials,
             insecure,

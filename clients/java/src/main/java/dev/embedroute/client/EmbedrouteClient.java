@@ -16,6 +16,7 @@ import dev.embedroute.v1.EmbedTokensRequest;
 import dev.embedroute.v1.EmbedTokensResponse;
 import dev.embedroute.v1.Embedding;
 import dev.embedroute.v1.GetBatchRequest;
+import dev.embedroute.v1.ListBatchesRequest;
 import dev.embedroute.v1.ListModelsRequest;
 import dev.embedroute.v1.Model;
 import dev.embedroute.v1.ModelKind;
@@ -353,6 +354,17 @@ public final class EmbedrouteClient implements AutoCloseable {
   public Batch batch(String batchId) {
     GetBatchRequest request = GetBatchRequest.newBuilder().setBatchId(batchId).build();
     return Batch.of(blocking(timeout, d -> batchBlocking.withDeadline(d).getBatch(request)).getBatch());
+  }
+
+  /**
+   * A page of the caller's jobs, newest first.
+   *
+   * @param pageSize 1 to 100; 0 means 20
+   * @param pageToken the previous page's {@code nextPageToken}; empty for the first page
+   */
+  public BatchPage listBatches(int pageSize, String pageToken) {
+    ListBatchesRequest request = ListBatchesRequest.newBuilder().setPageSize(pageSize).setPageToken(pageToken).build();
+    return BatchPage.of(blocking(timeout, d -> batchBlocking.withDeadline(d).listBatches(request)));
   }
 
   /** Stops the job after the lines in flight (cancelling, then cancelled); answered lines keep their results. */

@@ -95,4 +95,19 @@ class BatchTest {
       assertEquals(Status.Code.INVALID_ARGUMENT, empty.code());
     }
   }
+
+  @Test
+  void jobsAreListedNewestFirstAPageAtATime() {
+    try (EmbedrouteClient client = Server.client()) {
+      Batch older = client.submitBatch(List.of(BatchLine.embed("one", List.of("listed first"), EmbedOptions.DEFAULTS)));
+      Batch newer = client.submitBatch(List.of(BatchLine.embed("one", List.of("listed second"), EmbedOptions.DEFAULTS)));
+      BatchPage first = client.listBatches(1, "");
+      assertEquals(List.of(newer.id()), first.batches().stream().map(Batch::id).toList());
+      assertEquals(newer.id(), first.nextPageToken());
+      BatchPage second = client.listBatches(1, first.nextPageToken());
+      assertEquals(List.of(older.id()), second.batches().stream().map(Batch::id).toList());
+      EmbedrouteException tooBig = assertThrows(EmbedrouteException.class, () -> client.listBatches(101, ""));
+      assertEquals(Status.Code.INVALID_ARGUMENT, tooBig.code());
+    }
+  }
 }
