@@ -29,6 +29,6 @@ done
 "$PY" tests/deploy/manifest_validation.py "$out"/*.yaml
 
 PATH="$bindir:$PATH" hadolint docker/cpu.Dockerfile docker/cuda.Dockerfile
-PATH="$bindir:$PATH" shellcheck docker/healthcheck.sh scripts/check-deploy.sh scripts/install-deploy-tools.sh scripts/install-redis.sh \
+PATH="$bindir:$PATH" shellcheck docker/healthcheck.sh scripts/check-deploy.sh scripts/install-deploy-tools.sh scripts/install-redis.sh scripts/install-postgres.sh \
     scripts/build-base-images.sh scripts/build-image.sh scripts/e2e-container.sh scripts/e2e-kube.sh scripts/e2e/*.sh
 echo "deploy checks passed"

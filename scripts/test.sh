@@ -2,7 +2,7 @@
 # Every check CI runs, in the order a failure is cheapest to find. Called by `make test`
 # (after `make setup`) and so by .ci/run. Tools that come from registries install here,
 # idempotently: grpcurl and helm through `go install`, the Python linters through pip, redis-server
-# through apt-get.
+# and PostgreSQL through apt-get.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -15,6 +15,7 @@ step "tools"
 bash scripts/install-grpcurl.sh
 bash scripts/install-deploy-tools.sh
 bash scripts/install-redis.sh
+bash scripts/install-postgres.sh
 
 step "API contract: buf lint, generated code up to date"
 bash scripts/check-protos.sh

@@ -48,7 +48,7 @@ class EmbedrouteServer:
         if self.metrics is not None and self.app.cache is not None:
             self.metrics.observe_cache(self.app.cache)
         self.jobs = (BatchJobs(settings, {**batch_endpoints(self.app, settings), **rpc_endpoints(self.app)})
-                     if settings.data_dir else None)
+                     if settings.data_dir or settings.jobs_store else None)
         self.rpc = RpcFront(self.app, settings, self.metrics, self.jobs)
         self.http = HttpFront(self.app, settings, self.metrics, self.jobs) if settings.http_port else None
         self._metrics_endpoint: MetricsEndpoint | None = None

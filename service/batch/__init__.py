@@ -5,8 +5,9 @@
 
 An application-level package: it runs lines through the application (in its background lane) by
 the endpoints it is given (the HTTP dialects' routes, the gRPC front's Embed and Rerank), and
-knows no front, scheduler or engine. Its store is embedded: an SQLite file and the files
-themselves under `data_dir` (service.batch.store).
+knows no front, scheduler or engine. Its store (service.batch.store) is embedded - an SQLite file and
+the files themselves under `data_dir`, one server - or, with `jobs_store`, a PostgreSQL database that a
+fleet of replicas shares, each running chunks of the same jobs.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ With API keys, everything is the caller's key's (its hash, service.core.keys.ten
 front for the call): another key's file or job is answered as one that does not exist. Without
 keys there is one tenant, as for the vector cache. Files are written and read in pieces on one I/O
 thread, which also owns the store, so neither an upload nor a download is held whole in memory and
-the event loop never waits on a disk.
+the event loop never waits on a disk or a database. The store is the embedded one under `data_dir`,
+or PostgreSQL when `jobs_store` names one (service.batch.store): then every replica on it answers
+for every job and file, and runs chunks of every job.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 from service.batch.lock import DataDirLock
 from service.batch.records import (
@@ -27,18 +28,19 @@ from service.batch.records import (
     now,
 )
 from service.batch.runner import Endpoints, Runner
-from service.batch.store import Store
+from service.batch.sqlite import SqliteStore
+from service.batch.store import BlobWriter, Order, Store
 from service.core import keys
 from service.core.config import Settings
 from service.core.errors import InvalidArgumentError, NotFoundError, PayloadTooLargeError, ResourceExhaustedError
 
 T = TypeVar("T")
 
-READ_BYTES = 256 * 1024
-"""A download's pieces."""
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 """Jobs a list page holds when the caller names no size, and at most."""
+MAX_FILES_PAGE = 10_000
+"""OpenAI's bound on a files list page's `limit` (and its default)."""
 MAX_METADATA_KEYS = 16
 MAX_METADATA_CHARS = 512
 """OpenAI's bounds on a job's metadata: 16 pairs, keys of 64 and values of 512 characters."""
@@ -46,6 +48,9 @@ STORAGE_RETRY_S = 60.0
 JOBS_RETRY_S = 10.0
 PURGE_EVERY_S = 3600.0
 """The Retry-After of a full store and of a key with its most unfinished jobs: neither frees up at once."""
+ORPHANS_AFTER_S = 24 * 3600.0
+"""Bytes of an upload cut off by a crash are deleted this long after they were written: no upload lasts
+that long, so none still being received is taken for one."""
 WATCH_EVERY_S = 0.2
 """How often `watch` reads a job: its counts move a committed chunk at a time."""
 
@@ -57,12 +62,12 @@ class NoSuchThingError(NotFoundError):
 
 
 class Upload:
-    """A file being received: pieces go to disk as they come, refused past the size limit."""
+    """A file being received: pieces go to the store as they come, refused past the size limit."""
 
-    def __init__(self, jobs: BatchJobs, path: Path, stream: BinaryIO, room: int) -> None:
+    def __init__(self, jobs: BatchJobs, file_id: str, writer: BlobWriter, room: int) -> None:
         self._jobs = jobs
-        self._path = path
-        self._stream = stream
+        self._id = file_id
+        self._writer = writer
         self._room = room
         """What the storage limit leaves for this file."""
         self.bytes = 0
@@ -77,14 +82,10 @@ class Upload:
             raise ResourceExhaustedError("the server's batch storage is full (batch_max_storage_bytes); delete "
                                          "files to make room", retry_after_s=STORAGE_RETRY_S)
         if piece:
-            await self._jobs.io(self._stream.write, piece)
+            await self._jobs.io(self._writer.write, piece)
 
     async def abort(self) -> None:
-        await self._jobs.io(self._discard)
-
-    def _discard(self) -> None:
-        self._stream.close()
-        self._path.unlink(missing_ok=True)
+        await self._jobs.io(self._writer.discard)
 
     async def finish(self, filename: str, purpose: str) -> FileRecord:
         if purpose != INPUT_PURPOSE:
@@ -92,14 +93,13 @@ class Upload:
             raise InvalidArgumentError.for_field(
                 "purpose", f"purpose must be {INPUT_PURPOSE!r} (this server stores batch input files only), "
                 f"not {purpose[:40]!r}")
-        record = FileRecord(self._path.name, self._jobs.tenant(), purpose, filename[:255] or "upload.jsonl", self.bytes, now(),
-                            self._path.name)
+        record = FileRecord(self._id, self._jobs.tenant(), purpose, filename[:255] or "upload.jsonl", self.bytes, now(),
+                            self._id)
         await self._jobs.io(self._keep, record)
         return record
 
     def _keep(self, record: FileRecord) -> None:
-        self._stream.flush()
-        self._stream.close()
+        self._writer.keep()
         self._jobs.store.add_file(record)
 
 
@@ -107,11 +107,8 @@ class BatchJobs:
     """Create on the event loop that serves the fronts; `start` resumes the jobs a restart left."""
 
     def __init__(self, settings: Settings, endpoints: Endpoints) -> None:
-        assert settings.data_dir is not None
-        self._lock = DataDirLock(settings.data_dir)
-        self.files = settings.data_dir / "files"
-        self.files.mkdir(parents=True, exist_ok=True)
-        self.store = Store(settings.data_dir / "jobs.sqlite3")
+        self._lock: DataDirLock | None = None
+        self.store = self._open_store(settings)
         self.max_file_bytes = settings.batch_max_file_bytes
         self._max_storage_bytes = settings.batch_max_storage_bytes
         self._max_jobs = settings.batch_max_jobs_per_key
@@ -119,8 +116,20 @@ class BatchJobs:
         self._purger: asyncio.Task[None] | None = None
         self.endpoints = sorted(endpoints)
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-io")
-        self._runner = Runner(settings, self.store, self.files, endpoints, self._io)
+        self._runner = Runner(settings, self.store, endpoints, self._io)
         self._per_key = bool(settings.api_keys) or settings.api_keys_file is not None
+
+    def _open_store(self, settings: Settings) -> Store:
+        """PostgreSQL when `jobs_store` names it, else the embedded store under `data_dir` (this server's alone)."""
+        if settings.jobs_store:
+            from service.batch.postgres import PostgresStore  # the driver is loaded only by a fleet
+
+            return PostgresStore(settings.jobs_store)
+        assert settings.data_dir is not None
+        self._lock = DataDirLock(settings.data_dir)
+        files = settings.data_dir / "files"
+        files.mkdir(parents=True, exist_ok=True)
+        return SqliteStore(settings.data_dir / "jobs.sqlite3", files)
 
     def tenant(self) -> str:
         """Whose files and jobs the call handled now may see."""
@@ -147,22 +156,24 @@ class BatchJobs:
         while True:
             stale = await self.io(self.store.stale_files, int(now() - self._retention_s))
             for record in stale:
-                await self.io(self._delete, record)
+                await self.io(self.store.delete_file, record)
+            await self.io(self.store.purge_orphans, int(now() - ORPHANS_AFTER_S))
             await asyncio.sleep(min(PURGE_EVERY_S, self._retention_s / 10))
 
     async def close(self) -> None:
         """Closes the store, once the fronts have stopped."""
         await self.io(self.store.close)
         self._io.shutdown(wait=True)
-        self._lock.release()
+        if self._lock is not None:
+            self._lock.release()
 
     # --- files ---------------------------------------------------------------------
 
     async def upload(self) -> Upload:
-        path = self.files / new_id("file-")
+        file_id = new_id("file-")
         stored = await self.io(self.store.stored_bytes)
-        stream = await self.io(_create, path)
-        return Upload(self, path, stream, self._max_storage_bytes - stored)
+        writer = await self.io(self.store.blob_writer, file_id)
+        return Upload(self, file_id, writer, self._max_storage_bytes - stored)
 
     async def file(self, file_id: str) -> FileRecord:
         record = await self.io(self.store.file, file_id)
@@ -170,34 +181,38 @@ class BatchJobs:
             raise NoSuchThingError(f"no file {file_id[:80]!r}")
         return record
 
+    async def files(self, purpose: str | None, after: str | None, limit: int = MAX_FILES_PAGE, order: str = "desc"
+                    ) -> tuple[list[FileRecord], bool]:
+        """The caller's files, newest first (`order` desc) or oldest, a page after the file `after`."""
+        if not 1 <= limit <= MAX_FILES_PAGE:
+            raise InvalidArgumentError.for_field("limit", f"limit must be 1 to {MAX_FILES_PAGE}")
+        if order not in ("asc", "desc"):
+            raise InvalidArgumentError.for_field("order", "order must be asc or desc")
+        way: Order = "asc" if order == "asc" else "desc"
+        return await self.io(self.store.files, self.tenant(), purpose, after, limit, way)
+
     async def content(self, file_id: str) -> tuple[FileRecord, AsyncIterator[bytes]]:
         """The file and its bytes in pieces (its recorded size: a result file is never read past its
         last committed chunk)."""
         record = await self.file(file_id)
-        stream: BinaryIO = await self.io(open, self.files / record.blob, "rb")
 
         async def pieces() -> AsyncIterator[bytes]:
-            left = record.bytes
-            try:
-                while left > 0:
-                    piece = await self.io(stream.read, min(READ_BYTES, left))
-                    if not piece:
-                        return
-                    left -= len(piece)
-                    yield piece
-            finally:
-                await self.io(stream.close)
+            left, cursor = record.bytes, 0
+            while left > 0:
+                got = await self.io(self.store.read_piece, record.blob, cursor)
+                if got is None:
+                    return
+                piece, cursor = got
+                piece = piece[:left]
+                left -= len(piece)
+                yield piece
 
         return record, pieces()
 
     async def delete(self, file_id: str) -> FileRecord:
         record = await self.file(file_id)
-        await self.io(self._delete, record)
+        await self.io(self.store.delete_file, record)
         return record
-
-    def _delete(self, record: FileRecord) -> None:
-        self.store.delete_file(record.id)
-        (self.files / record.blob).unlink(missing_ok=True)
 
     # --- jobs ----------------------------------------------------------------------
 
@@ -273,11 +288,6 @@ def _check_metadata(metadata: dict[str, Any] | None) -> None:
         raise InvalidArgumentError.for_field(
             "metadata", f"metadata holds at most {MAX_METADATA_KEYS} string values (keys of 64, values of "
             f"{MAX_METADATA_CHARS} characters)")
-
-
-
-def _create(path: Path) -> BinaryIO:
-    return open(path, "xb")  # the Upload closes it
 
 
 __all__ = ["BatchJobs", "NoSuchThingError", "Upload"]

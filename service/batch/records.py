@@ -87,15 +87,15 @@ class BatchRecord:
 
 
 @dataclass(frozen=True)
-class Progress:
-    """Where a job's work stands, as last committed: the runner resumes from here."""
+class Chunk:
+    """A run of `batch_chunk_lines` lines of a job's input that commits at once: a runner claims it,
+    answers it and marks it done in one transaction with its answers."""
 
-    next_line: int
-    """0-based index of the first input line not yet answered."""
-    input_offset: int
+    seq: int
+    first_line: int
+    """0-based number of its first input line."""
+    offset: int
     """Byte offset of that line in the input file."""
-    output_bytes: int
-    error_bytes: int
 
 
 __all__ = [
@@ -105,9 +105,9 @@ __all__ = [
     "OUTPUT_PURPOSE",
     "RUNNABLE",
     "BatchRecord",
+    "Chunk",
     "FileRecord",
     "LineError",
-    "Progress",
     "Purpose",
     "Status",
     "new_id",

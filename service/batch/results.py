@@ -5,20 +5,15 @@
 
 A line whose request ran goes to the output file when its status is 2xx, else to the error file with
 the live route's error body; a line that could not be sent goes to the error file with `error`. The
-files grow only by whole chunks: a resumed job first cuts each back to its last committed size, so a
-crash between a write and its commit leaves no line twice.
+files grow only by whole chunks, committed with the chunk's done mark (service.batch.store).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
-
-from service.batch.records import Progress
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -50,33 +45,4 @@ def _jsonl(record: dict[str, Any]) -> bytes:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
-class ResultFiles:
-    """The job's output and error files, cut back to `committed` when opened; used on one thread."""
-
-    def __init__(self, output: Path, error: Path, committed: Progress) -> None:
-        self._files = [_open_at(output, committed.output_bytes), _open_at(error, committed.error_bytes)]
-
-    def append(self, answers: list[Answer]) -> tuple[int, int]:
-        """Writes a chunk's answers and fsyncs both files; their sizes after it."""
-        output, error = self._files
-        output.write(b"".join(a.line for a in answers if a.ok))
-        error.write(b"".join(a.line for a in answers if not a.ok))
-        for f in self._files:
-            f.flush()
-            os.fsync(f.fileno())
-        return output.tell(), error.tell()
-
-    def close(self) -> None:
-        for f in self._files:
-            f.close()
-
-
-def _open_at(path: Path, size: int) -> BinaryIO:
-    """The file cut back to `size` (what was written after the last commit goes), positioned at its end."""
-    f = open(path, "r+b" if path.exists() else "w+b")  # closed by ResultFiles.close
-    f.truncate(size)
-    f.seek(size)
-    return f
-
-
-__all__ = ["Answer", "ResultFiles", "answered", "line_id", "unsent"]
+__all__ = ["Answer", "answered", "line_id", "unsent"]

@@ -3,26 +3,31 @@
 A job's lines run through the same endpoints a live call takes (`Endpoints`, given by the
 fronts: a dialect's translation, or the gRPC front's, and the application), with the
 application's `background` set, so their engine work waits in the models' lowest lane; at most `batch_lines_in_flight` at once.
-Lines are answered a chunk (`batch_chunk_lines`) at a time: the chunk's answers are written and
-fsynced, then the resume point moves past them in the same transaction as the counts. A crash loses
-at most the chunk in flight, which is computed again and written once. Overloaded answers (429,
-503) are retried, not recorded: a busy server delays a job, it does not fail its lines.
+Validation cuts the input into chunks of `batch_chunk_lines` lines. The runner claims a chunk with a
+lease (`batch_chunk_lease_seconds`, renewed while it works), answers its lines and commits them with
+the chunk's done mark in one transaction (service.batch.store). A crash loses at most the chunks in
+flight, which are claimed again (at once on a restarted single server, once their lease runs out on a
+fleet) and written once. Several servers on one shared store each claim chunks of the same job.
+Overloaded answers (429, 503) are retried, not recorded: a busy server delays a job, it does not fail its lines.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
 from service.app import background
 from service.batch import lines, results
-from service.batch.records import FINAL, OUTPUT_PURPOSE, BatchRecord, FileRecord, LineError, Progress, Status, new_id, now
-from service.batch.results import Answer, ResultFiles
-from service.batch.store import Store
+from service.batch.records import FINAL, BatchRecord, Chunk, LineError, Status, now
+from service.batch.results import Answer
+from service.batch.store import Store, StoreUnavailableError
 from service.core import keys, logs
 from service.core.config import Settings
 
@@ -40,18 +45,23 @@ RETRY_FOR_S = 120.0
 """How long a line is retried while the server answers it busy or unavailable, before that answer is its result."""
 
 T = TypeVar("T")
+RawLines = list[tuple[int, bytes | None]]
 
 
 class Runner:
-    def __init__(self, settings: Settings, store: Store, files: Path, endpoints: Endpoints, io: ThreadPoolExecutor) -> None:
+    def __init__(self, settings: Settings, store: Store, endpoints: Endpoints, io: ThreadPoolExecutor) -> None:
         self._store = store
-        self._files = files
         self._endpoints = endpoints
         self._io = io
         self._chunk_lines = settings.batch_chunk_lines
         self._in_flight = settings.batch_lines_in_flight
         self._max_lines = settings.batch_max_lines
         self._max_line_bytes = settings.max_message_bytes
+        self._lease_s = settings.batch_chunk_lease_seconds
+        self._poll_s = self._lease_s / 2 if store.shared else None
+        """On a shared store, how often to look for jobs other servers made and chunks whose lease ran out."""
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        """This runner in the store's claims."""
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -63,7 +73,7 @@ class Runner:
         self._wake.set()
 
     async def stop(self) -> None:
-        """Stops between two awaits; the chunk in flight is redone by the next start."""
+        """Stops between two awaits; the chunk in flight is claimed again (by the next start, or another server)."""
         if self._task is None:
             return
         self._task.cancel()
@@ -76,53 +86,90 @@ class Runner:
         return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
 
     async def _work(self) -> None:
+        await self._io_call(self._store.recover)
         while True:
             self._wake.clear()
-            for batch_id in await self._io_call(self._store.runnable):
-                try:
-                    await self._run(batch_id)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # a bug in one job must not stop every other
-                    log.exception("batch %s failed", batch_id)
-                    await self._io_call(self._store.fail, batch_id, [], now())
-            await self._wake.wait()
+            try:
+                await self._run_all()
+            except StoreUnavailableError as exc:  # the jobs wait for it; nothing is lost but time
+                log.warning("batch jobs wait: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+
+    async def _run_all(self) -> None:
+        for batch_id in await self._io_call(self._store.runnable):
+            try:
+                await self._run(batch_id)
+            except (asyncio.CancelledError, StoreUnavailableError):
+                raise
+            except Exception:  # a bug in one job must not stop every other
+                log.exception("batch %s failed", batch_id)
+                await self._io_call(self._store.break_job, batch_id, now())
 
     async def _run(self, batch_id: str) -> None:
         record = await self._record(batch_id)
         if record.status == "validating":
-            await self._validate(record)
+            if not await self._io_call(self._store.claim_validation, batch_id, self.owner, self._lease_s):
+                return  # another server validates it
+            async with self._holding(self._store.renew_validation, batch_id, self.owner, self._lease_s):
+                await self._validate(record)
             record = await self._record(batch_id)
-        if record.status in ("in_progress", "cancelling"):
+        if record.status == "in_progress":
             await self._process(record)
             record = await self._record(batch_id)
         if record.status in ("finalizing", "cancelling"):
-            await self._finalize(record, _last_status(record))
+            await self._io_call(self._store.finish, record.id, _last_status(record), now())
 
     async def _record(self, batch_id: str) -> BatchRecord:
         record = await self._io_call(self._store.batch, batch_id)
         assert record is not None  # jobs are never deleted
         return record
 
+    @contextlib.asynccontextmanager
+    async def _holding(self, renew: Callable[..., None], *args: Any) -> AsyncIterator[None]:
+        """Renews a claim's lease while the block runs, three times a lease."""
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self._lease_s / 3)
+                try:
+                    await self._io_call(renew, *args)
+                except StoreUnavailableError:  # try again; the commit tells whether the claim held
+                    pass
+
+        task = asyncio.create_task(beat(), name="batch-lease")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     # --- validating ----------------------------------------------------------------
 
     async def _validate(self, record: BatchRecord) -> None:
-        path = await self._io_call(self._input, record)
-        total, errors, fatal = await asyncio.to_thread(self._check_lines, path)
+        blob = await self._io_call(self._input, record)
+        total, errors, chunks, fatal = await asyncio.to_thread(self._check_lines, blob)
         if fatal is not None:
             await self._io_call(self._store.fail, record.id, [fatal], now())
         else:
-            await self._io_call(self._store.validated, record.id, total, errors, now())
+            await self._io_call(self._store.validated, record.id, total, errors, chunks, now())
 
-    def _check_lines(self, path: Path) -> tuple[int, list[LineError], LineError | None]:
+    def _check_lines(self, blob: str) -> tuple[int, list[LineError], list[tuple[int, int]], LineError | None]:
         """Every line read once (on a pool thread: the store's thread stays free for the fronts' calls):
-        the requests to answer, the lines naming none, or why the whole file cannot run."""
+        the requests to answer, the lines naming none, where each chunk starts (first line, byte offset),
+        or why the whole file cannot run."""
         seen: set[str] = set()
         errors: list[LineError] = []
-        with open(path, "rb") as stream:
-            for number, raw, _ in lines.numbered(stream, self._max_line_bytes):
+        chunks: list[tuple[int, int]] = []
+        counted, start = 0, 0
+        with self._store.open_blob(blob, 0) as stream:
+            for number, raw, offset in lines.numbered(stream, self._max_line_bytes):
+                line_start, start = start, offset
                 if raw is not None and lines.blank(raw):
                     continue
+                if counted % self._chunk_lines == 0:
+                    chunks.append((number, line_start))
+                counted += 1
                 cid = lines.custom_id(raw, number + 1, self._max_line_bytes)
                 if isinstance(cid, LineError):
                     errors.append(cid)
@@ -133,60 +180,54 @@ class Runner:
                 else:
                     seen.add(cid)
                 if len(seen) > self._max_lines or len(errors) > self._max_lines:
-                    return 0, [], LineError("too_many_requests", f"the file has over {self._max_lines} requests, "
-                                            "the most one batch may hold (batch_max_lines)", number + 1)
+                    return 0, [], [], LineError("too_many_requests", f"the file has over {self._max_lines} requests, "
+                                                "the most one batch may hold (batch_max_lines)", number + 1)
         if not seen:
-            return 0, [], LineError("empty_file", "the input file holds no request with a custom_id", 1)
-        return len(seen), errors, None
+            return 0, [], [], LineError("empty_file", "the input file holds no request with a custom_id", 1)
+        return len(seen), errors, chunks, None
 
-    def _input(self, record: BatchRecord) -> Path:
+    def _input(self, record: BatchRecord) -> str:
         input_file = self._store.file(record.input_file_id)
         if input_file is None:
             raise FileNotFoundError(record.input_file_id)
-        return self._files / input_file.blob
+        return input_file.blob
 
     # --- in progress ---------------------------------------------------------------
 
     async def _process(self, record: BatchRecord) -> None:
-        """Chunk after chunk until the input ends or the job is cancelled."""
+        """Chunk after chunk until none is left to claim or the job is cancelled."""
         skipped = await self._io_call(self._store.skipped_lines, record.id)
-        progress = await self._io_call(self._store.progress, record.id)
-        path = await self._io_call(self._input, record)
-        out = await self._io_call(ResultFiles, *self._result_paths(record.id), progress)
-        try:
-            while await self._io_call(self._store.status, record.id) == "in_progress":
-                chunk, after = await asyncio.to_thread(self._read_chunk, path, progress)
-                if not chunk:
-                    await self._io_call(self._store.move, record.id, "finalizing", now(), FINAL | {"cancelling"})
-                    return
+        blob = await self._io_call(self._input, record)
+        while await self._io_call(self._store.status, record.id) == "in_progress":
+            chunk = await self._io_call(self._store.claim, record.id, self.owner, self._lease_s)
+            if chunk is None:
+                if await self._io_call(self._store.chunks_left, record.id) == 0:
+                    await self._io_call(self._store.move, record.id, "finalizing", now(),
+                                        FINAL | {"cancelling", "finalizing"})
+                return  # else other servers hold the rest
+            async with self._holding(self._store.renew, record.id, chunk.seq, self.owner, self._lease_s):
+                raws = await asyncio.to_thread(self._read_chunk, blob, chunk)
                 if now() >= await self._io_call(self._store.expires_at, record.id):
-                    answers = _expired(record, chunk, skipped)
+                    answers = _expired(record, raws, skipped)
                 else:
-                    answers = await self._answer_all(record, chunk, skipped)
-                output_bytes, error_bytes = await self._io_call(out.append, answers)
-                progress = Progress(after.next_line, after.input_offset, output_bytes, error_bytes)
-                ok = sum(a.ok for a in answers)
-                await self._io_call(self._store.commit_chunk, record.id, progress, ok, len(answers) - ok)
-        finally:
-            await self._io_call(out.close)
+                    answers = await self._answer_all(record, raws, skipped)
+            ok = sum(a.ok for a in answers)
+            await self._io_call(self._store.commit_chunk, record.id, chunk.seq, self.owner,
+                                b"".join(a.line for a in answers if a.ok), b"".join(a.line for a in answers if not a.ok),
+                                ok, len(answers) - ok)
 
-    def _read_chunk(self, path: Path, progress: Progress) -> tuple[list[tuple[int, bytes | None]], Progress]:
-        """Up to `batch_chunk_lines` non-blank lines from the resume point, and the point after them."""
-        chunk: list[tuple[int, bytes | None]] = []
-        after = progress
-        with open(path, "rb") as stream:
-            stream.seek(progress.input_offset)
-            for number, raw, offset in lines.numbered(stream, self._max_line_bytes, progress.next_line):
-                after = Progress(number + 1, offset, progress.output_bytes, progress.error_bytes)
+    def _read_chunk(self, blob: str, chunk: Chunk) -> RawLines:
+        """The chunk's `batch_chunk_lines` non-blank lines (fewer at the end of the file)."""
+        raws: RawLines = []
+        with self._store.open_blob(blob, chunk.offset) as stream:
+            for number, raw, _ in lines.numbered(stream, self._max_line_bytes, chunk.first_line):
                 if raw is None or not lines.blank(raw):
-                    chunk.append((number, raw))
-                if len(chunk) >= self._chunk_lines:
+                    raws.append((number, raw))
+                if len(raws) >= self._chunk_lines:
                     break
-        return chunk, after
+        return raws
 
-    async def _answer_all(
-        self, record: BatchRecord, chunk: list[tuple[int, bytes | None]], skipped: frozenset[int]
-    ) -> list[Answer]:
+    async def _answer_all(self, record: BatchRecord, chunk: RawLines, skipped: frozenset[int]) -> list[Answer]:
         slots = asyncio.Semaphore(self._in_flight)
 
         async def one(number: int, raw: bytes) -> Answer:
@@ -214,30 +255,8 @@ class Runner:
             await asyncio.sleep(RETRY_DELAY_S)
             waited += RETRY_DELAY_S
 
-    # --- finalizing ----------------------------------------------------------------
 
-    async def _finalize(self, record: BatchRecord, status: Status) -> None:
-        """The result files become files of the job's owner; the job reaches its last status."""
-        progress = await self._io_call(self._store.progress, record.id)
-        output_path, error_path = self._result_paths(record.id)
-        output = self._result_file(record, output_path, progress.output_bytes, "output")
-        error = self._result_file(record, error_path, progress.error_bytes, "error")
-        await self._io_call(self._store.finish, record.id, status, output, error, now())
-        for path, kept in ((output_path, output), (error_path, error)):
-            if kept is None:  # no line went there: no file (OpenAI's id is then null)
-                await self._io_call(path.unlink, True)
-
-    def _result_file(self, record: BatchRecord, path: Path, size: int, kind: str) -> FileRecord | None:
-        if size == 0:
-            return None
-        return FileRecord(new_id("file-"), record.tenant, OUTPUT_PURPOSE, f"{record.id}_{kind}.jsonl", size, now(),
-                          path.name)
-
-    def _result_paths(self, batch_id: str) -> tuple[Path, Path]:
-        return self._files / f"{batch_id}.output.jsonl", self._files / f"{batch_id}.error.jsonl"
-
-
-def _expired(record: BatchRecord, chunk: list[tuple[int, bytes | None]], skipped: frozenset[int]) -> list[Answer]:
+def _expired(record: BatchRecord, chunk: RawLines, skipped: frozenset[int]) -> list[Answer]:
     """The chunk's lines answered without running: the completion window has passed (OpenAI's `batch_expired`)."""
     return [
         results.unsent(record.id, n, lines.request(raw, record.endpoint).custom_id, "batch_expired",

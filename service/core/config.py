@@ -443,8 +443,17 @@ class Settings:
         None,
         "Folder of the batch jobs' store (an SQLite file and the uploaded and result files); keep it on a "
         "volume that outlives the process, since a restarted server resumes its jobs from it. Empty: no batch "
-        "API (/v1/files and /v1/batches answer 404).",
+        "API (/v1/files and /v1/batches answer 404), unless jobs_store is set.",
         _optional_path,
+    )
+    jobs_store: str = _setting(
+        "",
+        "Where batch jobs live. Empty: the embedded store under data_dir (SQLite and files, one server). A "
+        "PostgreSQL URL (postgresql://user:password@host:5432/db): jobs, uploaded files and results live in "
+        "that database, every replica on it shares them (any answers any call, all run chunks of every job) "
+        "and data_dir is not used. The server must be reachable at start-up.",
+        str,
+        secret=True,
     )
     batch_max_file_bytes: int = _setting(
         200 * 1024 * 1024,
@@ -488,6 +497,14 @@ class Settings:
         int,
         minimum=1, maximum=100_000,
     )
+    batch_chunk_lease_seconds: float = _setting(
+        30.0,
+        "How long a chunk a server claimed stays its own without word from it (it renews the claim three "
+        "times a lease while it works): with jobs_store, a chunk of a replica that died is claimed by another "
+        "after at most this long, and replicas look for new jobs twice a lease.",
+        float,
+        minimum=1, maximum=3600,
+    )
     batch_lines_in_flight: int = _setting(
         8,
         "Batch lines computed at once per server. They wait in the models' background lane, below every live "
@@ -502,6 +519,8 @@ class Settings:
         _check_fields(self, _OWN_FIELDS)
         if self.step_tokens % STEP_ALIGN:
             raise ConfigError(_where("step_tokens"), f"must be a multiple of {STEP_ALIGN} (or 0), got {self.step_tokens}")
+        if self.jobs_store and not self.jobs_store.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(_where("jobs_store"), "must be empty or a PostgreSQL URL (postgresql://user:password@host/db)")
         if self.cache == "shared" and not self.cache_url:
             raise ConfigError(_where("cache_url"), "cache=shared needs the store's URL (redis://host:6379/0)")
         if self.log_level.upper() not in _LOG_LEVELS:

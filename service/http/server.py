@@ -6,7 +6,7 @@ service.serve owns SIGTERM and drains both fronts together: the application refu
 new calls (503), then uvicorn closes idle connections and gives requests in flight the
 grace before cancelling them. The stack, outermost first: service.http.calls (request
 id, access log, metrics, span, API keys) -> Starlette's router -> one package per API dialect.
-With a `data_dir`, OpenAI's package also serves the batch API's files and jobs (service.batch), whose
+With a `data_dir` or `jobs_store`, OpenAI's package also serves the batch API's files and jobs (service.batch), whose
 lines run through `batch_endpoints`: the same translation as the live routes.
 TLS, the bound on calls in flight and the body limit come from the same settings as gRPC's; calls
 are admitted by service.http.calls (not by uvicorn's `limit_concurrency`, which counts

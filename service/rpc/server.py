@@ -81,7 +81,7 @@ class RpcFront:
     def __init__(
         self, app: Application, settings: Settings, metrics: Metrics | None, jobs: BatchJobs | None = None
     ) -> None:
-        """With `jobs` (a `data_dir`), BatchService is served too: the HTTP front's batch jobs."""
+        """With `jobs` (a `data_dir` or `jobs_store`), BatchService is served too: the HTTP front's batch jobs."""
         self.settings = settings
         self._batch = jobs is not None
         self.health = HealthServicer()

@@ -69,9 +69,10 @@ def test_config_file_mounted_where_the_variable_points() -> None:
     assert changed.deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"] != checksum
 
 
-NEVER_PLAIN = {"api_keys"}
+NEVER_PLAIN = {"api_keys", "jobs_store"}
 """Settings the chart never passes as plain values: API keys come only from the mounted Secret
-(api_keys_file), never from a ConfigMap or values file."""
+(api_keys_file), the jobs' PostgreSQL URL (its password) only from a Secret (batch.jobsStore), never
+from a ConfigMap or values file."""
 
 
 def test_schema_and_chart_cover_every_setting_once() -> None:

@@ -1,5 +1,5 @@
-"""OpenAI's Files API, for batch input files: `POST /v1/files`, `GET /v1/files/{id}`,
-`GET /v1/files/{id}/content`, `DELETE /v1/files/{id}` -> service.batch.
+"""OpenAI's Files API, for batch input files: `POST /v1/files`, `GET /v1/files` (the key's own, a page at
+a time), `GET /v1/files/{id}`, `GET /v1/files/{id}/content`, `DELETE /v1/files/{id}` -> service.batch.
 
 The upload is read as it arrives (service.http.multipart) and written to the store piece by piece,
 refused with 413 once past `batch_max_file_bytes`; a download is streamed from the store the same way.
@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from service.batch import BatchJobs, FileRecord
-from service.core.errors import PayloadTooLargeError
+from service.core.errors import InvalidArgumentError, PayloadTooLargeError
 from service.http.errors import answers
 from service.http.fields import NONE
 from service.http.multipart import FormReader
@@ -30,6 +30,7 @@ class FileRoutes:
     def routes(self) -> list[Route]:
         return [
             Route("/v1/files", self.create, methods=["POST"]),
+            Route("/v1/files", self.list_files, methods=["GET"]),
             Route("/v1/files/{file_id}", self.retrieve, methods=["GET"]),
             Route("/v1/files/{file_id}", self.delete, methods=["DELETE"]),
             Route("/v1/files/{file_id}/content", self.content, methods=["GET"]),
@@ -53,6 +54,21 @@ class FileRoutes:
             await upload.abort()
             raise
         return JSONResponse(file_object(record))
+
+    @answers("openai", NONE)
+    async def list_files(self, request: Request) -> Response:
+        query = request.query_params
+        limit = query.get("limit")
+        if limit is not None and not limit.isdigit():
+            raise InvalidArgumentError.for_field("limit", "limit must be a whole number")
+        purpose, after, order = query.get("purpose") or None, query.get("after") or None, query.get("order", "desc")
+        records, more = await (self._jobs.files(purpose, after, int(limit), order) if limit
+                               else self._jobs.files(purpose, after, order=order))
+        return JSONResponse({
+            "object": "list", "data": [file_object(r) for r in records],
+            "first_id": records[0].id if records else None, "last_id": records[-1].id if records else None,
+            "has_more": more,
+        })
 
     @answers("openai", NONE)
     async def retrieve(self, request: Request) -> Response:
