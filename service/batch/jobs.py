@@ -181,9 +181,11 @@ class BatchJobs:
             raise NoSuchThingError(f"no file {file_id[:80]!r}")
         return record
 
-    async def files(self, purpose: str | None, after: str | None, limit: int = MAX_FILES_PAGE, order: str = "desc"
+    async def files(self, purpose: str | None, after: str | None, limit: int | None = None, order: str = "desc"
                     ) -> tuple[list[FileRecord], bool]:
-        """The caller's files, newest first (`order` desc) or oldest, a page after the file `after`."""
+        """The caller's files, newest first (`order` desc) or oldest, a page after the file `after`;
+        `limit` None: the largest page."""
+        limit = MAX_FILES_PAGE if limit is None else limit
         if not 1 <= limit <= MAX_FILES_PAGE:
             raise InvalidArgumentError.for_field("limit", f"limit must be 1 to {MAX_FILES_PAGE}")
         if order not in ("asc", "desc"):
@@ -248,7 +250,9 @@ class BatchJobs:
             raise NoSuchThingError(f"no batch {batch_id[:80]!r}")
         return record
 
-    async def batches(self, after: str | None, limit: int = DEFAULT_PAGE) -> tuple[list[BatchRecord], bool]:
+    async def batches(self, after: str | None, limit: int | None = None) -> tuple[list[BatchRecord], bool]:
+        """The caller's jobs, newest first, a page after the job `after`; `limit` None: `DEFAULT_PAGE`."""
+        limit = DEFAULT_PAGE if limit is None else limit
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidArgumentError.for_field("limit", f"a page holds 1 to {MAX_PAGE} jobs")
         return await self.io(self.store.batches, self.tenant(), after, limit)

@@ -11,7 +11,7 @@ import asyncio
 import json
 import json.scanner
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeGuard
 
@@ -201,6 +201,14 @@ def integer(body: JsonObject, param: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise wrong(param, "an integer")
     return value
+
+
+def page_limit(query: Mapping[str, str]) -> int | None:
+    """A list route's `limit` query parameter; None when it is not given (the list's default)."""
+    limit = query.get("limit")
+    if limit is not None and not limit.isdigit():
+        raise InvalidArgumentError.for_field("limit", "limit must be a whole number")
+    return None if limit is None else int(limit)
 
 
 def is_ids(value: Any) -> TypeGuard[list[int]]:

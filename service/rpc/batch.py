@@ -65,9 +65,7 @@ class BatchServicer:
 
     @rpc_errors(fields.BATCH)
     async def ListBatches(self, request: batch_pb2.ListBatchesRequest, context: Context) -> batch_pb2.ListBatchesResponse:
-        after = request.page_token or None
-        records, more = await (
-            self._jobs.batches(after, request.page_size) if request.page_size else self._jobs.batches(after))
+        records, more = await self._jobs.batches(request.page_token or None, request.page_size or None)
         return batch_pb2.ListBatchesResponse(
             batches=[_batch(r) for r in records], next_page_token=records[-1].id if more else "")
 

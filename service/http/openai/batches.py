@@ -13,7 +13,7 @@ from starlette.routing import Route
 from service.batch import BatchJobs, BatchRecord
 from service.core.config import Settings
 from service.core.errors import InvalidArgumentError
-from service.http.body import json_object, string
+from service.http.body import json_object, page_limit, string
 from service.http.errors import answers
 from service.http.fields import NONE
 
@@ -52,11 +52,8 @@ class BatchRoutes:
 
     @answers("openai", NONE)
     async def list_batches(self, request: Request) -> Response:
-        limit = request.query_params.get("limit")
-        if limit is not None and not limit.isdigit():
-            raise InvalidArgumentError.for_field("limit", "limit must be a whole number")
-        after = request.query_params.get("after") or None
-        records, more = await (self._jobs.batches(after, int(limit)) if limit else self._jobs.batches(after))
+        query = request.query_params
+        records, more = await self._jobs.batches(query.get("after") or None, page_limit(query))
         return JSONResponse({
             "object": "list", "data": [batch_object(r) for r in records],
             "first_id": records[0].id if records else None, "last_id": records[-1].id if records else None,

@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from service.batch import BatchJobs, FileRecord
-from service.core.errors import InvalidArgumentError, PayloadTooLargeError
+from service.core.errors import PayloadTooLargeError
+from service.http.body import page_limit
 from service.http.errors import answers
 from service.http.fields import NONE
 from service.http.multipart import FormReader
@@ -58,12 +59,8 @@ class FileRoutes:
     @answers("openai", NONE)
     async def list_files(self, request: Request) -> Response:
         query = request.query_params
-        limit = query.get("limit")
-        if limit is not None and not limit.isdigit():
-            raise InvalidArgumentError.for_field("limit", "limit must be a whole number")
         purpose, after, order = query.get("purpose") or None, query.get("after") or None, query.get("order", "desc")
-        records, more = await (self._jobs.files(purpose, after, int(limit), order) if limit
-                               else self._jobs.files(purpose, after, order=order))
+        records, more = await self._jobs.files(purpose, after, page_limit(query), order)
         return JSONResponse({
             "object": "list", "data": [file_object(r) for r in records],
             "first_id": records[0].id if records else None, "last_id": records[-1].id if records else None,
