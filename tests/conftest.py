@@ -11,6 +11,7 @@ import fcntl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,20 @@ def m3_models(tmp_path_factory: pytest.TempPathFactory) -> M3Models:
     f16 = convert_xlm_roberta(checkpoint, folder / "tiny-bge-m3-F16.gguf", "F16")
     q8 = quantize(f32, folder / "tiny-bge-m3-Q8_0.gguf", "Q8_0")
     return M3Models(checkpoint, {"F32": f32, "F16": f16, "Q8_0": q8})
+
+
+M3_MODEL = "tiny-bge-m3"
+
+
+@pytest.fixture(scope="session")
+def m3_served(m3_models: M3Models, synth_models: SynthModels, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A server (gRPC and HTTP) with the tiny BGE-M3 (F32) as its only embedding model, and a reranker."""
+    from tests.hardening.conftest import free_port
+    from tests.rpc.harness import RunningServer, server_settings
+
+    folder = tmp_path_factory.mktemp("m3-served")
+    for source in (m3_models.gguf["F32"], synth_models.reranker_cls["F16"]):
+        (folder / source.name).symlink_to(source)
+    server = RunningServer(server_settings(folder, http_port=free_port())).load()
+    yield server
+    server.stop()

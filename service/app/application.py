@@ -33,6 +33,7 @@ from service.app.validation import (
     validate_decode,
     validate_chunks,
     validate_embed,
+    validate_embed_sparse,
     validate_embed_tokens,
     validate_rerank,
     validate_tokenize,
@@ -42,6 +43,7 @@ from service.app.validation import (
 from service.app.work import (
     ChunkWork,
     DecodeWork,
+    EmbedSparseWork,
     EmbedTokensWork,
     EmbedWork,
     RerankChunkWork,
@@ -63,6 +65,7 @@ from service.core.results import (
     SCORINGS,
     Scoring,
     ServerInfo,
+    SparseEmbedResult,
     Timing,
     TokenEmbedResult,
     TokenizeResult,
@@ -158,6 +161,29 @@ class Application:
             _usage(outcome, started),
             vector_space_id=self.registry.get(description.model_id).vector_space_id(call.options.normalize, tokens=True),
             dimensions=call.options.dimensions or description.hidden_size,
+        )
+
+    async def embed_sparse(
+        self, call: EmbedCall, *, pieces: bool = False, deadline: float | None = None
+    ) -> SparseEmbedResult:
+        """Each input's lexical weights (BGE-M3's sparse output) from one decode of its prompt; with
+        `pieces`, the token string of every id. INVALID_ARGUMENT for a model without the sparse head."""
+        self._check_open()
+        if call.token_ids is not None:
+            decoded = await self.decode(DecodeCall(call.model, call.token_ids, kind="embedding"), deadline=deadline)
+            call = replace(call, inputs=decoded.texts, token_ids=None)
+        started = time.monotonic_ns()
+        worker = self.registry.worker_for(call.model, "embedding")
+        description = worker.description
+        validate_embed_sparse(call, self.limits, description)
+        work = EmbedSparseWork(call.inputs, call.options, pieces)
+        outcome = await self._submit(worker, work, _chars(call.inputs, call.options.instruction), deadline)
+        return SparseEmbedResult(
+            description.model_id,
+            [weights for weights, _ in outcome.values],
+            _usage(outcome, started),
+            pieces=[each for _, each in outcome.values] if pieces else None,
+            vector_space_id=self.registry.get(description.model_id).vector_space_id(sparse=True),
         )
 
     async def embed_stream(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from service.core.encoding import encode
 from service.core.errors import FieldViolation, InvalidArgumentError
 from service.core.requests import EmbedCall, EmbedStreamItem, OutputEncoding, RerankCall, TokenizeCall
-from service.core.results import RankedDocument, RerankResult, Scoring, TokenCount, Usage
+from service.core.results import RankedDocument, RerankResult, Scoring, SparseEmbedResult, TokenCount, Usage
 from service.core.values import Chunking, ChunkingMode, EmbedOptions, Embedding, InputType, TokenVectors, Vector
 from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, model_pb2, rerank_pb2, tokenize_pb2
 
@@ -82,6 +82,26 @@ def embed_call(request: embed_pb2.EmbedRequest) -> EmbedCall:
 def embed_tokens_call(request: embed_pb2.EmbedTokensRequest) -> EmbedCall:
     options, encoding = embed_options(request.options)
     return EmbedCall(request.model, list(request.inputs), options, encoding, chunking=chunking(request.options))
+
+
+def embed_sparse_call(request: embed_pb2.EmbedSparseRequest) -> EmbedCall:
+    options, encoding = embed_options(request.options)
+    return EmbedCall(request.model, list(request.inputs), options, encoding, chunking=chunking(request.options))
+
+
+def sparse_vectors(result: SparseEmbedResult) -> list[embed_pb2.SparseVector]:
+    pieces = result.pieces or [[] for _ in result.inputs]
+    return [
+        embed_pb2.SparseVector(
+            index=i,
+            token_ids=w.token_ids,
+            weights=w.weights.tolist(),
+            tokens=each,
+            prompt_tokens=w.n_tokens,
+            truncated=w.truncated,
+        )
+        for i, (w, each) in enumerate(zip(result.inputs, pieces, strict=True))
+    ]
 
 
 def embed_stream_item(request: embed_pb2.EmbedStreamRequest) -> EmbedStreamItem:
