@@ -24,6 +24,7 @@ from service.app import readiness
 from service.app.cache import SCORES, VECTORS, VectorCache, embed_keys, rerank_keys
 from service.app.chunking import combine, pieces, regroup
 from service.app.cosine_rerank import CosineRerankWork, scoring
+from service.app.hybrid import HybridRerankWork, hybrid_weights
 from service.app.late_interaction import MaxSimRerankWork
 from service.app.ranking import TopN, best_first, ranked
 from service.app.registry import Registry, ServedModel
@@ -110,6 +111,7 @@ _SCORING_NAMES: dict[str, Scoring] = {name: name for name in SCORINGS}
 _RERANK_WORK: dict[Scoring, type[RerankWork | CosineRerankWork | MaxSimRerankWork]] = {
     "reranker": RerankWork, "cosine": CosineRerankWork, "maxsim": MaxSimRerankWork
 }
+"""Hybrid scoring's work (HybridRerankWork) carries the request's weights: `_score` builds it."""
 
 
 @dataclass
@@ -344,13 +346,16 @@ class Application:
         when one is served and by cosine over the embedding model when none is."""
         if not call.scoring:
             worker = self.registry.rerank_worker(call.model)
+            hybrid_weights(call, worker.description)  # refuses weights without hybrid scoring
             return worker, scoring(worker.description)
         how = _SCORING_NAMES.get(call.scoring)
         if how is None:
             raise InvalidArgumentError.for_field(
                 "scoring", f"unknown scoring {call.scoring!r}; use {', '.join(SCORINGS)}, or leave it out"
             )
-        return self.registry.worker_for(call.model, "reranker" if how == "reranker" else "embedding"), how
+        worker = self.registry.worker_for(call.model, "reranker" if how == "reranker" else "embedding")
+        hybrid_weights(call, worker.description)
+        return worker, how
 
     async def _rerank(
         self, worker: ModelWorker, how: Scoring, call: RerankCall, offset: int, deadline: float | None
@@ -373,8 +378,9 @@ class Application:
                 spent += Usage(timing=outcome.timing)
                 return computed
 
+            how_exactly = f"{how}-{hybrid_weights(call, description)}" if how == "hybrid" else how
             ids = rerank_keys(
-                space, how, call.query, call.instruction, call.truncate, self._tenant(), call.documents
+                space, how_exactly, call.query, call.instruction, call.truncate, self._tenant(), call.documents
             )
             resolved = await self.cache.resolve(ids, compute, SCORES)
             scores = resolved.values
@@ -413,9 +419,13 @@ class Application:
         deadline: float | None,
     ) -> tuple[list[RerankScore], Outcome[float]]:
         """The documents at `positions` scored on the model's worker."""
-        work_type = _RERANK_WORK[how]
         documents = [call.documents[i] for i in positions]
-        work: Work[float] = work_type(call.query, documents, call.instruction, call.truncate, offset, positions)
+        work: Work[float]
+        if how == "hybrid":
+            weights = hybrid_weights(call, worker.description)
+            work = HybridRerankWork(call.query, documents, call.instruction, call.truncate, offset, positions, weights)
+        else:
+            work = _RERANK_WORK[how](call.query, documents, call.instruction, call.truncate, offset, positions)
         outcome = await self._submit(worker, work, _chars(documents, call.query, call.instruction), deadline)
         scores = [
             RerankScore(i, score, len(item.tokens), item.truncated)

@@ -10,10 +10,11 @@ from router.types import ModelKind, Pooling
 from service.core.requests import EmbedStreamItem
 from service.core.values import Embedding, SparseWeights, TokenVectors
 
-Scoring = Literal["reranker", "cosine", "maxsim"]
-"""How rerank scores were computed: a reranker's p(yes), the cosine of pooled embeddings, or late
-interaction over token vectors (ColBERT's MaxSim, service.app.late_interaction)."""
-SCORINGS: tuple[Scoring, ...] = ("reranker", "cosine", "maxsim")
+Scoring = Literal["reranker", "cosine", "maxsim", "hybrid"]
+"""How rerank scores were computed: a reranker's p(yes), the cosine of pooled embeddings, late
+interaction over token vectors (ColBERT's MaxSim, service.app.late_interaction), or BGE-M3's
+weighted dense + lexical + ColBERT score (service.app.hybrid)."""
+SCORINGS: tuple[Scoring, ...] = ("reranker", "cosine", "maxsim", "hybrid")
 """What rerank scores mean: a reranker's p(yes), or the cosine fallback with no reranker served."""
 
 

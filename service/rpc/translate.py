@@ -38,7 +38,8 @@ _CHUNKING: dict[int, ChunkingMode] = {
     embed_pb2.CHUNKING_MODE_CHUNKS: "chunks",
 }
 _SCORING = {
-    "reranker": rerank_pb2.SCORING_RERANKER, "cosine": rerank_pb2.SCORING_COSINE, "maxsim": rerank_pb2.SCORING_MAXSIM
+    "reranker": rerank_pb2.SCORING_RERANKER, "cosine": rerank_pb2.SCORING_COSINE, "maxsim": rerank_pb2.SCORING_MAXSIM,
+    "hybrid": rerank_pb2.SCORING_HYBRID,
 }
 _SCORING_NAMES = {number: name for name, number in _SCORING.items()} | {rerank_pb2.SCORING_UNSPECIFIED: ""}
 
@@ -125,6 +126,11 @@ def rerank_call(request: rerank_pb2.RerankRequest | rerank_pb2.RerankStreamReque
         truncate=request.truncate,
         scoring=_SCORING_NAMES.get(request.scoring, str(request.scoring)),
         best_chunk=request.best_chunk,
+        hybrid_weights=(
+            (request.hybrid_weights.dense, request.hybrid_weights.sparse, request.hybrid_weights.colbert)
+            if request.HasField("hybrid_weights")
+            else None
+        ),
     )
 
 
