@@ -51,6 +51,11 @@ def head_bytes(fields: dict[str, Any]) -> int:
     return 4 * sum(_length(fields.get(key)) for keys in _HEADS.values() for key in keys)
 
 
+def colbert_dim(fields: dict[str, Any]) -> int:
+    """Length of the ColBERT head's vectors (0 when the file has none)."""
+    return _length(fields.get(COLBERT_BIAS)) if "colbert" in outputs_of(fields) else 0
+
+
 def read_head(path: Path, kind: OutputKind, hidden: int) -> Linear:
     """One head of the file, checked against the model's hidden size."""
     weight_key, bias_key = _HEADS[kind]

@@ -53,6 +53,8 @@ class GgufDescription:
     where the file carries BGE-M3's heads (router/heads.py)."""
     head_bytes: int = 0
     """Bytes those heads take in memory (float32, outside llama.cpp)."""
+    colbert_dim: int = 0
+    """Length of a ColBERT vector (0: no ColBERT head)."""
 
     @property
     def pooling_inferred(self) -> bool:

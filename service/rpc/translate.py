@@ -268,6 +268,9 @@ def model(served: ServedModel, *, serves_rerank_by_cosine: bool) -> model_pb2.Mo
         serves_rerank_by_cosine=serves_rerank_by_cosine,
         vector_space_id=served.vector_space_id(),
         pooling_source=d.pooling_source,
+        outputs=list(d.outputs),
+        token_vector_space_id=served.vector_space_id(tokens=True) if served.kind == "embedding" else "",
+        sparse_vector_space_id=served.vector_space_id(sparse=True) if "sparse" in d.outputs else "",
     )
     if served.chosen is not None:
         proto.file.CopyFrom(gguf_file(served.chosen))

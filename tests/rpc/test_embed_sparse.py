@@ -11,7 +11,7 @@ import pytest
 
 from service.core.values import EmbedOptions
 from service.engine import Model, load_model
-from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc
+from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc
 from service.rpc.generated.tei.v1 import tei_pb2, tei_pb2_grpc
 from tests.conftest import M3_MODEL, M3Models
 from tests.models.m3_numpy import M3Reference
@@ -93,3 +93,16 @@ def test_a_model_without_the_sparse_head_is_invalid_argument(channel: grpc.Chann
     violations = details_of(status)["BadRequest"].field_violations
     assert [v.field for v in violations] == ["model"]
     assert f"{EMBED_MODEL} has no sparse head" in violations[0].description
+
+
+def test_model_service_lists_the_outputs_and_their_spaces(m3_channel: grpc.Channel) -> None:
+    models = {m.id: m for m in model_pb2_grpc.ModelServiceStub(m3_channel).ListModels(model_pb2.ListModelsRequest()).models}
+    m3 = models[M3_MODEL]
+    assert list(m3.outputs) == ["dense", "sparse", "colbert"]
+    embed = embed_pb2_grpc.EmbedServiceStub(m3_channel)
+    assert m3.sparse_vector_space_id == embed.EmbedSparse(
+        embed_pb2.EmbedSparseRequest(model=M3_MODEL, inputs=TEXTS[:1])).vector_space_id
+    assert m3.token_vector_space_id == embed.EmbedTokens(
+        embed_pb2.EmbedTokensRequest(model=M3_MODEL, inputs=TEXTS[:1])).vector_space_id
+    reranker = next(m for m in models.values() if m.id != M3_MODEL)
+    assert (list(reranker.outputs), reranker.token_vector_space_id, reranker.sparse_vector_space_id) == ([], "", "")
