@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from router.gguf_header import read_array
+from router.gguf_header import read_array, read_header
 from router.heads import COLBERT_BIAS, COLBERT_WEIGHT, SPARSE_BIAS, SPARSE_WEIGHT, head_bytes, outputs_of, read_head
-from router.gguf_header import read_header
 from router.metadata import describe_gguf
 from service.prepare.hf2gguf.bert import NORMALIZE_KEY, UnsupportedCheckpointError
 from service.prepare.hf2gguf.torch_state import TorchStateError, load_state_dict

@@ -27,13 +27,13 @@ from safetensors.numpy import load_file
 
 from router.heads import COLBERT_BIAS, COLBERT_WEIGHT, SPARSE_BIAS, SPARSE_WEIGHT
 from service.prepare.hf2gguf.bert import (
-    _FILE_TYPES,
+    FILE_TYPES,
     BertConfig,
     OutType,
     UnsupportedCheckpointError,
-    _add_hparams,
-    _cast,
-    _json,
+    add_hparams,
+    cast_tensor,
+    read_json,
     read_modules,
 )
 from service.prepare.hf2gguf.torch_state import TorchStateError, load_state_dict
@@ -70,14 +70,14 @@ def convert_xlm_roberta(model_dir: Path, out_path: Path, out_type: OutType = "F3
     tmp = out_path.with_name(out_path.name + ".part")
     writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.BERT])
     writer.add_name(name or model_dir.name)
-    writer.add_file_type(_FILE_TYPES[out_type])
+    writer.add_file_type(FILE_TYPES[out_type])
     writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
-    _add_hparams(writer, config.bert, modules)
+    add_hparams(writer, config.bert, modules)
     _add_vocab(writer, vocab, config.bert.type_vocab)
     for key, values in heads.items():
         writer.add_key_value(key, values.ravel().tolist(), gguf.GGUFValueType.ARRAY, gguf.GGUFValueType.FLOAT32)
     for tensor_name, array in tensors.items():
-        writer.add_tensor(tensor_name, _cast(tensor_name, array, out_type))
+        writer.add_tensor(tensor_name, cast_tensor(tensor_name, array, out_type))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -87,7 +87,7 @@ def convert_xlm_roberta(model_dir: Path, out_path: Path, out_type: OutType = "F3
 
 
 def read_xlmr_config(model_dir: Path) -> XlmrConfig:
-    hp = _json(model_dir / "config.json")
+    hp = read_json(model_dir / "config.json")
     if hp.get("model_type") != "xlm-roberta":
         raise UnsupportedCheckpointError(f"{model_dir}: model_type {hp.get('model_type')!r} is not xlm-roberta")
     if hp.get("position_embedding_type", "absolute") != "absolute":
@@ -111,7 +111,7 @@ def read_xlmr_config(model_dir: Path) -> XlmrConfig:
 
 def read_unigram_vocab(model_dir: Path) -> UnigramVocab:
     """tokenizer.json's Unigram pieces and scores; `<unk>` UNKNOWN, the added special tokens CONTROL."""
-    spec = _json(model_dir / "tokenizer.json")
+    spec = read_json(model_dir / "tokenizer.json")
     model = spec.get("model", {})
     if model.get("type") != "Unigram":
         raise UnsupportedCheckpointError(f"{model_dir}: tokenizer is not a SentencePiece unigram")
@@ -206,7 +206,7 @@ def _special_ids(model_dir: Path, vocab: dict[str, int]) -> dict[str, int]:
     for file_name in ("special_tokens_map.json", "tokenizer_config.json"):
         path = model_dir / file_name
         if path.is_file():
-            declared.update(_json(path))
+            declared.update(read_json(path))
     ids: dict[str, int] = {}
     for role, default in (("bos", "<s>"), ("eos", "</s>"), ("unk", "<unk>"), ("pad", "<pad>"), ("mask", "<mask>")):
         value = declared.get(f"{role}_token", default)
