@@ -25,6 +25,14 @@ compute   ggml's graph allocator reserves the peak of live activations for one
           about 4 x u x hidden x 4 for the residual stream.
 vocab     the tokenizer's tables and bookkeeping in host memory, ~300 bytes per
           vocabulary token (measured, upper end).
+heads     BGE-M3's sparse and ColBERT heads (router/heads.py), float32 in host memory, and
+          the token states their requests hold: every row the tap copies out of one decode,
+          twice (the tap's copy and the sequence's joined rows), plus the ColBERT head's
+          output for them - cells x (2 x hidden + colbert_out) x 4, cells being a decode's
+          tokens for an encoder (whole sequences, finished in the decode) and the KV cells
+          for a causal model (a sequence's rows wait until its last piece). Counted for
+          models that carry the heads, whose every sparse or ColBERT request needs them;
+          another model's token vectors (EmbedTokens) are an occasional request's.
 output    host buffer that grows to hold every output of the largest decode call,
           at least n_seq_max rows: outputs x vocab x 4 logits, plus outputs x hidden x 4
           in an embedding context. An encoder's embedding context outputs every token of
@@ -172,6 +180,14 @@ def output_bytes(d: GgufDescription, shape: LlamaShape) -> int:
     return max(outputs, shape.n_seq_max) * row * FLOAT
 
 
+def token_state_bytes(d: GgufDescription, shape: LlamaShape) -> int:
+    """Host memory of the token states a model with BGE-M3's heads holds at most (see `heads` above)."""
+    if len(d.outputs) <= 1:
+        return 0
+    cells = shape.kv_cells or shape.n_batch
+    return cells * (2 * d.hidden_size + d.colbert_dim) * FLOAT
+
+
 def estimate(d: GgufDescription, prefs: RouterPrefs, n_gpu_layers: int = 0) -> MemoryEstimate:
     """Bytes on the GPU and in RAM with `n_gpu_layers` offloaded (n_layers + 1 = all,
     the +1 being the output layer, as llama.cpp counts)."""
@@ -184,7 +200,7 @@ def estimate(d: GgufDescription, prefs: RouterPrefs, n_gpu_layers: int = 0) -> M
     compute = compute_bytes(d, shape)
     touched = compute_bytes(d, shape, reserved=False)
     out_buf = output_bytes(d, shape)
-    vocab = d.vocab_size * VOCAB_BYTES_PER_TOKEN
+    vocab = d.vocab_size * VOCAB_BYTES_PER_TOKEN + d.head_bytes + token_state_bytes(d, shape)
     gpu_layers = min(max(n_gpu_layers, 0), d.n_layers)
     head_on_gpu = n_gpu_layers > d.n_layers
     if gpu_layers == 0 and not head_on_gpu:

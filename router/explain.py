@@ -25,7 +25,7 @@ from router.hardware import Hardware, format_bytes, load_profile, save_profile
 from router.plan import Budget, ModelPlan, Pin, RouterPrefs, merge_consistent
 from router.policy import make_budget, plan
 from router.probe import probe_hardware
-from router.types import PoolingChoice
+from router.types import GgufDescription, PoolingChoice
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,12 +113,21 @@ def _hardware_lines(hw: Hardware, budget: Budget) -> list[str]:
     return lines
 
 
+def _outputs_note(d: GgufDescription) -> str:
+    """What an embedding model serves beyond dense vectors (BGE-M3's heads), and their memory."""
+    if len(d.outputs) <= 1:
+        return ""
+    size = f"{d.head_bytes / 1024:.1f} KiB" if d.head_bytes < 1024**2 else format_bytes(d.head_bytes)
+    return f", outputs: {', '.join(d.outputs)} (heads {size})"
+
+
 def _plan_lines(p: ModelPlan, prefs: RouterPrefs) -> list[str]:
     chosen = p.chosen
     tokens = p.context.tokens if p.context else prefs.context_for(chosen.description)
     lines = [
         "",
-        f"{p.model_id} ({p.kind}): {tokens} tokens per sequence, pooling: {chosen.description.pooling_note}",
+        f"{p.model_id} ({p.kind}): {tokens} tokens per sequence, pooling: {chosen.description.pooling_note}"
+        + _outputs_note(chosen.description),
         f"  context: {p.context.reason if p.context else tokens}",
         f"  engine: {chosen.layout.summary()}",
         f"  {'#':>2}  {'file':40} {'quant':7} {'bits':>5}  {'device':6} {'layers':>6}  "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import mmap
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,10 @@ class TensorInfo:
 @dataclass(frozen=True)
 class SkippedArray:
     length: int
+    kind: int = field(default=-1, compare=False)
+    """The elements' GGUF value type."""
+    offset: int = field(default=-1, compare=False)
+    """Where the elements start in the file (`read_array` reads them from there)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class _Cursor:
         length = self.unpack("Q")
         if length <= SMALL_ARRAY:
             return [self.value(kind) for _ in range(length)]
+        start = self.pos
         if kind in _SCALARS:
             self.pos += length * struct.calcsize("<" + _SCALARS[kind])
         elif kind == _STRING:
@@ -105,7 +110,7 @@ class _Cursor:
         else:
             for _ in range(length):
                 self.value(kind)
-        return SkippedArray(length)
+        return SkippedArray(length, kind, start)
 
 
 def read_header(path: Path) -> GgufHeader:
@@ -149,6 +154,22 @@ def read_tensor(path: Path, name: str) -> npt.NDArray[np.float32]:
         raw = np.frombuffer(handle.read(info.n_bytes), dtype=np.uint8)
     values = dequantize(raw, GGMLQuantizationType(info.ggml_type))
     return np.asarray(values, dtype=np.float32).reshape(tuple(reversed(info.shape)))
+
+
+def read_array(path: Path, key: str) -> npt.NDArray[np.float32]:
+    """A numeric metadata array whole, as float32 (a header read skips long ones); KeyError when absent."""
+    value = read_header(path).fields[key]
+    if isinstance(value, list):
+        return np.asarray(value, dtype=np.float32)
+    if not isinstance(value, SkippedArray) or value.kind not in _SCALARS or value.kind == 7:
+        raise GgufFormatError(f"{key} is not a numeric array")
+    dtype = np.dtype("<" + _SCALARS[value.kind])
+    with open(path, "rb") as handle:
+        handle.seek(value.offset)
+        raw = np.frombuffer(handle.read(value.length * dtype.itemsize), dtype=dtype)
+    if raw.size != value.length:
+        raise GgufFormatError(f"{key} runs past the end of the file")
+    return raw.astype(np.float32)
 
 
 def _tensor(name: str, shape: tuple[int, ...], kind: int, offset: int) -> TensorInfo:

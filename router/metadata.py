@@ -14,6 +14,7 @@ from typing import Any
 
 import gguf
 
+from router.heads import colbert_dim, head_bytes, outputs_of
 from router.gguf_header import GgufFormatError, SkippedArray, read_header
 from router.types import GgufDescription, ModelKind, Pooling, PoolingChoice, PoolingSource
 
@@ -83,6 +84,9 @@ def describe_gguf(path: Path) -> GgufDescription:
         model_id=slug(name),
         pooling_source=source,
         file_pooling=file_pooling,
+        outputs=outputs_of(fields) if kind == "embedding" else (),
+        head_bytes=head_bytes(fields),
+        colbert_dim=colbert_dim(fields),
     )
 
 

@@ -330,6 +330,7 @@ class ModelPlan:
             "budget": self.budget.to_dict(),
             "hardware": self.hardware.to_dict(),
             "pooling": self.chosen.description.pooling_note,
+            "outputs": list(self.chosen.description.outputs),
             "refusal": self.refusal,
             "context": None if self.context is None else self.context.to_dict(),
         }

@@ -48,6 +48,13 @@ class GgufDescription:
     pooling_source: PoolingSource = "file"
     file_pooling: Pooling = "none"
     """What the file itself says (`none` when it names no pooling type)."""
+    outputs: tuple[str, ...] = ("dense",)
+    """What an embedding model gives from one decode: dense vectors always; `sparse` and `colbert`
+    where the file carries BGE-M3's heads (router/heads.py)."""
+    head_bytes: int = 0
+    """Bytes those heads take in memory (float32, outside llama.cpp)."""
+    colbert_dim: int = 0
+    """Length of a ColBERT vector (0: no ColBERT head)."""
 
     @property
     def pooling_inferred(self) -> bool:

@@ -11,6 +11,7 @@ import fcntl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,3 +66,46 @@ def models_dir(synth_models: SynthModels, tmp_path_factory: pytest.TempPathFacto
     for source in (synth_models.embedding["Q8_0"], synth_models.reranker_cls["F16"]):
         (folder / source.name).symlink_to(source)
     return folder
+
+
+M3_QUANTS = ("F32", "F16", "Q8_0")
+
+
+@dataclass(frozen=True)
+class M3Models:
+    checkpoint: Path
+    """The tiny BGE-M3-shaped checkpoint folder (tests/models/m3_checkpoint.py)."""
+    gguf: dict[str, Path]
+    """Converted by service.prepare.hf2gguf (F32, F16), quantised by llama.cpp's quantiser (Q8_0)."""
+
+
+@pytest.fixture(scope="session")
+def m3_models(tmp_path_factory: pytest.TempPathFactory) -> M3Models:
+    """Made anew each run: a tiny checkpoint and its conversions take well under a second."""
+    from service.engine.quantize import quantize
+    from service.prepare.hf2gguf.xlmr import convert_xlm_roberta
+    from tests.models.m3_checkpoint import make_m3_checkpoint
+
+    folder = tmp_path_factory.mktemp("m3")
+    checkpoint = make_m3_checkpoint(folder / "tiny-bge-m3")
+    f32 = convert_xlm_roberta(checkpoint, folder / "tiny-bge-m3-F32.gguf", "F32")
+    f16 = convert_xlm_roberta(checkpoint, folder / "tiny-bge-m3-F16.gguf", "F16")
+    q8 = quantize(f32, folder / "tiny-bge-m3-Q8_0.gguf", "Q8_0")
+    return M3Models(checkpoint, {"F32": f32, "F16": f16, "Q8_0": q8})
+
+
+M3_MODEL = "tiny-bge-m3"
+
+
+@pytest.fixture(scope="session")
+def m3_served(m3_models: M3Models, synth_models: SynthModels, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A server (gRPC and HTTP) with the tiny BGE-M3 (F32) as its only embedding model, and a reranker."""
+    from tests.hardening.conftest import free_port
+    from tests.rpc.harness import RunningServer, server_settings
+
+    folder = tmp_path_factory.mktemp("m3-served")
+    for source in (m3_models.gguf["F32"], synth_models.reranker_cls["F16"]):
+        (folder / source.name).symlink_to(source)
+    server = RunningServer(server_settings(folder, http_port=free_port())).load()
+    yield server
+    server.stop()

@@ -109,6 +109,39 @@ type TokenVectors struct {
 	Truncated bool
 }
 
+// EmbedSparse returns BGE-M3's sparse (lexical) weights of each text, from the same one decode
+// as its dense and ColBERT vectors: per text, vocabulary ids ascending and the weight of each
+// (with each id's token string when returnTokens is set). Of opts, Model, InputType,
+// Instruction and Truncate apply. A model without the sparse head answers InvalidArgument.
+func (c *Client) EmbedSparse(ctx context.Context, texts []string, opts EmbedOptions, returnTokens bool) ([]SparseVector, error) {
+	request := &pb.EmbedSparseRequest{Model: opts.Model, Inputs: texts, Options: opts.proto(), ReturnTokens: returnTokens}
+	reply, err := withRetry(c.outgoing(ctx), c.retry, func(ctx context.Context) (*pb.EmbedSparseResponse, error) {
+		return c.embedder.EmbedSparse(ctx, request)
+	})
+	if err != nil {
+		return nil, err
+	}
+	inputs := make([]SparseVector, len(reply.GetInputs()))
+	for i, v := range reply.GetInputs() {
+		inputs[i] = SparseVector{
+			TokenIDs: v.GetTokenIds(), Weights: v.GetWeights(), Tokens: v.GetTokens(),
+			PromptTokens: v.GetPromptTokens(), Truncated: v.GetTruncated(),
+		}
+	}
+	return inputs, nil
+}
+
+// SparseVector is one text's lexical weights: Weights[i] belongs to TokenIDs[i] (and
+// Tokens[i], when asked for). The lexical score of two texts is the sum, over the ids they
+// share, of the product of their weights.
+type SparseVector struct {
+	TokenIDs     []uint32
+	Weights      []float32
+	Tokens       []string
+	PromptTokens uint32
+	Truncated    bool
+}
+
 // VectorSpace returns the vector-space id of model's normalised embeddings (the only
 // embedding model when model is ""): store it with an index and require it when querying.
 func (c *Client) VectorSpace(ctx context.Context, model string) (string, error) {

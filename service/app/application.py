@@ -24,6 +24,7 @@ from service.app import readiness
 from service.app.cache import SCORES, VECTORS, VectorCache, embed_keys, rerank_keys
 from service.app.chunking import combine, pieces, regroup
 from service.app.cosine_rerank import CosineRerankWork, scoring
+from service.app.hybrid import HybridRerankWork, hybrid_weights
 from service.app.late_interaction import MaxSimRerankWork
 from service.app.ranking import TopN, best_first, ranked
 from service.app.registry import Registry, ServedModel
@@ -33,6 +34,7 @@ from service.app.validation import (
     validate_decode,
     validate_chunks,
     validate_embed,
+    validate_embed_sparse,
     validate_embed_tokens,
     validate_rerank,
     validate_tokenize,
@@ -42,6 +44,7 @@ from service.app.validation import (
 from service.app.work import (
     ChunkWork,
     DecodeWork,
+    EmbedSparseWork,
     EmbedTokensWork,
     EmbedWork,
     RerankChunkWork,
@@ -63,6 +66,7 @@ from service.core.results import (
     SCORINGS,
     Scoring,
     ServerInfo,
+    SparseEmbedResult,
     Timing,
     TokenEmbedResult,
     TokenizeResult,
@@ -107,6 +111,7 @@ _SCORING_NAMES: dict[str, Scoring] = {name: name for name in SCORINGS}
 _RERANK_WORK: dict[Scoring, type[RerankWork | CosineRerankWork | MaxSimRerankWork]] = {
     "reranker": RerankWork, "cosine": CosineRerankWork, "maxsim": MaxSimRerankWork
 }
+"""Hybrid scoring's work (HybridRerankWork) carries the request's weights: `_score` builds it."""
 
 
 @dataclass
@@ -158,6 +163,29 @@ class Application:
             _usage(outcome, started),
             vector_space_id=self.registry.get(description.model_id).vector_space_id(call.options.normalize, tokens=True),
             dimensions=call.options.dimensions or description.hidden_size,
+        )
+
+    async def embed_sparse(
+        self, call: EmbedCall, *, pieces: bool = False, deadline: float | None = None
+    ) -> SparseEmbedResult:
+        """Each input's lexical weights (BGE-M3's sparse output) from one decode of its prompt; with
+        `pieces`, the token string of every id. INVALID_ARGUMENT for a model without the sparse head."""
+        self._check_open()
+        if call.token_ids is not None:
+            decoded = await self.decode(DecodeCall(call.model, call.token_ids, kind="embedding"), deadline=deadline)
+            call = replace(call, inputs=decoded.texts, token_ids=None)
+        started = time.monotonic_ns()
+        worker = self.registry.worker_for(call.model, "embedding")
+        description = worker.description
+        validate_embed_sparse(call, self.limits, description)
+        work = EmbedSparseWork(call.inputs, call.options, pieces)
+        outcome = await self._submit(worker, work, _chars(call.inputs, call.options.instruction), deadline)
+        return SparseEmbedResult(
+            description.model_id,
+            [weights for weights, _ in outcome.values],
+            _usage(outcome, started),
+            pieces=[each for _, each in outcome.values] if pieces else None,
+            vector_space_id=self.registry.get(description.model_id).vector_space_id(sparse=True),
         )
 
     async def embed_stream(
@@ -318,13 +346,16 @@ class Application:
         when one is served and by cosine over the embedding model when none is."""
         if not call.scoring:
             worker = self.registry.rerank_worker(call.model)
+            hybrid_weights(call, worker.description)  # refuses weights without hybrid scoring
             return worker, scoring(worker.description)
         how = _SCORING_NAMES.get(call.scoring)
         if how is None:
             raise InvalidArgumentError.for_field(
                 "scoring", f"unknown scoring {call.scoring!r}; use {', '.join(SCORINGS)}, or leave it out"
             )
-        return self.registry.worker_for(call.model, "reranker" if how == "reranker" else "embedding"), how
+        worker = self.registry.worker_for(call.model, "reranker" if how == "reranker" else "embedding")
+        hybrid_weights(call, worker.description)
+        return worker, how
 
     async def _rerank(
         self, worker: ModelWorker, how: Scoring, call: RerankCall, offset: int, deadline: float | None
@@ -347,8 +378,9 @@ class Application:
                 spent += Usage(timing=outcome.timing)
                 return computed
 
+            how_exactly = f"{how}-{hybrid_weights(call, description)}" if how == "hybrid" else how
             ids = rerank_keys(
-                space, how, call.query, call.instruction, call.truncate, self._tenant(), call.documents
+                space, how_exactly, call.query, call.instruction, call.truncate, self._tenant(), call.documents
             )
             resolved = await self.cache.resolve(ids, compute, SCORES)
             scores = resolved.values
@@ -387,9 +419,13 @@ class Application:
         deadline: float | None,
     ) -> tuple[list[RerankScore], Outcome[float]]:
         """The documents at `positions` scored on the model's worker."""
-        work_type = _RERANK_WORK[how]
         documents = [call.documents[i] for i in positions]
-        work: Work[float] = work_type(call.query, documents, call.instruction, call.truncate, offset, positions)
+        work: Work[float]
+        if how == "hybrid":
+            weights = hybrid_weights(call, worker.description)
+            work = HybridRerankWork(call.query, documents, call.instruction, call.truncate, offset, positions, weights)
+        else:
+            work = _RERANK_WORK[how](call.query, documents, call.instruction, call.truncate, offset, positions)
         outcome = await self._submit(worker, work, _chars(documents, call.query, call.instruction), deadline)
         scores = [
             RerankScore(i, score, len(item.tokens), item.truncated)

@@ -43,12 +43,18 @@ class ServedModel:
     cache_space: VectorSpace | None = None
     """The same for the vector cache's keys, rerankers' too: known whenever the cache is on."""
 
-    def vector_space_id(self, normalize: bool = True, *, tokens: bool = False) -> str:
+    def vector_space_id(self, normalize: bool = True, *, tokens: bool = False, sparse: bool = False) -> str:
         """The id of the vectors this model answers with ("" when none is known); `tokens`: of its
-        token vectors, which no pooled vector may be mixed with."""
+        token vectors (a ColBERT head's, where the model has one), `sparse`: of its lexical weights.
+        Each output kind is a space of its own, never to be mixed with another's."""
         if self.space is None:
             return ""
-        return (replace(self.space, pooling="tokens") if tokens else self.space).id(normalize)
+        if sparse:
+            return replace(self.space, pooling="sparse").id(False)
+        if tokens:
+            colbert = "colbert" in self.description.outputs
+            return replace(self.space, pooling="colbert" if colbert else "tokens").id(normalize)
+        return self.space.id(normalize)
 
     @property
     def model_id(self) -> str:

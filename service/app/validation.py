@@ -88,6 +88,17 @@ def validate_embed_tokens(call: EmbedCall, limits: Limits, description: GgufDesc
     validate_embed(replace(call, encoding="int8"), limits, description)
 
 
+def validate_embed_sparse(call: EmbedCall, limits: Limits, description: GgufDescription) -> None:
+    """Token vectors' rules, on a model that has BGE-M3's sparse head."""
+    if "sparse" not in description.outputs:
+        raise InvalidArgumentError.for_field(
+            "model",
+            f"{description.model_id} has no sparse head: sparse (lexical) weights need a model converted with "
+            "BGE-M3's sparse_linear.pt (service.prepare.hf2gguf.convert_xlm_roberta)",
+        )
+    validate_embed_tokens(call, limits, description)
+
+
 def validate_token_answer(call: EmbedCall, n_tokens: int, limits: Limits, description: GgufDescription) -> None:
     """The answer with a vector per token within the message limit."""
     if call.encoding != "float32":

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from service.app.chunking import Span, split
 from service.core.errors import InputTooLongError, InvalidArgumentError, QueryTooLongError
 from service.core.results import TokenCount
-from service.core.values import Chunking, EmbedOptions, Embedding, PreparedInput, TokenVectors
+from service.core.values import Chunking, EmbedOptions, Embedding, PreparedInput, SparseWeights, TokenVectors
 from service.scheduler import Prepared, Row
 
 if TYPE_CHECKING:
@@ -69,6 +69,23 @@ class EmbedTokensWork:
 
     def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[TokenVectors]:
         return [model.token_vectors(row, item, self.options) for row, item in zip(rows, prepared.items, strict=True)]
+
+
+@dataclass(frozen=True)
+class EmbedSparseWork:
+    """Each text's lexical weights (BGE-M3's sparse head on its token states), and with `pieces` the
+    token string of each id, from one decode of each text's prompt."""
+
+    texts: list[str]
+    options: EmbedOptions
+    pieces: bool = False
+
+    def prepare(self, model: Model) -> Prepared:
+        return EmbedTokensWork(self.texts, self.options).prepare(model)
+
+    def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[tuple[SparseWeights, list[str]]]:
+        weights = [model.sparse_weights(row, item) for row, item in zip(rows, prepared.items, strict=True)]
+        return [(w, [model.detokenize([t]) for t in w.token_ids] if self.pieces else []) for w in weights]
 
 
 def input_room(model: Model, options: EmbedOptions) -> int:

@@ -56,6 +56,8 @@ class RerankCall:
     by cosine over the embedding model. The application checks the name."""
     best_chunk: bool = False
     """A document longer than the context is scored by its best window (service.app.chunking)."""
+    hybrid_weights: tuple[float, float, float] | None = None
+    """Hybrid scoring's weights of the dense, sparse and ColBERT scores; None: BGE-M3's defaults."""
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ from typing import Literal
 from router.types import ModelKind, Pooling
 
 from service.core.requests import EmbedStreamItem
-from service.core.values import Embedding, TokenVectors
+from service.core.values import Embedding, SparseWeights, TokenVectors
 
-Scoring = Literal["reranker", "cosine", "maxsim"]
-"""How rerank scores were computed: a reranker's p(yes), the cosine of pooled embeddings, or late
-interaction over token vectors (ColBERT's MaxSim, service.app.late_interaction)."""
-SCORINGS: tuple[Scoring, ...] = ("reranker", "cosine", "maxsim")
+Scoring = Literal["reranker", "cosine", "maxsim", "hybrid"]
+"""How rerank scores were computed: a reranker's p(yes), the cosine of pooled embeddings, late
+interaction over token vectors (ColBERT's MaxSim, service.app.late_interaction), or BGE-M3's
+weighted dense + lexical + ColBERT score (service.app.hybrid)."""
+SCORINGS: tuple[Scoring, ...] = ("reranker", "cosine", "maxsim", "hybrid")
 """What rerank scores mean: a reranker's p(yes), or the cosine fallback with no reranker served."""
 
 
@@ -69,6 +70,20 @@ class TokenEmbedResult:
     vector_space_id: str = ""
     """The token vectors' own space: never to be mixed with the model's pooled vectors."""
     dimensions: int = 0
+
+
+@dataclass(frozen=True)
+class SparseEmbedResult:
+    """Each input's lexical weights (BGE-M3's sparse output: TEI's `/embed_sparse`, the EmbedSparse RPC)."""
+
+    model_id: str
+    inputs: list[SparseWeights]
+    """In input order."""
+    usage: Usage
+    pieces: list[list[str]] | None = None
+    """Each input's token strings, one per id of its weights, when asked for."""
+    vector_space_id: str = ""
+    """The sparse vectors' own space."""
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,28 @@ class TokenVectors:
 
 
 @dataclass(frozen=True)
+class SparseWeights:
+    """BGE-M3's lexical weights of one input: for each vocabulary id in it, the largest weight any of its
+    occurrences got (ReLU of the sparse head on its final hidden state); special tokens and zero
+    weights are left out, ids ascending."""
+
+    token_ids: list[int]
+    weights: npt.NDArray[np.float32]
+    n_tokens: int
+    """Tokens the model saw (the prompt's, special tokens included)."""
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class MultiOutput:
+    """What one decode of an input gave, each output only where it was asked for."""
+
+    dense: Embedding | None
+    sparse: SparseWeights | None
+    colbert: TokenVectors | None
+
+
+@dataclass(frozen=True)
 class RerankScore:
     index: int
     score: float

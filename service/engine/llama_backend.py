@@ -250,6 +250,11 @@ class LlamaRuntime:
     def is_control(self, token: int) -> bool:
         return bool(llama_cpp.llama_vocab_is_control(self._vocab, token))
 
+    def is_special(self, token: int) -> bool:
+        """A control token (`<s>`, `</s>`, `<pad>`) or the unknown token: what lexical weights leave out."""
+        attr = int(llama_cpp.llama_vocab_get_attr(self._vocab, token))
+        return bool(attr & (llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN))
+
     def detokenize(self, tokens: Sequence[int], special: bool = True) -> str:
         """`special`: control tokens spelled out (`<|endoftext|>`); off, they spell nothing."""
         arr = (llama_cpp.llama_token * max(len(tokens), 1))(*tokens)

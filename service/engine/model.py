@@ -22,7 +22,16 @@ from router.gguf_header import read_tensor
 from router.metadata import describe_gguf, with_pooling
 from service.core.resources import available_cpus
 from router.types import QUERY_WINDOW_S, EngineSettings, GgufDescription, engine_layout
-from service.core.values import EmbedOptions, Embedding, PreparedInput, RerankScore, TokenVectors
+from service.core.values import (
+    EmbedOptions,
+    Embedding,
+    MultiOutput,
+    PreparedInput,
+    RerankScore,
+    SparseWeights,
+    TokenVectors,
+)
+from service.engine.heads import Heads, colbert_rows, lexical_weights, load_heads
 from service.engine.llama_backend import LlamaRuntime
 from service.engine.postprocess import finish, finish_rows
 from service.engine.prompts import EncoderTemplate, LastTokenTemplate, Qwen3RerankTemplate
@@ -43,6 +52,7 @@ class Model:
         step_tokens: int,
         rank_head: npt.NDArray[np.float32] | None = None,
         *,
+        heads: Heads = Heads(),
         urgent_alone: bool = True,
         query_step_tokens: int = 0,
         share_prefixes: bool = True,
@@ -51,6 +61,7 @@ class Model:
         self.description = description
         self._rt = runtime
         self._rank_head = rank_head
+        self.heads = heads
         self.n_ctx = runtime.n_ctx
         self._embed_template: LastTokenTemplate | EncoderTemplate | None = None
         self._rerank_template: Qwen3RerankTemplate | None = None
@@ -104,12 +115,46 @@ class Model:
         return Embedding(vector=vector, n_tokens=len(item.tokens), truncated=item.truncated)
 
     def token_vectors(self, states: npt.NDArray[np.float32], item: PreparedInput, options: EmbedOptions) -> TokenVectors:
-        """Every token's vector of one sequence, from its hidden states (`run(..., every=True)`)."""
+        """Every token's vector of one sequence, from its hidden states (`run(..., every=True)`); for a
+        model with a ColBERT head, its ColBERT vectors: the head on every token after [CLS]."""
+        self._check_states(states, item)
+        if self.heads.colbert is not None:
+            vectors = finish_rows(colbert_rows(self.heads.colbert, states), options.dimensions, options.normalize)
+            return TokenVectors(vectors=vectors, token_ids=list(item.tokens[1:]), truncated=item.truncated)
+        vectors = finish_rows(states, options.dimensions, options.normalize)
+        return TokenVectors(vectors=vectors, token_ids=list(item.tokens), truncated=item.truncated)
+
+    def sparse_weights(self, states: npt.NDArray[np.float32], item: PreparedInput) -> SparseWeights:
+        """BGE-M3's lexical weights of one sequence, from its hidden states (service.engine.heads)."""
+        if self.heads.sparse is None:
+            raise EngineError(f"{self.description.model_id} has no sparse head")
+        self._check_states(states, item)
+        ids, weights = lexical_weights(self.heads.sparse, states, item.tokens, self._rt.is_special)
+        return SparseWeights(ids, weights, len(item.tokens), item.truncated)
+
+    def outputs(
+        self, states: npt.NDArray[np.float32], item: PreparedInput, options: EmbedOptions, kinds: frozenset[str]
+    ) -> MultiOutput:
+        """The outputs `kinds` names ("dense", "sparse", "colbert"), all from one sequence's states: the
+        dense vector pooled from them as the model pools."""
+        self._check_states(states, item)
+        return MultiOutput(
+            dense=self.embedding(self._pool(states), item, options) if "dense" in kinds else None,
+            sparse=self.sparse_weights(states, item) if "sparse" in kinds else None,
+            colbert=self.token_vectors(states, item, options) if "colbert" in kinds else None,
+        )
+
+    def _pool(self, states: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        pooling = self.description.pooling
+        pooled: npt.NDArray[np.float32] = (
+            states[0] if pooling == "cls" else states[-1] if pooling == "last" else states.mean(axis=0)
+        )
+        return pooled
+
+    def _check_states(self, states: npt.NDArray[np.float32], item: PreparedInput) -> None:
         _check_finite(states, self.description)
         if states.shape[0] != len(item.tokens):
             raise EngineError(f"expected {len(item.tokens)} token states, got {states.shape[0]}")
-        vectors = finish_rows(states, options.dimensions, options.normalize)
-        return TokenVectors(vectors=vectors, token_ids=list(item.tokens), truncated=item.truncated)
 
     def score(self, row: npt.NDArray[np.float32]) -> float:
         """p(yes): the reranker's probability that the document answers the query.
@@ -150,6 +195,12 @@ class Model:
         prepared = [self.prepare_embed(text, options) for text in texts]
         rows = self.run(prepared, every=True)
         return [self.token_vectors(states, item, options) for states, item in zip(rows, prepared, strict=True)]
+
+    def embed_outputs(self, texts: Sequence[str], options: EmbedOptions, kinds: frozenset[str]) -> list[MultiOutput]:
+        """Each text's outputs named by `kinds`, from one decode of each."""
+        prepared = [self.prepare_embed(text, options) for text in texts]
+        rows = self.run(prepared, every=True)
+        return [self.outputs(states, item, options, kinds) for states, item in zip(rows, prepared, strict=True)]
 
     def prepare_rerank(self, query: str, document: str, instruction: str | None, truncate: bool) -> PreparedInput:
         if self._rerank_template is None:
@@ -249,6 +300,7 @@ def load_model(path: Path, settings: EngineSettings | None = None) -> Model:
         runtime,
         layout.step_tokens,
         rank_head,
+        heads=load_heads(path, description),
         urgent_alone=layout.device == "cpu",
         query_step_tokens=layout.query_step_tokens,
         share_prefixes=settings.share_prefixes,

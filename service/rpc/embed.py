@@ -1,4 +1,4 @@
-"""embedroute.v1.EmbedService: proto -> Application.embed / embed_stream / embed_tokens -> proto."""
+"""embedroute.v1.EmbedService: proto -> Application.embed / embed_stream / embed_tokens / embed_sparse -> proto."""
 
 from __future__ import annotations
 
@@ -45,6 +45,17 @@ class EmbedServicer:
             usage=translate.usage(result.usage),
             vector_space_id=result.vector_space_id,
             dimensions=result.dimensions,
+        )
+
+    @rpc_errors(fields.EMBED)
+    async def EmbedSparse(self, request: embed_pb2.EmbedSparseRequest, context: Context) -> embed_pb2.EmbedSparseResponse:
+        call = translate.embed_sparse_call(request)
+        result = await self._app.embed_sparse(call, pieces=request.return_tokens, deadline=deadline(context))
+        return embed_pb2.EmbedSparseResponse(
+            model=result.model_id,
+            inputs=translate.sparse_vectors(result),
+            usage=translate.usage(result.usage),
+            vector_space_id=result.vector_space_id,
         )
 
     @stream_rpc_errors(fields.EMBED_STREAM)

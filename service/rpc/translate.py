@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from service.core.encoding import encode
 from service.core.errors import FieldViolation, InvalidArgumentError
 from service.core.requests import EmbedCall, EmbedStreamItem, OutputEncoding, RerankCall, TokenizeCall
-from service.core.results import RankedDocument, RerankResult, Scoring, TokenCount, Usage
+from service.core.results import RankedDocument, RerankResult, Scoring, SparseEmbedResult, TokenCount, Usage
 from service.core.values import Chunking, ChunkingMode, EmbedOptions, Embedding, InputType, TokenVectors, Vector
 from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, model_pb2, rerank_pb2, tokenize_pb2
 
@@ -38,7 +38,8 @@ _CHUNKING: dict[int, ChunkingMode] = {
     embed_pb2.CHUNKING_MODE_CHUNKS: "chunks",
 }
 _SCORING = {
-    "reranker": rerank_pb2.SCORING_RERANKER, "cosine": rerank_pb2.SCORING_COSINE, "maxsim": rerank_pb2.SCORING_MAXSIM
+    "reranker": rerank_pb2.SCORING_RERANKER, "cosine": rerank_pb2.SCORING_COSINE, "maxsim": rerank_pb2.SCORING_MAXSIM,
+    "hybrid": rerank_pb2.SCORING_HYBRID,
 }
 _SCORING_NAMES = {number: name for name, number in _SCORING.items()} | {rerank_pb2.SCORING_UNSPECIFIED: ""}
 
@@ -84,6 +85,26 @@ def embed_tokens_call(request: embed_pb2.EmbedTokensRequest) -> EmbedCall:
     return EmbedCall(request.model, list(request.inputs), options, encoding, chunking=chunking(request.options))
 
 
+def embed_sparse_call(request: embed_pb2.EmbedSparseRequest) -> EmbedCall:
+    options, encoding = embed_options(request.options)
+    return EmbedCall(request.model, list(request.inputs), options, encoding, chunking=chunking(request.options))
+
+
+def sparse_vectors(result: SparseEmbedResult) -> list[embed_pb2.SparseVector]:
+    pieces = result.pieces or [[] for _ in result.inputs]
+    return [
+        embed_pb2.SparseVector(
+            index=i,
+            token_ids=w.token_ids,
+            weights=w.weights.tolist(),
+            tokens=each,
+            prompt_tokens=w.n_tokens,
+            truncated=w.truncated,
+        )
+        for i, (w, each) in enumerate(zip(result.inputs, pieces, strict=True))
+    ]
+
+
 def embed_stream_item(request: embed_pb2.EmbedStreamRequest) -> EmbedStreamItem:
     try:
         options, encoding = embed_options(request.options)
@@ -105,6 +126,11 @@ def rerank_call(request: rerank_pb2.RerankRequest | rerank_pb2.RerankStreamReque
         truncate=request.truncate,
         scoring=_SCORING_NAMES.get(request.scoring, str(request.scoring)),
         best_chunk=request.best_chunk,
+        hybrid_weights=(
+            (request.hybrid_weights.dense, request.hybrid_weights.sparse, request.hybrid_weights.colbert)
+            if request.HasField("hybrid_weights")
+            else None
+        ),
     )
 
 
@@ -242,6 +268,9 @@ def model(served: ServedModel, *, serves_rerank_by_cosine: bool) -> model_pb2.Mo
         serves_rerank_by_cosine=serves_rerank_by_cosine,
         vector_space_id=served.vector_space_id(),
         pooling_source=d.pooling_source,
+        outputs=list(d.outputs),
+        token_vector_space_id=served.vector_space_id(tokens=True) if served.kind == "embedding" else "",
+        sparse_vector_space_id=served.vector_space_id(sparse=True) if "sparse" in d.outputs else "",
     )
     if served.chosen is not None:
         proto.file.CopyFrom(gguf_file(served.chosen))

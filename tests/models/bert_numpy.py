@@ -32,19 +32,23 @@ class BertReference:
         self.n_layers = int(config["num_hidden_layers"])
         self.n_heads = int(config["num_attention_heads"])
         self.eps = float(config["layer_norm_eps"])
+        # RoBERTa numbers positions from pad_token_id + 1 (its rows before are never used).
+        self.first_position = int(config["pad_token_id"]) + 1 if config["model_type"] == "xlm-roberta" else 0
         raw = load_file(str(model_dir / "model.safetensors"))
-        self.w: dict[str, F64] = {k.removeprefix("bert."): v.astype(np.float64) for k, v in raw.items()}
+        self.w: dict[str, F64] = {
+            k.removeprefix("bert.").removeprefix("roberta."): v.astype(np.float64) for k, v in raw.items()
+        }
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
 
     def tokenize(self, text: str) -> list[int]:
-        """[CLS] text [SEP], as sentence-transformers feeds the model."""
+        """[CLS] text [SEP] (XLM-R: <s> text </s>), as sentence-transformers feeds the model."""
         return list(self.tokenizer.encode(text).ids)
 
     def hidden_states(self, ids: list[int]) -> F64:
         w = self.w
-        positions = np.arange(len(ids))
+        positions = self.first_position + np.arange(len(ids))
         x = (
             w["embeddings.word_embeddings.weight"][ids]
             + w["embeddings.position_embeddings.weight"][positions]

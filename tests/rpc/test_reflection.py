@@ -25,7 +25,7 @@ def test_lists_and_describes_services(channel: grpc.Channel) -> None:
     }
     pool = DescriptorPool(database)
     embed = pool.FindServiceByName("embedroute.v1.EmbedService")
-    assert [m.name for m in embed.methods] == ["Embed", "EmbedStream", "EmbedTokens"]
+    assert [m.name for m in embed.methods] == ["Embed", "EmbedStream", "EmbedTokens", "EmbedSparse"]
     stream = embed.methods_by_name["EmbedStream"]
     assert stream.client_streaming and stream.server_streaming
     rerank = pool.FindServiceByName("embedroute.v1.RerankService")

@@ -144,7 +144,8 @@ def test_info_tokenize_and_unimplemented(answers: dict[str, Any]) -> None:
     assert [(t["text"], t.get("special", False)) for t in answers["tokens_special"]] == [
         ("hello", False), (" world", False), ("<|endoftext|>", True)]
     errors = answers["errors"]
-    assert errors["sparse"][0] == errors["predict"][0] == "UNIMPLEMENTED"
+    assert errors["predict"][0] == "UNIMPLEMENTED"
+    assert errors["sparse"][0] == "INVALID_ARGUMENT" and "has no sparse head" in errors["sparse"][1]
     assert errors["empty"] == ["INVALID_ARGUMENT", "empty text"]
     assert errors["left"] == ["INVALID_ARGUMENT", "only TRUNCATION_DIRECTION_RIGHT is supported"]
 

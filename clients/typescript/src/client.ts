@@ -31,6 +31,8 @@ import {
   type EmbedResponse,
   EmbedServiceClient,
   EmbedStreamRequest,
+  EmbedSparseRequest,
+  type EmbedSparseResponse,
   EmbedTokensRequest,
   type EmbedTokensResponse,
   Encoding,
@@ -119,6 +121,15 @@ export interface TokenVectors {
   truncated: boolean;
 }
 
+/** One text's lexical weights: `weights[i]` belongs to `tokenIds[i]` (and `tokens[i]`, when asked for). */
+export interface SparseVector {
+  tokenIds: number[];
+  weights: number[];
+  tokens: string[];
+  promptTokens: number;
+  truncated: boolean;
+}
+
 type Texts = Iterable<string> | AsyncIterable<string>;
 
 export class EmbedrouteClient {
@@ -196,6 +207,31 @@ export class EmbedrouteClient {
       tokenIds: t.tokenIds,
       vectors: t.vectors.map((v) => Float32Array.from(v.floatValues)),
       truncated: t.truncated,
+    }));
+  }
+
+  /**
+   * BGE-M3's sparse (lexical) weights of each text, from the same one decode as its dense and
+   * ColBERT vectors: vocabulary ids ascending with the weight of each, and each id's token string
+   * when `returnTokens` is set. Of the options, model, inputType, instruction and truncate apply.
+   * A model without the sparse head answers INVALID_ARGUMENT.
+   */
+  async embedSparse(texts: string[], options: EmbedOptions = {}, returnTokens = false): Promise<SparseVector[]> {
+    const request = EmbedSparseRequest.fromPartial({
+      model: options.model ?? "",
+      inputs: texts,
+      options: embedOptions(options),
+      returnTokens,
+    });
+    const reply = await this.unary<EmbedSparseResponse>(options.timeoutMs, (metadata, callOptions, done) =>
+      this.embedder.embedSparse(request, metadata, callOptions, done),
+    );
+    return reply.inputs.map((v) => ({
+      tokenIds: v.tokenIds,
+      weights: v.weights,
+      tokens: v.tokens,
+      promptTokens: v.promptTokens,
+      truncated: v.truncated,
     }));
   }
 

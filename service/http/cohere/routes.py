@@ -3,8 +3,9 @@
 Documents as strings or `{text}` objects, `top_n`, `return_documents`; results best
 first with `index` and `relevance_score`. With no reranker served the scores are the
 cosine fallback's, and the answer says so (`scoring: "cosine"` and a warning in `meta`),
-as the gRPC API's `scoring` does; a body may ask `scoring: "maxsim"` (late interaction) or
-`"cosine"` over an embedding model. `/rerank` is also TEI's route: a body with `texts`
+as the gRPC API's `scoring` does; a body may ask `scoring: "maxsim"` (late interaction),
+`"cosine"` over an embedding model, or `"hybrid"` (BGE-M3's dense + sparse + ColBERT score, weights in
+`hybrid_weights: {dense, sparse, colbert}`). `/rerank` is also TEI's route: a body with `texts`
 (TEI's name for the documents) is answered as TEI answers it (service.http.tei).
 """
 

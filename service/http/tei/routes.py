@@ -1,4 +1,4 @@
-"""Text Embeddings Inference's HTTP API: `/embed`, `/embed_all`, `/rerank` (a body with `texts`), `/tokenize`,
+"""Text Embeddings Inference's HTTP API: `/embed`, `/embed_all`, `/embed_sparse`, `/rerank` (a body with `texts`), `/tokenize`,
 `/decode` and `/info` -> Application.
 
 TEI clients (its Python and JS clients, LangChain's and LlamaIndex's TEI integrations)
@@ -33,6 +33,7 @@ class TeiRoutes:
         return [
             Route("/embed", self.embed, methods=["POST"]),
             Route("/embed_all", self.embed_all, methods=["POST"]),
+            Route("/embed_sparse", self.embed_sparse, methods=["POST"]),
             Route("/tokenize", self.tokenize, methods=["POST"]),
             Route("/decode", self.decode, methods=["POST"]),
             Route("/info", self.info, methods=["GET"]),
@@ -51,6 +52,12 @@ class TeiRoutes:
         call = translate.embed_all_call(await json_object(request, self._max_bytes))
         result = await self._app.embed_tokens(call, deadline=deadline(request))
         return JSONResponse(translate.token_vectors(result))
+
+    @answers("tei", translate.EMBED)
+    async def embed_sparse(self, request: Request) -> Response:
+        call = translate.embed_sparse_call(await json_object(request, self._max_bytes))
+        result = await self._app.embed_sparse(call, deadline=deadline(request))
+        return JSONResponse(translate.sparse_values(result))
 
     @answers("tei", translate.RERANK)
     async def rerank_body(self, body: JsonObject, request: Request) -> Response:

@@ -12,7 +12,7 @@ from typing import Any
 from service.core.encoding import raw_score
 from service.core.errors import InvalidArgumentError
 from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
-from service.core.results import RerankResult, ServerInfo, TokenEmbedResult, TokenizeResult
+from service.core.results import RerankResult, ServerInfo, SparseEmbedResult, TokenEmbedResult, TokenizeResult
 from service.core.values import EmbedOptions, Embedding, InputType
 from service.http.body import JsonObject, boolean, chunking, integer, is_ids, string, texts, wrong
 from service.http.fields import JsonParams
@@ -66,6 +66,21 @@ def embed_all_call(body: JsonObject) -> EmbedCall:
         truncate=boolean(body, "truncate", False),
     )
     return EmbedCall("", inputs, options)
+
+
+def embed_sparse_call(body: JsonObject) -> EmbedCall:
+    """TEI's `/embed_sparse`: inputs, truncation and the prompt; weights are never cut or normalised."""
+    inputs, _ = texts(body, "inputs")
+    _right_only(body)
+    options = EmbedOptions(input_type=_input_type(body), truncate=boolean(body, "truncate", False))
+    return EmbedCall("", inputs, options)
+
+
+def sparse_values(result: SparseEmbedResult) -> list[list[dict[str, Any]]]:
+    """One list per input (a single input too) of `{index, value}`: a vocabulary id and its weight."""
+    return [
+        [{"index": i, "value": v} for i, v in zip(w.token_ids, w.weights.tolist(), strict=True)] for w in result.inputs
+    ]
 
 
 def token_vectors(result: TokenEmbedResult) -> list[list[list[float]]]:
@@ -166,6 +181,8 @@ __all__ = [
     "rerank_call",
     "tokenize_call",
     "token_vectors",
+    "embed_sparse_call",
+    "sparse_values",
     "tokens",
     "vectors",
 ]

@@ -25,7 +25,7 @@ from safetensors.numpy import load_file
 OutType = Literal["F32", "F16"]
 PHANTOM_SPACE = "\u2581"
 
-_FILE_TYPES: dict[OutType, gguf.LlamaFileType] = {
+FILE_TYPES: dict[OutType, gguf.LlamaFileType] = {
     "F32": gguf.LlamaFileType.ALL_F32,
     "F16": gguf.LlamaFileType.MOSTLY_F16,
 }
@@ -82,12 +82,12 @@ def convert_bert(model_dir: Path, out_path: Path, out_type: OutType = "F32", nam
     tmp = out_path.with_name(out_path.name + ".part")
     writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.BERT])
     writer.add_name(name or model_dir.name)
-    writer.add_file_type(_FILE_TYPES[out_type])
+    writer.add_file_type(FILE_TYPES[out_type])
     writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
-    _add_hparams(writer, config, modules)
+    add_hparams(writer, config, modules)
     _add_vocab(writer, vocab, config.type_vocab)
     for tensor_name, array in tensors.items():
-        writer.add_tensor(tensor_name, _cast(tensor_name, array, out_type))
+        writer.add_tensor(tensor_name, cast_tensor(tensor_name, array, out_type))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -97,7 +97,7 @@ def convert_bert(model_dir: Path, out_path: Path, out_type: OutType = "F32", nam
 
 
 def read_config(model_dir: Path) -> BertConfig:
-    hp = _json(model_dir / "config.json")
+    hp = read_json(model_dir / "config.json")
     if hp.get("model_type") != "bert":
         raise UnsupportedCheckpointError(f"{model_dir}: model_type {hp.get('model_type')!r} is not bert")
     if hp.get("position_embedding_type", "absolute") != "absolute":
@@ -128,7 +128,7 @@ def read_modules(model_dir: Path) -> SentenceModules:
     if "Pooling" not in kinds:
         raise UnsupportedCheckpointError(f"{model_dir}: no Pooling module")
     pooling_dir = model_dir / str(modules[kinds.index("Pooling")]["path"])
-    settings = _json(pooling_dir / "config.json")
+    settings = read_json(pooling_dir / "config.json")
     if any(settings.get(key) for key in _UNSUPPORTED_POOLING):
         raise UnsupportedCheckpointError(f"{model_dir}: pooling {settings} is not mean or cls")
     chosen = [pooling for key, pooling in _POOLING_KEYS.items() if settings.get(key)]
@@ -138,7 +138,7 @@ def read_modules(model_dir: Path) -> SentenceModules:
 
 
 def read_vocab(model_dir: Path) -> WordPieceVocab:
-    spec = _json(model_dir / "tokenizer.json")
+    spec = read_json(model_dir / "tokenizer.json")
     model = spec.get("model", {})
     if model.get("type") != "WordPiece" or model.get("continuing_subword_prefix", "##") != "##":
         raise UnsupportedCheckpointError(f"{model_dir}: tokenizer is not a ## WordPiece")
@@ -187,7 +187,7 @@ def gguf_tensors(model_dir: Path, config: BertConfig) -> dict[str, npt.NDArray[n
     return out
 
 
-def _add_hparams(writer: gguf.GGUFWriter, config: BertConfig, modules: SentenceModules) -> None:
+def add_hparams(writer: gguf.GGUFWriter, config: BertConfig, modules: SentenceModules) -> None:
     writer.add_context_length(config.context)
     writer.add_embedding_length(config.hidden)
     writer.add_feed_forward_length(config.ffn)
@@ -224,7 +224,7 @@ def _special_ids(model_dir: Path, vocab: dict[str, int]) -> dict[str, int]:
     for file_name in ("special_tokens_map.json", "tokenizer_config.json"):
         path = model_dir / file_name
         if path.is_file():
-            declared.update(_json(path))
+            declared.update(read_json(path))
     ids: dict[str, int] = {}
     for role, default in (("cls", "[CLS]"), ("sep", "[SEP]"), ("unk", "[UNK]"), ("pad", "[PAD]"), ("mask", "[MASK]")):
         value = declared.get(f"{role}_token", default)
@@ -235,14 +235,14 @@ def _special_ids(model_dir: Path, vocab: dict[str, int]) -> dict[str, int]:
     return ids
 
 
-def _cast(name: str, array: npt.NDArray[np.float32], out_type: OutType) -> npt.NDArray[np.float32] | npt.NDArray[np.float16]:
+def cast_tensor(name: str, array: npt.NDArray[np.float32], out_type: OutType) -> npt.NDArray[np.float32] | npt.NDArray[np.float16]:
     # llama.cpp keeps vectors (norms, biases) in F32 whatever the file type.
     if out_type == "F32" or array.ndim < 2 or name in _ALWAYS_F32:
         return array
     return array.astype(np.float16)
 
 
-def _json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UnsupportedCheckpointError(f"{path.parent}: missing {path.name}")
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))

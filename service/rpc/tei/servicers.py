@@ -2,8 +2,8 @@
 
 Registered on the gRPC port beside embedroute.v1 (service.rpc.server), with the same
 call bookkeeping, API keys and status mapping (service.rpc.status, with this package's
-field tables). What TEI serves and embedroute cannot (sparse embeddings, a stream of per-token
-embeddings, classification) answers UNIMPLEMENTED with a message saying what to use instead.
+field tables). What TEI serves and embedroute cannot (streams of sparse or per-token embeddings,
+classification) answers UNIMPLEMENTED with a message saying what to use instead.
 EmbedStream answers in request order, as TEI does (the application holds results back
 until their turn); RerankStream answers once, with every chunk merged by the application.
 """
@@ -66,11 +66,19 @@ class EmbedServicer:
                 metadata=translate.metadata(done.result.usage, chars.pop(int(done.item.id))),
             )
 
-    async def EmbedSparse(self, request: Any, context: Context) -> Any:
-        await _unimplemented(context, "sparse embeddings")
+    @rpc_errors(fields.EMBED)
+    async def EmbedSparse(self, request: tei_pb2.EmbedSparseRequest, context: Context) -> tei_pb2.EmbedSparseResponse:
+        result = await self._app.embed_sparse(translate.embed_sparse_call(request), deadline=deadline(context))
+        weights = result.inputs[0]
+        return tei_pb2.EmbedSparseResponse(
+            sparse_embeddings=[
+                tei_pb2.SparseValue(index=i, value=v) for i, v in zip(weights.token_ids, weights.weights.tolist(), strict=True)
+            ],
+            metadata=translate.metadata(result.usage, len(request.inputs)),
+        )
 
     async def EmbedSparseStream(self, request_iterator: Any, context: Context) -> AsyncIterator[Any]:
-        await _unimplemented(context, "sparse embeddings")
+        await _unimplemented(context, "a stream of sparse embeddings (tei.v1.Embed/EmbedSparse answers one input at a time)")
         yield  # pragma: no cover - makes this an async generator, as stream handlers must be
 
     @rpc_errors(fields.EMBED)

@@ -22,7 +22,9 @@ def _right_only(direction: int) -> None:
         raise InvalidArgumentError.for_field("truncation_direction", "only TRUNCATION_DIRECTION_RIGHT is supported")
 
 
-def input_type(request: tei_pb2.EmbedRequest | tei_pb2.EncodeRequest | tei_pb2.EmbedAllRequest) -> InputType:
+def input_type(
+    request: tei_pb2.EmbedRequest | tei_pb2.EncodeRequest | tei_pb2.EmbedAllRequest | tei_pb2.EmbedSparseRequest,
+) -> InputType:
     name = request.prompt_name if request.HasField("prompt_name") else "document"
     if name not in _PROMPT_NAMES:
         raise InvalidArgumentError.for_field("prompt_name", f"unknown prompt_name {name!r}; use query or document")
@@ -45,6 +47,13 @@ def embed_all_call(request: tei_pb2.EmbedAllRequest) -> EmbedCall:
     """TEI's EmbedAll has no options but truncation and the prompt: raw hidden states, as TEI's."""
     _right_only(request.truncation_direction)
     options = EmbedOptions(input_type=input_type(request), normalize=False, truncate=request.truncate)
+    return EmbedCall("", [request.inputs], options)
+
+
+def embed_sparse_call(request: tei_pb2.EmbedSparseRequest) -> EmbedCall:
+    """TEI's EmbedSparse: truncation and the prompt, as EmbedAll."""
+    _right_only(request.truncation_direction)
+    options = EmbedOptions(input_type=input_type(request), truncate=request.truncate)
     return EmbedCall("", [request.inputs], options)
 
 

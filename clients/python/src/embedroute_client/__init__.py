@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from ._convert import Chunk, InputType, Precision, RerankResult
+from ._convert import Chunk, InputType, Precision, RerankResult, SparseVector
 from .aio import AsyncClient
 from .batch import Batch, BatchPage, BatchResult, EmbedLine, LineProblem, RerankLine
 from .client import Client
@@ -43,6 +43,7 @@ __all__ = [
     "Precision",
     "RerankLine",
     "RerankResult",
+    "SparseVector",
     "ResourceExhaustedError",
     "RetryPolicy",
     "UnauthenticatedError",

@@ -37,6 +37,23 @@ class RerankResult:
 
 
 @dataclass(frozen=True)
+class SparseVector:
+    """One input's lexical weights (BGE-M3's sparse output): vocabulary ids ascending, the weight of
+    each, and each id's token string when asked for (`return_tokens`)."""
+
+    token_ids: list[int]
+    weights: list[float]
+    tokens: list[str]
+    prompt_tokens: int
+    truncated: bool
+
+    def as_dict(self) -> dict[int, float]:
+        """{token id: weight}: the lexical score of two inputs is the sum over their shared ids of
+        the product of their weights."""
+        return dict(zip(self.token_ids, self.weights))
+
+
+@dataclass(frozen=True)
 class Chunk:
     """One chunk of a long text, as the server cut it: the characters [start, end) it covers
     (`text`), its vector and the tokens the model read for it."""
@@ -105,6 +122,10 @@ def text_chunks(text: str, embedding: embed_pb2.Embedding, precision: Precision)
         Chunk(c.start, c.end, text[c.start : c.end], vector(c.embedding, precision), c.embedding.prompt_tokens)
         for c in embedding.chunks
     ]
+
+
+def sparse_vector(v: embed_pb2.SparseVector) -> SparseVector:
+    return SparseVector(list(v.token_ids), list(v.weights), list(v.tokens), v.prompt_tokens, v.truncated)
 
 
 def matrix(embeddings: Sequence[embed_pb2.Embedding], precision: Precision) -> npt.NDArray[Any]:

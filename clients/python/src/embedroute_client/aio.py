@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from . import _convert
 from . import batch as _batch
-from ._convert import Chunk, InputType, Precision, RerankResult
+from ._convert import Chunk, InputType, Precision, RerankResult, SparseVector
 from .batch import Batch, BatchPage, BatchResult, EmbedLine, RerankLine
 from ._proto.embedroute.v1 import batch_pb2, batch_pb2_grpc, embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2_grpc
 from .errors import from_rpc_error
@@ -180,6 +180,55 @@ class AsyncClient:
         _convert.check_space(expect_vector_space or self._expect_space, reply.vector_space_id, reply.model)
         matrices = [_convert.matrix(t.vectors, precision) for t in reply.inputs]
         return matrices[0] if single else matrices
+
+    @overload  # a str is a Sequence[str] too; this one, listed first, wins for it
+    async def embed_sparse(  # type: ignore[overload-overlap]
+        self,
+        texts: str,
+        *,
+        instruction: str | None = None,
+        input_type: InputType | None = None,
+        truncate: bool = False,
+        return_tokens: bool = False,
+        model: str = "",
+        timeout: float | None = None,
+    ) -> SparseVector: ...
+
+    @overload
+    async def embed_sparse(
+        self,
+        texts: Sequence[str],
+        *,
+        instruction: str | None = None,
+        input_type: InputType | None = None,
+        truncate: bool = False,
+        return_tokens: bool = False,
+        model: str = "",
+        timeout: float | None = None,
+    ) -> list[SparseVector]: ...
+
+    async def embed_sparse(
+        self,
+        texts: str | Sequence[str],
+        *,
+        instruction: str | None = None,
+        input_type: InputType | None = None,
+        truncate: bool = False,
+        return_tokens: bool = False,
+        model: str = "",
+        timeout: float | None = None,
+    ) -> SparseVector | list[SparseVector]:
+        """See `Client.embed_sparse`."""
+        single = isinstance(texts, str)
+        inputs = [texts] if isinstance(texts, str) else list(texts)
+        options = _convert.embed_options(
+            instruction=instruction, dimensions=None, input_type=input_type,
+            normalize=True, truncate=truncate, precision="float32",
+        )
+        request = embed_pb2.EmbedSparseRequest(model=model, inputs=inputs, options=options, return_tokens=return_tokens)
+        reply = await self._unary(self._embedder.EmbedSparse, request, timeout)
+        vectors = [_convert.sparse_vector(v) for v in reply.inputs]
+        return vectors[0] if single else vectors
 
     async def embed_stream(
         self,

@@ -1011,6 +1011,241 @@ func (x *EmbedTokensResponse) GetDimensions() uint32 {
 	return 0
 }
 
+type EmbedSparseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Model id as listed by ModelService; empty picks the only embedding model served.
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// Texts; at least one, each non-empty.
+	Inputs []string `protobuf:"bytes,2,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	// truncate, input_type and instruction apply as for Embed; chunking must be unset.
+	// dimensions, normalize and encoding do not apply to weights.
+	Options *EmbedOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	// Also return the token string of each id (TEI's return_tokens).
+	ReturnTokens  bool `protobuf:"varint,4,opt,name=return_tokens,json=returnTokens,proto3" json:"return_tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmbedSparseRequest) Reset() {
+	*x = EmbedSparseRequest{}
+	mi := &file_embedroute_v1_embed_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmbedSparseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmbedSparseRequest) ProtoMessage() {}
+
+func (x *EmbedSparseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_embedroute_v1_embed_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmbedSparseRequest.ProtoReflect.Descriptor instead.
+func (*EmbedSparseRequest) Descriptor() ([]byte, []int) {
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *EmbedSparseRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *EmbedSparseRequest) GetInputs() []string {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *EmbedSparseRequest) GetOptions() *EmbedOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *EmbedSparseRequest) GetReturnTokens() bool {
+	if x != nil {
+		return x.ReturnTokens
+	}
+	return false
+}
+
+// The lexical weights of one input: parallel lists, ids ascending.
+type SparseVector struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Position of the input in the request.
+	Index uint32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// Vocabulary ids, ascending, each once.
+	TokenIds []uint32 `protobuf:"varint,2,rep,packed,name=token_ids,json=tokenIds,proto3" json:"token_ids,omitempty"`
+	// The weight of each id (> 0).
+	Weights []float32 `protobuf:"fixed32,3,rep,packed,name=weights,proto3" json:"weights,omitempty"`
+	// The token string of each id, when return_tokens was set.
+	Tokens []string `protobuf:"bytes,4,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	// Tokens of the prompt the model saw, special tokens included.
+	PromptTokens uint32 `protobuf:"varint,5,opt,name=prompt_tokens,json=promptTokens,proto3" json:"prompt_tokens,omitempty"`
+	// True when the input was cut to fit the context (only with truncate=true).
+	Truncated     bool `protobuf:"varint,6,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SparseVector) Reset() {
+	*x = SparseVector{}
+	mi := &file_embedroute_v1_embed_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SparseVector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SparseVector) ProtoMessage() {}
+
+func (x *SparseVector) ProtoReflect() protoreflect.Message {
+	mi := &file_embedroute_v1_embed_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SparseVector.ProtoReflect.Descriptor instead.
+func (*SparseVector) Descriptor() ([]byte, []int) {
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SparseVector) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *SparseVector) GetTokenIds() []uint32 {
+	if x != nil {
+		return x.TokenIds
+	}
+	return nil
+}
+
+func (x *SparseVector) GetWeights() []float32 {
+	if x != nil {
+		return x.Weights
+	}
+	return nil
+}
+
+func (x *SparseVector) GetTokens() []string {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *SparseVector) GetPromptTokens() uint32 {
+	if x != nil {
+		return x.PromptTokens
+	}
+	return 0
+}
+
+func (x *SparseVector) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+type EmbedSparseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the model that computed the weights.
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// One per input, in input order.
+	Inputs []*SparseVector `protobuf:"bytes,2,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	Usage  *Usage          `protobuf:"bytes,3,opt,name=usage,proto3" json:"usage,omitempty"`
+	// The sparse vectors' own space; empty when the server computes no ids.
+	VectorSpaceId string `protobuf:"bytes,4,opt,name=vector_space_id,json=vectorSpaceId,proto3" json:"vector_space_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmbedSparseResponse) Reset() {
+	*x = EmbedSparseResponse{}
+	mi := &file_embedroute_v1_embed_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmbedSparseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmbedSparseResponse) ProtoMessage() {}
+
+func (x *EmbedSparseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_embedroute_v1_embed_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmbedSparseResponse.ProtoReflect.Descriptor instead.
+func (*EmbedSparseResponse) Descriptor() ([]byte, []int) {
+	return file_embedroute_v1_embed_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *EmbedSparseResponse) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *EmbedSparseResponse) GetInputs() []*SparseVector {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *EmbedSparseResponse) GetUsage() *Usage {
+	if x != nil {
+		return x.Usage
+	}
+	return nil
+}
+
+func (x *EmbedSparseResponse) GetVectorSpaceId() string {
+	if x != nil {
+		return x.VectorSpaceId
+	}
+	return ""
+}
+
 var File_embedroute_v1_embed_proto protoreflect.FileDescriptor
 
 const file_embedroute_v1_embed_proto_rawDesc = "" +
@@ -1095,7 +1330,24 @@ const file_embedroute_v1_embed_proto_rawDesc = "" +
 	"\x0fvector_space_id\x18\x04 \x01(\tR\rvectorSpaceId\x12\x1e\n" +
 	"\n" +
 	"dimensions\x18\x05 \x01(\rR\n" +
-	"dimensions*c\n" +
+	"dimensions\"\x9e\x01\n" +
+	"\x12EmbedSparseRequest\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
+	"\x06inputs\x18\x02 \x03(\tR\x06inputs\x125\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1b.embedroute.v1.EmbedOptionsR\aoptions\x12#\n" +
+	"\rreturn_tokens\x18\x04 \x01(\bR\freturnTokens\"\xb6\x01\n" +
+	"\fSparseVector\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1b\n" +
+	"\ttoken_ids\x18\x02 \x03(\rR\btokenIds\x12\x18\n" +
+	"\aweights\x18\x03 \x03(\x02R\aweights\x12\x16\n" +
+	"\x06tokens\x18\x04 \x03(\tR\x06tokens\x12#\n" +
+	"\rprompt_tokens\x18\x05 \x01(\rR\fpromptTokens\x12\x1c\n" +
+	"\ttruncated\x18\x06 \x01(\bR\ttruncated\"\xb4\x01\n" +
+	"\x13EmbedSparseResponse\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x123\n" +
+	"\x06inputs\x18\x02 \x03(\v2\x1b.embedroute.v1.SparseVectorR\x06inputs\x12*\n" +
+	"\x05usage\x18\x03 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\x12&\n" +
+	"\x0fvector_space_id\x18\x04 \x01(\tR\rvectorSpaceId*c\n" +
 	"\bEncoding\x12\x18\n" +
 	"\x14ENCODING_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ENCODING_FLOAT32\x10\x01\x12\x11\n" +
@@ -1105,11 +1357,12 @@ const file_embedroute_v1_embed_proto_rawDesc = "" +
 	"\x19CHUNKING_MODE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CHUNKING_MODE_NONE\x10\x01\x12\x16\n" +
 	"\x12CHUNKING_MODE_MEAN\x10\x02\x12\x18\n" +
-	"\x14CHUNKING_MODE_CHUNKS\x10\x032\x82\x02\n" +
+	"\x14CHUNKING_MODE_CHUNKS\x10\x032\xd8\x02\n" +
 	"\fEmbedService\x12B\n" +
 	"\x05Embed\x12\x1b.embedroute.v1.EmbedRequest\x1a\x1c.embedroute.v1.EmbedResponse\x12X\n" +
 	"\vEmbedStream\x12!.embedroute.v1.EmbedStreamRequest\x1a\".embedroute.v1.EmbedStreamResponse(\x010\x01\x12T\n" +
-	"\vEmbedTokens\x12!.embedroute.v1.EmbedTokensRequest\x1a\".embedroute.v1.EmbedTokensResponseBe\n" +
+	"\vEmbedTokens\x12!.embedroute.v1.EmbedTokensRequest\x1a\".embedroute.v1.EmbedTokensResponse\x12T\n" +
+	"\vEmbedSparse\x12!.embedroute.v1.EmbedSparseRequest\x1a\".embedroute.v1.EmbedSparseResponseBe\n" +
 	"\x11dev.embedroute.v1B\n" +
 	"EmbedProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3"
 
@@ -1126,7 +1379,7 @@ func file_embedroute_v1_embed_proto_rawDescGZIP() []byte {
 }
 
 var file_embedroute_v1_embed_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_embedroute_v1_embed_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_embedroute_v1_embed_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_embedroute_v1_embed_proto_goTypes = []any{
 	(Encoding)(0),               // 0: embedroute.v1.Encoding
 	(ChunkingMode)(0),           // 1: embedroute.v1.ChunkingMode
@@ -1141,37 +1394,45 @@ var file_embedroute_v1_embed_proto_goTypes = []any{
 	(*EmbedTokensRequest)(nil),  // 10: embedroute.v1.EmbedTokensRequest
 	(*TokenVectors)(nil),        // 11: embedroute.v1.TokenVectors
 	(*EmbedTokensResponse)(nil), // 12: embedroute.v1.EmbedTokensResponse
-	(InputType)(0),              // 13: embedroute.v1.InputType
-	(*Usage)(nil),               // 14: embedroute.v1.Usage
+	(*EmbedSparseRequest)(nil),  // 13: embedroute.v1.EmbedSparseRequest
+	(*SparseVector)(nil),        // 14: embedroute.v1.SparseVector
+	(*EmbedSparseResponse)(nil), // 15: embedroute.v1.EmbedSparseResponse
+	(InputType)(0),              // 16: embedroute.v1.InputType
+	(*Usage)(nil),               // 17: embedroute.v1.Usage
 }
 var file_embedroute_v1_embed_proto_depIdxs = []int32{
 	1,  // 0: embedroute.v1.Chunking.mode:type_name -> embedroute.v1.ChunkingMode
 	6,  // 1: embedroute.v1.Chunk.embedding:type_name -> embedroute.v1.Embedding
-	13, // 2: embedroute.v1.EmbedOptions.input_type:type_name -> embedroute.v1.InputType
+	16, // 2: embedroute.v1.EmbedOptions.input_type:type_name -> embedroute.v1.InputType
 	0,  // 3: embedroute.v1.EmbedOptions.encoding:type_name -> embedroute.v1.Encoding
 	2,  // 4: embedroute.v1.EmbedOptions.chunking:type_name -> embedroute.v1.Chunking
 	4,  // 5: embedroute.v1.EmbedRequest.options:type_name -> embedroute.v1.EmbedOptions
 	3,  // 6: embedroute.v1.Embedding.chunks:type_name -> embedroute.v1.Chunk
 	6,  // 7: embedroute.v1.EmbedResponse.embeddings:type_name -> embedroute.v1.Embedding
-	14, // 8: embedroute.v1.EmbedResponse.usage:type_name -> embedroute.v1.Usage
+	17, // 8: embedroute.v1.EmbedResponse.usage:type_name -> embedroute.v1.Usage
 	4,  // 9: embedroute.v1.EmbedStreamRequest.options:type_name -> embedroute.v1.EmbedOptions
 	6,  // 10: embedroute.v1.EmbedStreamResponse.embedding:type_name -> embedroute.v1.Embedding
-	14, // 11: embedroute.v1.EmbedStreamResponse.usage:type_name -> embedroute.v1.Usage
+	17, // 11: embedroute.v1.EmbedStreamResponse.usage:type_name -> embedroute.v1.Usage
 	4,  // 12: embedroute.v1.EmbedTokensRequest.options:type_name -> embedroute.v1.EmbedOptions
 	6,  // 13: embedroute.v1.TokenVectors.vectors:type_name -> embedroute.v1.Embedding
 	11, // 14: embedroute.v1.EmbedTokensResponse.inputs:type_name -> embedroute.v1.TokenVectors
-	14, // 15: embedroute.v1.EmbedTokensResponse.usage:type_name -> embedroute.v1.Usage
-	5,  // 16: embedroute.v1.EmbedService.Embed:input_type -> embedroute.v1.EmbedRequest
-	8,  // 17: embedroute.v1.EmbedService.EmbedStream:input_type -> embedroute.v1.EmbedStreamRequest
-	10, // 18: embedroute.v1.EmbedService.EmbedTokens:input_type -> embedroute.v1.EmbedTokensRequest
-	7,  // 19: embedroute.v1.EmbedService.Embed:output_type -> embedroute.v1.EmbedResponse
-	9,  // 20: embedroute.v1.EmbedService.EmbedStream:output_type -> embedroute.v1.EmbedStreamResponse
-	12, // 21: embedroute.v1.EmbedService.EmbedTokens:output_type -> embedroute.v1.EmbedTokensResponse
-	19, // [19:22] is the sub-list for method output_type
-	16, // [16:19] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	17, // 15: embedroute.v1.EmbedTokensResponse.usage:type_name -> embedroute.v1.Usage
+	4,  // 16: embedroute.v1.EmbedSparseRequest.options:type_name -> embedroute.v1.EmbedOptions
+	14, // 17: embedroute.v1.EmbedSparseResponse.inputs:type_name -> embedroute.v1.SparseVector
+	17, // 18: embedroute.v1.EmbedSparseResponse.usage:type_name -> embedroute.v1.Usage
+	5,  // 19: embedroute.v1.EmbedService.Embed:input_type -> embedroute.v1.EmbedRequest
+	8,  // 20: embedroute.v1.EmbedService.EmbedStream:input_type -> embedroute.v1.EmbedStreamRequest
+	10, // 21: embedroute.v1.EmbedService.EmbedTokens:input_type -> embedroute.v1.EmbedTokensRequest
+	13, // 22: embedroute.v1.EmbedService.EmbedSparse:input_type -> embedroute.v1.EmbedSparseRequest
+	7,  // 23: embedroute.v1.EmbedService.Embed:output_type -> embedroute.v1.EmbedResponse
+	9,  // 24: embedroute.v1.EmbedService.EmbedStream:output_type -> embedroute.v1.EmbedStreamResponse
+	12, // 25: embedroute.v1.EmbedService.EmbedTokens:output_type -> embedroute.v1.EmbedTokensResponse
+	15, // 26: embedroute.v1.EmbedService.EmbedSparse:output_type -> embedroute.v1.EmbedSparseResponse
+	23, // [23:27] is the sub-list for method output_type
+	19, // [19:23] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_embedroute_v1_embed_proto_init() }
@@ -1187,7 +1448,7 @@ func file_embedroute_v1_embed_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_embedroute_v1_embed_proto_rawDesc), len(file_embedroute_v1_embed_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	EmbedService_Embed_FullMethodName       = "/embedroute.v1.EmbedService/Embed"
 	EmbedService_EmbedStream_FullMethodName = "/embedroute.v1.EmbedService/EmbedStream"
 	EmbedService_EmbedTokens_FullMethodName = "/embedroute.v1.EmbedService/EmbedTokens"
+	EmbedService_EmbedSparse_FullMethodName = "/embedroute.v1.EmbedService/EmbedSparse"
 )
 
 // EmbedServiceClient is the client API for EmbedService service.
@@ -42,6 +43,11 @@ type EmbedServiceClient interface {
 	// /embed_all): the model's final hidden state at each token of the prompt it saw
 	// (template and special tokens included), from the same one decode as Embed.
 	EmbedTokens(ctx context.Context, in *EmbedTokensRequest, opts ...grpc.CallOption) (*EmbedTokensResponse, error)
+	// BGE-M3's sparse (lexical) weights of each input, from the same one decode: for
+	// each vocabulary id in the prompt, the largest ReLU(sparse head) of its tokens;
+	// special tokens and zero weights left out. INVALID_ARGUMENT for a model that has
+	// no sparse head (ModelService lists each model's outputs).
+	EmbedSparse(ctx context.Context, in *EmbedSparseRequest, opts ...grpc.CallOption) (*EmbedSparseResponse, error)
 }
 
 type embedServiceClient struct {
@@ -85,6 +91,16 @@ func (c *embedServiceClient) EmbedTokens(ctx context.Context, in *EmbedTokensReq
 	return out, nil
 }
 
+func (c *embedServiceClient) EmbedSparse(ctx context.Context, in *EmbedSparseRequest, opts ...grpc.CallOption) (*EmbedSparseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EmbedSparseResponse)
+	err := c.cc.Invoke(ctx, EmbedService_EmbedSparse_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EmbedServiceServer is the server API for EmbedService service.
 // All implementations must embed UnimplementedEmbedServiceServer
 // for forward compatibility.
@@ -103,6 +119,11 @@ type EmbedServiceServer interface {
 	// /embed_all): the model's final hidden state at each token of the prompt it saw
 	// (template and special tokens included), from the same one decode as Embed.
 	EmbedTokens(context.Context, *EmbedTokensRequest) (*EmbedTokensResponse, error)
+	// BGE-M3's sparse (lexical) weights of each input, from the same one decode: for
+	// each vocabulary id in the prompt, the largest ReLU(sparse head) of its tokens;
+	// special tokens and zero weights left out. INVALID_ARGUMENT for a model that has
+	// no sparse head (ModelService lists each model's outputs).
+	EmbedSparse(context.Context, *EmbedSparseRequest) (*EmbedSparseResponse, error)
 	mustEmbedUnimplementedEmbedServiceServer()
 }
 
@@ -121,6 +142,9 @@ func (UnimplementedEmbedServiceServer) EmbedStream(grpc.BidiStreamingServer[Embe
 }
 func (UnimplementedEmbedServiceServer) EmbedTokens(context.Context, *EmbedTokensRequest) (*EmbedTokensResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EmbedTokens not implemented")
+}
+func (UnimplementedEmbedServiceServer) EmbedSparse(context.Context, *EmbedSparseRequest) (*EmbedSparseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EmbedSparse not implemented")
 }
 func (UnimplementedEmbedServiceServer) mustEmbedUnimplementedEmbedServiceServer() {}
 func (UnimplementedEmbedServiceServer) testEmbeddedByValue()                      {}
@@ -186,6 +210,24 @@ func _EmbedService_EmbedTokens_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EmbedService_EmbedSparse_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EmbedSparseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmbedServiceServer).EmbedSparse(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EmbedService_EmbedSparse_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmbedServiceServer).EmbedSparse(ctx, req.(*EmbedSparseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EmbedService_ServiceDesc is the grpc.ServiceDesc for EmbedService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -200,6 +242,10 @@ var EmbedService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EmbedTokens",
 			Handler:    _EmbedService_EmbedTokens_Handler,
+		},
+		{
+			MethodName: "EmbedSparse",
+			Handler:    _EmbedService_EmbedSparse_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

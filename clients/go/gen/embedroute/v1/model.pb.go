@@ -508,8 +508,17 @@ type Model struct {
 	// Where `pooling` comes from: "file" (the GGUF's pooling type), "inferred" (the file names
 	// none; decoders are pooled by the last token, encoders by the mean) or "override" (operator).
 	PoolingSource string `protobuf:"bytes,18,opt,name=pooling_source,json=poolingSource,proto3" json:"pooling_source,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// What an embedding model answers from one decode: "dense" (Embed) always, "sparse"
+	// (EmbedSparse) and "colbert" (EmbedTokens answers ColBERT vectors) where the file carries
+	// BGE-M3's heads; empty for rerankers.
+	Outputs []string `protobuf:"bytes,19,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	// The vector space of EmbedTokens' normalised vectors (ColBERT vectors on a model with the
+	// ColBERT head); empty as vector_space_id is.
+	TokenVectorSpaceId string `protobuf:"bytes,20,opt,name=token_vector_space_id,json=tokenVectorSpaceId,proto3" json:"token_vector_space_id,omitempty"`
+	// The vector space of EmbedSparse's weights; empty without the sparse head.
+	SparseVectorSpaceId string `protobuf:"bytes,21,opt,name=sparse_vector_space_id,json=sparseVectorSpaceId,proto3" json:"sparse_vector_space_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Model) Reset() {
@@ -664,6 +673,27 @@ func (x *Model) GetVectorSpaceId() string {
 func (x *Model) GetPoolingSource() string {
 	if x != nil {
 		return x.PoolingSource
+	}
+	return ""
+}
+
+func (x *Model) GetOutputs() []string {
+	if x != nil {
+		return x.Outputs
+	}
+	return nil
+}
+
+func (x *Model) GetTokenVectorSpaceId() string {
+	if x != nil {
+		return x.TokenVectorSpaceId
+	}
+	return ""
+}
+
+func (x *Model) GetSparseVectorSpaceId() string {
+	if x != nil {
+		return x.SparseVectorSpaceId
 	}
 	return ""
 }
@@ -871,7 +901,7 @@ const file_embedroute_v1_model_proto_rawDesc = "" +
 	"\x0festimated_bytes\x18\x03 \x01(\x04R\x0eestimatedBytes\x12\x12\n" +
 	"\x04fits\x18\x04 \x01(\bR\x04fits\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x16\n" +
-	"\x06chosen\x18\x06 \x01(\bR\x06chosen\"\xbc\x05\n" +
+	"\x06chosen\x18\x06 \x01(\bR\x06chosen\"\xbe\x06\n" +
 	"\x05Model\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12,\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x18.embedroute.v1.ModelKindR\x04kind\x12/\n" +
@@ -895,7 +925,10 @@ const file_embedroute_v1_model_proto_rawDesc = "" +
 	"\bhardware\x18\x0f \x01(\tR\bhardware\x125\n" +
 	"\x17serves_rerank_by_cosine\x18\x10 \x01(\bR\x14servesRerankByCosine\x12&\n" +
 	"\x0fvector_space_id\x18\x11 \x01(\tR\rvectorSpaceId\x12%\n" +
-	"\x0epooling_source\x18\x12 \x01(\tR\rpoolingSource\"\x13\n" +
+	"\x0epooling_source\x18\x12 \x01(\tR\rpoolingSource\x12\x18\n" +
+	"\aoutputs\x18\x13 \x03(\tR\aoutputs\x121\n" +
+	"\x15token_vector_space_id\x18\x14 \x01(\tR\x12tokenVectorSpaceId\x123\n" +
+	"\x16sparse_vector_space_id\x18\x15 \x01(\tR\x13sparseVectorSpaceId\"\x13\n" +
 	"\x11ListModelsRequest\"B\n" +
 	"\x12ListModelsResponse\x12,\n" +
 	"\x06models\x18\x01 \x03(\v2\x14.embedroute.v1.ModelR\x06models\"'\n" +

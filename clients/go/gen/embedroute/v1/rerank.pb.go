@@ -35,6 +35,13 @@ const (
 	// (EmbedTokens, unit-normalised): the sum over the query's tokens of each one's largest
 	// cosine with a document token, in [-n, n] for a query prompt of n tokens.
 	Scoring_SCORING_MAXSIM Scoring = 3
+	// BGE-M3's hybrid score, on a model with its sparse and ColBERT heads, from one decode of
+	// the query and of each document: (w_dense * dense + w_sparse * lexical + w_colbert *
+	// colbert) / (w_dense + w_sparse + w_colbert), where dense is the cosine of the [CLS]
+	// vectors, lexical the sum over the token ids both share of the product of their sparse
+	// weights, and colbert the mean over the query's ColBERT vectors of each one's largest
+	// dot product with a document's (RerankRequest.hybrid_weights).
+	Scoring_SCORING_HYBRID Scoring = 4
 )
 
 // Enum value maps for Scoring.
@@ -44,12 +51,14 @@ var (
 		1: "SCORING_RERANKER",
 		2: "SCORING_COSINE",
 		3: "SCORING_MAXSIM",
+		4: "SCORING_HYBRID",
 	}
 	Scoring_value = map[string]int32{
 		"SCORING_UNSPECIFIED": 0,
 		"SCORING_RERANKER":    1,
 		"SCORING_COSINE":      2,
 		"SCORING_MAXSIM":      3,
+		"SCORING_HYBRID":      4,
 	}
 )
 
@@ -104,7 +113,10 @@ type RerankRequest struct {
 	// the document is split into windows that each fit one sequence beside the query (ends moved
 	// back to a sentence end or a space, as Embed's chunking does), every window is scored, and the
 	// highest score is the document's. A document that fits is scored whole, as without it.
-	BestChunk     bool `protobuf:"varint,9,opt,name=best_chunk,json=bestChunk,proto3" json:"best_chunk,omitempty"`
+	BestChunk bool `protobuf:"varint,9,opt,name=best_chunk,json=bestChunk,proto3" json:"best_chunk,omitempty"`
+	// With SCORING_HYBRID: the weight of each score; unset: BGE-M3's 0.4, 0.2, 0.4.
+	// INVALID_ARGUMENT with any other scoring.
+	HybridWeights *HybridWeights `protobuf:"bytes,10,opt,name=hybrid_weights,json=hybridWeights,proto3" json:"hybrid_weights,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -202,6 +214,75 @@ func (x *RerankRequest) GetBestChunk() bool {
 	return false
 }
 
+func (x *RerankRequest) GetHybridWeights() *HybridWeights {
+	if x != nil {
+		return x.HybridWeights
+	}
+	return nil
+}
+
+// The weights of SCORING_HYBRID's three scores: each at least 0, not all 0; a score whose
+// weight is 0 is not computed (so a model without the sparse head may weigh sparse 0).
+type HybridWeights struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dense         float32                `protobuf:"fixed32,1,opt,name=dense,proto3" json:"dense,omitempty"`
+	Sparse        float32                `protobuf:"fixed32,2,opt,name=sparse,proto3" json:"sparse,omitempty"`
+	Colbert       float32                `protobuf:"fixed32,3,opt,name=colbert,proto3" json:"colbert,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HybridWeights) Reset() {
+	*x = HybridWeights{}
+	mi := &file_embedroute_v1_rerank_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HybridWeights) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HybridWeights) ProtoMessage() {}
+
+func (x *HybridWeights) ProtoReflect() protoreflect.Message {
+	mi := &file_embedroute_v1_rerank_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HybridWeights.ProtoReflect.Descriptor instead.
+func (*HybridWeights) Descriptor() ([]byte, []int) {
+	return file_embedroute_v1_rerank_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *HybridWeights) GetDense() float32 {
+	if x != nil {
+		return x.Dense
+	}
+	return 0
+}
+
+func (x *HybridWeights) GetSparse() float32 {
+	if x != nil {
+		return x.Sparse
+	}
+	return 0
+}
+
+func (x *HybridWeights) GetColbert() float32 {
+	if x != nil {
+		return x.Colbert
+	}
+	return 0
+}
+
 type RerankResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Position of the document in the request (in RerankStream: across all chunks).
@@ -227,7 +308,7 @@ type RerankResult struct {
 
 func (x *RerankResult) Reset() {
 	*x = RerankResult{}
-	mi := &file_embedroute_v1_rerank_proto_msgTypes[1]
+	mi := &file_embedroute_v1_rerank_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +320,7 @@ func (x *RerankResult) String() string {
 func (*RerankResult) ProtoMessage() {}
 
 func (x *RerankResult) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_rerank_proto_msgTypes[1]
+	mi := &file_embedroute_v1_rerank_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +333,7 @@ func (x *RerankResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RerankResult.ProtoReflect.Descriptor instead.
 func (*RerankResult) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_rerank_proto_rawDescGZIP(), []int{1}
+	return file_embedroute_v1_rerank_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RerankResult) GetIndex() uint32 {
@@ -327,7 +408,7 @@ type RerankResponse struct {
 
 func (x *RerankResponse) Reset() {
 	*x = RerankResponse{}
-	mi := &file_embedroute_v1_rerank_proto_msgTypes[2]
+	mi := &file_embedroute_v1_rerank_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +420,7 @@ func (x *RerankResponse) String() string {
 func (*RerankResponse) ProtoMessage() {}
 
 func (x *RerankResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_rerank_proto_msgTypes[2]
+	mi := &file_embedroute_v1_rerank_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +433,7 @@ func (x *RerankResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RerankResponse.ProtoReflect.Descriptor instead.
 func (*RerankResponse) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_rerank_proto_rawDescGZIP(), []int{2}
+	return file_embedroute_v1_rerank_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RerankResponse) GetModel() string {
@@ -403,14 +484,16 @@ type RerankStreamRequest struct {
 	Scoring Scoring `protobuf:"varint,8,opt,name=scoring,proto3,enum=embedroute.v1.Scoring" json:"scoring,omitempty"`
 	// First message only: score documents longer than the context by their best chunk (see
 	// RerankRequest.best_chunk).
-	BestChunk     bool `protobuf:"varint,9,opt,name=best_chunk,json=bestChunk,proto3" json:"best_chunk,omitempty"`
+	BestChunk bool `protobuf:"varint,9,opt,name=best_chunk,json=bestChunk,proto3" json:"best_chunk,omitempty"`
+	// First message only: as RerankRequest.hybrid_weights.
+	HybridWeights *HybridWeights `protobuf:"bytes,10,opt,name=hybrid_weights,json=hybridWeights,proto3" json:"hybrid_weights,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RerankStreamRequest) Reset() {
 	*x = RerankStreamRequest{}
-	mi := &file_embedroute_v1_rerank_proto_msgTypes[3]
+	mi := &file_embedroute_v1_rerank_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -422,7 +505,7 @@ func (x *RerankStreamRequest) String() string {
 func (*RerankStreamRequest) ProtoMessage() {}
 
 func (x *RerankStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_rerank_proto_msgTypes[3]
+	mi := &file_embedroute_v1_rerank_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -435,7 +518,7 @@ func (x *RerankStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RerankStreamRequest.ProtoReflect.Descriptor instead.
 func (*RerankStreamRequest) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_rerank_proto_rawDescGZIP(), []int{3}
+	return file_embedroute_v1_rerank_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RerankStreamRequest) GetModel() string {
@@ -501,6 +584,13 @@ func (x *RerankStreamRequest) GetBestChunk() bool {
 	return false
 }
 
+func (x *RerankStreamRequest) GetHybridWeights() *HybridWeights {
+	if x != nil {
+		return x.HybridWeights
+	}
+	return nil
+}
+
 type RerankStreamResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Id of the model that scored.
@@ -522,7 +612,7 @@ type RerankStreamResponse struct {
 
 func (x *RerankStreamResponse) Reset() {
 	*x = RerankStreamResponse{}
-	mi := &file_embedroute_v1_rerank_proto_msgTypes[4]
+	mi := &file_embedroute_v1_rerank_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -534,7 +624,7 @@ func (x *RerankStreamResponse) String() string {
 func (*RerankStreamResponse) ProtoMessage() {}
 
 func (x *RerankStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_embedroute_v1_rerank_proto_msgTypes[4]
+	mi := &file_embedroute_v1_rerank_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -547,7 +637,7 @@ func (x *RerankStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RerankStreamResponse.ProtoReflect.Descriptor instead.
 func (*RerankStreamResponse) Descriptor() ([]byte, []int) {
-	return file_embedroute_v1_rerank_proto_rawDescGZIP(), []int{4}
+	return file_embedroute_v1_rerank_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RerankStreamResponse) GetModel() string {
@@ -596,7 +686,7 @@ var File_embedroute_v1_rerank_proto protoreflect.FileDescriptor
 
 const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\n" +
-	"\x1aembedroute/v1/rerank.proto\x12\rembedroute.v1\x1a\x1aembedroute/v1/common.proto\"\xa8\x02\n" +
+	"\x1aembedroute/v1/rerank.proto\x12\rembedroute.v1\x1a\x1aembedroute/v1/common.proto\"\xed\x02\n" +
 	"\rRerankRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12\x1c\n" +
@@ -607,7 +697,13 @@ const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\btruncate\x18\a \x01(\bR\btruncate\x120\n" +
 	"\ascoring\x18\b \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\x12\x1d\n" +
 	"\n" +
-	"best_chunk\x18\t \x01(\bR\tbestChunk\"\xeb\x01\n" +
+	"best_chunk\x18\t \x01(\bR\tbestChunk\x12C\n" +
+	"\x0ehybrid_weights\x18\n" +
+	" \x01(\v2\x1c.embedroute.v1.HybridWeightsR\rhybridWeights\"W\n" +
+	"\rHybridWeights\x12\x14\n" +
+	"\x05dense\x18\x01 \x01(\x02R\x05dense\x12\x16\n" +
+	"\x06sparse\x18\x02 \x01(\x02R\x06sparse\x12\x18\n" +
+	"\acolbert\x18\x03 \x01(\x02R\acolbert\"\xeb\x01\n" +
 	"\fRerankResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x02R\x05score\x12\x1a\n" +
@@ -622,7 +718,7 @@ const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x125\n" +
 	"\aresults\x18\x02 \x03(\v2\x1b.embedroute.v1.RerankResultR\aresults\x12*\n" +
 	"\x05usage\x18\x03 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\x120\n" +
-	"\ascoring\x18\x04 \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\"\xae\x02\n" +
+	"\ascoring\x18\x04 \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\"\xf3\x02\n" +
 	"\x13RerankStreamRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12 \n" +
@@ -633,19 +729,22 @@ const file_embedroute_v1_rerank_proto_rawDesc = "" +
 	"\tdocuments\x18\a \x03(\tR\tdocuments\x120\n" +
 	"\ascoring\x18\b \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring\x12\x1d\n" +
 	"\n" +
-	"best_chunk\x18\t \x01(\bR\tbestChunk\"\xed\x01\n" +
+	"best_chunk\x18\t \x01(\bR\tbestChunk\x12C\n" +
+	"\x0ehybrid_weights\x18\n" +
+	" \x01(\v2\x1c.embedroute.v1.HybridWeightsR\rhybridWeights\"\xed\x01\n" +
 	"\x14RerankStreamResponse\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
 	"\x05chunk\x18\x02 \x01(\rR\x05chunk\x125\n" +
 	"\aresults\x18\x03 \x03(\v2\x1b.embedroute.v1.RerankResultR\aresults\x12*\n" +
 	"\x05usage\x18\x04 \x01(\v2\x14.embedroute.v1.UsageR\x05usage\x12\x14\n" +
 	"\x05final\x18\x05 \x01(\bR\x05final\x120\n" +
-	"\ascoring\x18\x06 \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring*`\n" +
+	"\ascoring\x18\x06 \x01(\x0e2\x16.embedroute.v1.ScoringR\ascoring*t\n" +
 	"\aScoring\x12\x17\n" +
 	"\x13SCORING_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10SCORING_RERANKER\x10\x01\x12\x12\n" +
 	"\x0eSCORING_COSINE\x10\x02\x12\x12\n" +
-	"\x0eSCORING_MAXSIM\x10\x032\xb3\x01\n" +
+	"\x0eSCORING_MAXSIM\x10\x03\x12\x12\n" +
+	"\x0eSCORING_HYBRID\x10\x042\xb3\x01\n" +
 	"\rRerankService\x12E\n" +
 	"\x06Rerank\x12\x1c.embedroute.v1.RerankRequest\x1a\x1d.embedroute.v1.RerankResponse\x12[\n" +
 	"\fRerankStream\x12\".embedroute.v1.RerankStreamRequest\x1a#.embedroute.v1.RerankStreamResponse(\x010\x01Bf\n" +
@@ -664,34 +763,37 @@ func file_embedroute_v1_rerank_proto_rawDescGZIP() []byte {
 }
 
 var file_embedroute_v1_rerank_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_embedroute_v1_rerank_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_embedroute_v1_rerank_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_embedroute_v1_rerank_proto_goTypes = []any{
 	(Scoring)(0),                 // 0: embedroute.v1.Scoring
 	(*RerankRequest)(nil),        // 1: embedroute.v1.RerankRequest
-	(*RerankResult)(nil),         // 2: embedroute.v1.RerankResult
-	(*RerankResponse)(nil),       // 3: embedroute.v1.RerankResponse
-	(*RerankStreamRequest)(nil),  // 4: embedroute.v1.RerankStreamRequest
-	(*RerankStreamResponse)(nil), // 5: embedroute.v1.RerankStreamResponse
-	(*Usage)(nil),                // 6: embedroute.v1.Usage
+	(*HybridWeights)(nil),        // 2: embedroute.v1.HybridWeights
+	(*RerankResult)(nil),         // 3: embedroute.v1.RerankResult
+	(*RerankResponse)(nil),       // 4: embedroute.v1.RerankResponse
+	(*RerankStreamRequest)(nil),  // 5: embedroute.v1.RerankStreamRequest
+	(*RerankStreamResponse)(nil), // 6: embedroute.v1.RerankStreamResponse
+	(*Usage)(nil),                // 7: embedroute.v1.Usage
 }
 var file_embedroute_v1_rerank_proto_depIdxs = []int32{
 	0,  // 0: embedroute.v1.RerankRequest.scoring:type_name -> embedroute.v1.Scoring
-	2,  // 1: embedroute.v1.RerankResponse.results:type_name -> embedroute.v1.RerankResult
-	6,  // 2: embedroute.v1.RerankResponse.usage:type_name -> embedroute.v1.Usage
-	0,  // 3: embedroute.v1.RerankResponse.scoring:type_name -> embedroute.v1.Scoring
-	0,  // 4: embedroute.v1.RerankStreamRequest.scoring:type_name -> embedroute.v1.Scoring
-	2,  // 5: embedroute.v1.RerankStreamResponse.results:type_name -> embedroute.v1.RerankResult
-	6,  // 6: embedroute.v1.RerankStreamResponse.usage:type_name -> embedroute.v1.Usage
-	0,  // 7: embedroute.v1.RerankStreamResponse.scoring:type_name -> embedroute.v1.Scoring
-	1,  // 8: embedroute.v1.RerankService.Rerank:input_type -> embedroute.v1.RerankRequest
-	4,  // 9: embedroute.v1.RerankService.RerankStream:input_type -> embedroute.v1.RerankStreamRequest
-	3,  // 10: embedroute.v1.RerankService.Rerank:output_type -> embedroute.v1.RerankResponse
-	5,  // 11: embedroute.v1.RerankService.RerankStream:output_type -> embedroute.v1.RerankStreamResponse
-	10, // [10:12] is the sub-list for method output_type
-	8,  // [8:10] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	2,  // 1: embedroute.v1.RerankRequest.hybrid_weights:type_name -> embedroute.v1.HybridWeights
+	3,  // 2: embedroute.v1.RerankResponse.results:type_name -> embedroute.v1.RerankResult
+	7,  // 3: embedroute.v1.RerankResponse.usage:type_name -> embedroute.v1.Usage
+	0,  // 4: embedroute.v1.RerankResponse.scoring:type_name -> embedroute.v1.Scoring
+	0,  // 5: embedroute.v1.RerankStreamRequest.scoring:type_name -> embedroute.v1.Scoring
+	2,  // 6: embedroute.v1.RerankStreamRequest.hybrid_weights:type_name -> embedroute.v1.HybridWeights
+	3,  // 7: embedroute.v1.RerankStreamResponse.results:type_name -> embedroute.v1.RerankResult
+	7,  // 8: embedroute.v1.RerankStreamResponse.usage:type_name -> embedroute.v1.Usage
+	0,  // 9: embedroute.v1.RerankStreamResponse.scoring:type_name -> embedroute.v1.Scoring
+	1,  // 10: embedroute.v1.RerankService.Rerank:input_type -> embedroute.v1.RerankRequest
+	5,  // 11: embedroute.v1.RerankService.RerankStream:input_type -> embedroute.v1.RerankStreamRequest
+	4,  // 12: embedroute.v1.RerankService.Rerank:output_type -> embedroute.v1.RerankResponse
+	6,  // 13: embedroute.v1.RerankService.RerankStream:output_type -> embedroute.v1.RerankStreamResponse
+	12, // [12:14] is the sub-list for method output_type
+	10, // [10:12] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_embedroute_v1_rerank_proto_init() }
@@ -706,7 +808,7 @@ func file_embedroute_v1_rerank_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_embedroute_v1_rerank_proto_rawDesc), len(file_embedroute_v1_rerank_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

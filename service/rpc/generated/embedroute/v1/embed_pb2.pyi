@@ -177,3 +177,43 @@ class EmbedTokensResponse(_message.Message):
     vector_space_id: str
     dimensions: int
     def __init__(self, model: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[TokenVectors, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., vector_space_id: _Optional[str] = ..., dimensions: _Optional[int] = ...) -> None: ...
+
+class EmbedSparseRequest(_message.Message):
+    __slots__ = ("model", "inputs", "options", "return_tokens")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    RETURN_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    inputs: _containers.RepeatedScalarFieldContainer[str]
+    options: EmbedOptions
+    return_tokens: bool
+    def __init__(self, model: _Optional[str] = ..., inputs: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[EmbedOptions, _Mapping]] = ..., return_tokens: _Optional[bool] = ...) -> None: ...
+
+class SparseVector(_message.Message):
+    __slots__ = ("index", "token_ids", "weights", "tokens", "prompt_tokens", "truncated")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_IDS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    token_ids: _containers.RepeatedScalarFieldContainer[int]
+    weights: _containers.RepeatedScalarFieldContainer[float]
+    tokens: _containers.RepeatedScalarFieldContainer[str]
+    prompt_tokens: int
+    truncated: bool
+    def __init__(self, index: _Optional[int] = ..., token_ids: _Optional[_Iterable[int]] = ..., weights: _Optional[_Iterable[float]] = ..., tokens: _Optional[_Iterable[str]] = ..., prompt_tokens: _Optional[int] = ..., truncated: _Optional[bool] = ...) -> None: ...
+
+class EmbedSparseResponse(_message.Message):
+    __slots__ = ("model", "inputs", "usage", "vector_space_id")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    inputs: _containers.RepeatedCompositeFieldContainer[SparseVector]
+    usage: _common_pb2.Usage
+    vector_space_id: str
+    def __init__(self, model: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[SparseVector, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., vector_space_id: _Optional[str] = ...) -> None: ...

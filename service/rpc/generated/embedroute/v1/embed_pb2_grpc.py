@@ -50,6 +50,11 @@ class EmbedServiceStub:
                 request_serializer=embedroute_dot_v1_dot_embed__pb2.EmbedTokensRequest.SerializeToString,
                 response_deserializer=embedroute_dot_v1_dot_embed__pb2.EmbedTokensResponse.FromString,
                 _registered_method=True)
+        self.EmbedSparse = channel.unary_unary(
+                '/embedroute.v1.EmbedService/EmbedSparse',
+                request_serializer=embedroute_dot_v1_dot_embed__pb2.EmbedSparseRequest.SerializeToString,
+                response_deserializer=embedroute_dot_v1_dot_embed__pb2.EmbedSparseResponse.FromString,
+                _registered_method=True)
 
 
 class EmbedServiceServicer:
@@ -83,6 +88,16 @@ class EmbedServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EmbedSparse(self, request, context):
+        """BGE-M3's sparse (lexical) weights of each input, from the same one decode: for
+        each vocabulary id in the prompt, the largest ReLU(sparse head) of its tokens;
+        special tokens and zero weights left out. INVALID_ARGUMENT for a model that has
+        no sparse head (ModelService lists each model's outputs).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmbedServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -100,6 +115,11 @@ def add_EmbedServiceServicer_to_server(servicer, server):
                     servicer.EmbedTokens,
                     request_deserializer=embedroute_dot_v1_dot_embed__pb2.EmbedTokensRequest.FromString,
                     response_serializer=embedroute_dot_v1_dot_embed__pb2.EmbedTokensResponse.SerializeToString,
+            ),
+            'EmbedSparse': grpc.unary_unary_rpc_method_handler(
+                    servicer.EmbedSparse,
+                    request_deserializer=embedroute_dot_v1_dot_embed__pb2.EmbedSparseRequest.FromString,
+                    response_serializer=embedroute_dot_v1_dot_embed__pb2.EmbedSparseResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -184,6 +204,33 @@ class EmbedService:
             '/embedroute.v1.EmbedService/EmbedTokens',
             embedroute_dot_v1_dot_embed__pb2.EmbedTokensRequest.SerializeToString,
             embedroute_dot_v1_dot_embed__pb2.EmbedTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EmbedSparse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/embedroute.v1.EmbedService/EmbedSparse',
+            embedroute_dot_v1_dot_embed__pb2.EmbedSparseRequest.SerializeToString,
+            embedroute_dot_v1_dot_embed__pb2.EmbedSparseResponse.FromString,
             options,
             channel_credentials,
             insecure,

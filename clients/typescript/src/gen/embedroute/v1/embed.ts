@@ -305,6 +305,50 @@ export interface EmbedTokensResponse {
   dimensions: number;
 }
 
+export interface EmbedSparseRequest {
+  /** Model id as listed by ModelService; empty picks the only embedding model served. */
+  model: string;
+  /** Texts; at least one, each non-empty. */
+  inputs: string[];
+  /**
+   * truncate, input_type and instruction apply as for Embed; chunking must be unset.
+   * dimensions, normalize and encoding do not apply to weights.
+   */
+  options?:
+    | EmbedOptions
+    | undefined;
+  /** Also return the token string of each id (TEI's return_tokens). */
+  returnTokens: boolean;
+}
+
+/** The lexical weights of one input: parallel lists, ids ascending. */
+export interface SparseVector {
+  /** Position of the input in the request. */
+  index: number;
+  /** Vocabulary ids, ascending, each once. */
+  tokenIds: number[];
+  /** The weight of each id (> 0). */
+  weights: number[];
+  /** The token string of each id, when return_tokens was set. */
+  tokens: string[];
+  /** Tokens of the prompt the model saw, special tokens included. */
+  promptTokens: number;
+  /** True when the input was cut to fit the context (only with truncate=true). */
+  truncated: boolean;
+}
+
+export interface EmbedSparseResponse {
+  /** Id of the model that computed the weights. */
+  model: string;
+  /** One per input, in input order. */
+  inputs: SparseVector[];
+  usage?:
+    | Usage
+    | undefined;
+  /** The sparse vectors' own space; empty when the server computes no ids. */
+  vectorSpaceId: string;
+}
+
 function createBaseChunking(): Chunking {
   return { mode: 0, size: 0, overlap: 0 };
 }
@@ -1822,6 +1866,435 @@ export const EmbedTokensResponse: MessageFns<EmbedTokensResponse> = {
   },
 };
 
+function createBaseEmbedSparseRequest(): EmbedSparseRequest {
+  return { model: "", inputs: [], options: undefined, returnTokens: false };
+}
+
+export const EmbedSparseRequest: MessageFns<EmbedSparseRequest> = {
+  encode(message: EmbedSparseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    for (const v of message.inputs) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.options !== undefined) {
+      EmbedOptions.encode(message.options, writer.uint32(26).fork()).join();
+    }
+    if (message.returnTokens !== false) {
+      writer.uint32(32).bool(message.returnTokens);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedSparseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedSparseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.inputs.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.options = EmbedOptions.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.returnTokens = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedSparseRequest {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      inputs: globalThis.Array.isArray(object?.inputs) ? object.inputs.map((e: any) => globalThis.String(e)) : [],
+      options: isSet(object.options) ? EmbedOptions.fromJSON(object.options) : undefined,
+      returnTokens: isSet(object.returnTokens)
+        ? globalThis.Boolean(object.returnTokens)
+        : isSet(object.return_tokens)
+        ? globalThis.Boolean(object.return_tokens)
+        : false,
+    };
+  },
+
+  toJSON(message: EmbedSparseRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.inputs?.length) {
+      obj.inputs = message.inputs;
+    }
+    if (message.options !== undefined) {
+      obj.options = EmbedOptions.toJSON(message.options);
+    }
+    if (message.returnTokens !== false) {
+      obj.returnTokens = message.returnTokens;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EmbedSparseRequest>, I>>(base?: I): EmbedSparseRequest {
+    return EmbedSparseRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EmbedSparseRequest>, I>>(object: I): EmbedSparseRequest {
+    const message = createBaseEmbedSparseRequest();
+    message.model = object.model ?? "";
+    message.inputs = object.inputs?.map((e) => e) || [];
+    message.options = (object.options !== undefined && object.options !== null)
+      ? EmbedOptions.fromPartial(object.options)
+      : undefined;
+    message.returnTokens = object.returnTokens ?? false;
+    return message;
+  },
+};
+
+function createBaseSparseVector(): SparseVector {
+  return { index: 0, tokenIds: [], weights: [], tokens: [], promptTokens: 0, truncated: false };
+}
+
+export const SparseVector: MessageFns<SparseVector> = {
+  encode(message: SparseVector, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.tokenIds.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.tokenIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.weights.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.weights) {
+        writer.float(v);
+      }
+      writer.join();
+    }
+    for (const v of message.tokens) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.promptTokens !== 0) {
+      writer.uint32(40).uint32(message.promptTokens);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(48).bool(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SparseVector {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSparseVector();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.tokenIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.tokenIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag === 29) {
+              message.weights.push(reader.float());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.weights.push(reader.float());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.tokens.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.promptTokens = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SparseVector {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      tokenIds: globalThis.Array.isArray(object?.tokenIds)
+        ? object.tokenIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.token_ids)
+        ? object.token_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      weights: globalThis.Array.isArray(object?.weights) ? object.weights.map((e: any) => globalThis.Number(e)) : [],
+      tokens: globalThis.Array.isArray(object?.tokens) ? object.tokens.map((e: any) => globalThis.String(e)) : [],
+      promptTokens: isSet(object.promptTokens)
+        ? globalThis.Number(object.promptTokens)
+        : isSet(object.prompt_tokens)
+        ? globalThis.Number(object.prompt_tokens)
+        : 0,
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+    };
+  },
+
+  toJSON(message: SparseVector): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.tokenIds?.length) {
+      obj.tokenIds = message.tokenIds.map((e) => Math.round(e));
+    }
+    if (message.weights?.length) {
+      obj.weights = message.weights.map((e) => floatToJson(e));
+    }
+    if (message.tokens?.length) {
+      obj.tokens = message.tokens;
+    }
+    if (message.promptTokens !== 0) {
+      obj.promptTokens = Math.round(message.promptTokens);
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SparseVector>, I>>(base?: I): SparseVector {
+    return SparseVector.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SparseVector>, I>>(object: I): SparseVector {
+    const message = createBaseSparseVector();
+    message.index = object.index ?? 0;
+    message.tokenIds = object.tokenIds?.map((e) => e) || [];
+    message.weights = object.weights?.map((e) => e) || [];
+    message.tokens = object.tokens?.map((e) => e) || [];
+    message.promptTokens = object.promptTokens ?? 0;
+    message.truncated = object.truncated ?? false;
+    return message;
+  },
+};
+
+function createBaseEmbedSparseResponse(): EmbedSparseResponse {
+  return { model: "", inputs: [], usage: undefined, vectorSpaceId: "" };
+}
+
+export const EmbedSparseResponse: MessageFns<EmbedSparseResponse> = {
+  encode(message: EmbedSparseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    for (const v of message.inputs) {
+      SparseVector.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.usage !== undefined) {
+      Usage.encode(message.usage, writer.uint32(26).fork()).join();
+    }
+    if (message.vectorSpaceId !== "") {
+      writer.uint32(34).string(message.vectorSpaceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedSparseResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedSparseResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.inputs.push(SparseVector.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.usage = Usage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.vectorSpaceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedSparseResponse {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      inputs: globalThis.Array.isArray(object?.inputs) ? object.inputs.map((e: any) => SparseVector.fromJSON(e)) : [],
+      usage: isSet(object.usage) ? Usage.fromJSON(object.usage) : undefined,
+      vectorSpaceId: isSet(object.vectorSpaceId)
+        ? globalThis.String(object.vectorSpaceId)
+        : isSet(object.vector_space_id)
+        ? globalThis.String(object.vector_space_id)
+        : "",
+    };
+  },
+
+  toJSON(message: EmbedSparseResponse): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.inputs?.length) {
+      obj.inputs = message.inputs.map((e) => SparseVector.toJSON(e));
+    }
+    if (message.usage !== undefined) {
+      obj.usage = Usage.toJSON(message.usage);
+    }
+    if (message.vectorSpaceId !== "") {
+      obj.vectorSpaceId = message.vectorSpaceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EmbedSparseResponse>, I>>(base?: I): EmbedSparseResponse {
+    return EmbedSparseResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EmbedSparseResponse>, I>>(object: I): EmbedSparseResponse {
+    const message = createBaseEmbedSparseResponse();
+    message.model = object.model ?? "";
+    message.inputs = object.inputs?.map((e) => SparseVector.fromPartial(e)) || [];
+    message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
+    message.vectorSpaceId = object.vectorSpaceId ?? "";
+    return message;
+  },
+};
+
 /** Text embeddings from the GGUF embedding models the server loaded. */
 export type EmbedServiceService = typeof EmbedServiceService;
 export const EmbedServiceService = {
@@ -1865,6 +2338,21 @@ export const EmbedServiceService = {
     responseSerialize: (value: EmbedTokensResponse): Buffer => Buffer.from(EmbedTokensResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EmbedTokensResponse => EmbedTokensResponse.decode(value),
   },
+  /**
+   * BGE-M3's sparse (lexical) weights of each input, from the same one decode: for
+   * each vocabulary id in the prompt, the largest ReLU(sparse head) of its tokens;
+   * special tokens and zero weights left out. INVALID_ARGUMENT for a model that has
+   * no sparse head (ModelService lists each model's outputs).
+   */
+  embedSparse: {
+    path: "/embedroute.v1.EmbedService/EmbedSparse" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EmbedSparseRequest): Buffer => Buffer.from(EmbedSparseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EmbedSparseRequest => EmbedSparseRequest.decode(value),
+    responseSerialize: (value: EmbedSparseResponse): Buffer => Buffer.from(EmbedSparseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EmbedSparseResponse => EmbedSparseResponse.decode(value),
+  },
 } as const;
 
 export interface EmbedServiceServer extends UntypedServiceImplementation {
@@ -1884,6 +2372,13 @@ export interface EmbedServiceServer extends UntypedServiceImplementation {
    * (template and special tokens included), from the same one decode as Embed.
    */
   embedTokens: handleUnaryCall<EmbedTokensRequest, EmbedTokensResponse>;
+  /**
+   * BGE-M3's sparse (lexical) weights of each input, from the same one decode: for
+   * each vocabulary id in the prompt, the largest ReLU(sparse head) of its tokens;
+   * special tokens and zero weights left out. INVALID_ARGUMENT for a model that has
+   * no sparse head (ModelService lists each model's outputs).
+   */
+  embedSparse: handleUnaryCall<EmbedSparseRequest, EmbedSparseResponse>;
 }
 
 export interface EmbedServiceClient extends Client {
@@ -1935,6 +2430,27 @@ export interface EmbedServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EmbedTokensResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * BGE-M3's sparse (lexical) weights of each input, from the same one decode: for
+   * each vocabulary id in the prompt, the largest ReLU(sparse head) of its tokens;
+   * special tokens and zero weights left out. INVALID_ARGUMENT for a model that has
+   * no sparse head (ModelService lists each model's outputs).
+   */
+  embedSparse(
+    request: EmbedSparseRequest,
+    callback: (error: ServiceError | null, response: EmbedSparseResponse) => void,
+  ): ClientUnaryCall;
+  embedSparse(
+    request: EmbedSparseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EmbedSparseResponse) => void,
+  ): ClientUnaryCall;
+  embedSparse(
+    request: EmbedSparseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EmbedSparseResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -246,6 +246,19 @@ export interface Model {
    * none; decoders are pooled by the last token, encoders by the mean) or "override" (operator).
    */
   poolingSource: string;
+  /**
+   * What an embedding model answers from one decode: "dense" (Embed) always, "sparse"
+   * (EmbedSparse) and "colbert" (EmbedTokens answers ColBERT vectors) where the file carries
+   * BGE-M3's heads; empty for rerankers.
+   */
+  outputs: string[];
+  /**
+   * The vector space of EmbedTokens' normalised vectors (ColBERT vectors on a model with the
+   * ColBERT head); empty as vector_space_id is.
+   */
+  tokenVectorSpaceId: string;
+  /** The vector space of EmbedSparse's weights; empty without the sparse head. */
+  sparseVectorSpaceId: string;
 }
 
 export interface ListModelsRequest {
@@ -840,6 +853,9 @@ function createBaseModel(): Model {
     servesRerankByCosine: false,
     vectorSpaceId: "",
     poolingSource: "",
+    outputs: [],
+    tokenVectorSpaceId: "",
+    sparseVectorSpaceId: "",
   };
 }
 
@@ -898,6 +914,15 @@ export const Model: MessageFns<Model> = {
     }
     if (message.poolingSource !== "") {
       writer.uint32(146).string(message.poolingSource);
+    }
+    for (const v of message.outputs) {
+      writer.uint32(154).string(v!);
+    }
+    if (message.tokenVectorSpaceId !== "") {
+      writer.uint32(162).string(message.tokenVectorSpaceId);
+    }
+    if (message.sparseVectorSpaceId !== "") {
+      writer.uint32(170).string(message.sparseVectorSpaceId);
     }
     return writer;
   },
@@ -1059,6 +1084,30 @@ export const Model: MessageFns<Model> = {
             message.poolingSource = reader.string();
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.outputs.push(reader.string());
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.tokenVectorSpaceId = reader.string();
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.sparseVectorSpaceId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1112,6 +1161,19 @@ export const Model: MessageFns<Model> = {
         ? globalThis.String(object.poolingSource)
         : isSet(object.pooling_source)
         ? globalThis.String(object.pooling_source)
+        : "",
+      outputs: globalThis.Array.isArray(object?.outputs)
+        ? object.outputs.map((e: any) => globalThis.String(e))
+        : [],
+      tokenVectorSpaceId: isSet(object.tokenVectorSpaceId)
+        ? globalThis.String(object.tokenVectorSpaceId)
+        : isSet(object.token_vector_space_id)
+        ? globalThis.String(object.token_vector_space_id)
+        : "",
+      sparseVectorSpaceId: isSet(object.sparseVectorSpaceId)
+        ? globalThis.String(object.sparseVectorSpaceId)
+        : isSet(object.sparse_vector_space_id)
+        ? globalThis.String(object.sparse_vector_space_id)
         : "",
     };
   },
@@ -1172,6 +1234,15 @@ export const Model: MessageFns<Model> = {
     if (message.poolingSource !== "") {
       obj.poolingSource = message.poolingSource;
     }
+    if (message.outputs?.length) {
+      obj.outputs = message.outputs;
+    }
+    if (message.tokenVectorSpaceId !== "") {
+      obj.tokenVectorSpaceId = message.tokenVectorSpaceId;
+    }
+    if (message.sparseVectorSpaceId !== "") {
+      obj.sparseVectorSpaceId = message.sparseVectorSpaceId;
+    }
     return obj;
   },
 
@@ -1200,6 +1271,9 @@ export const Model: MessageFns<Model> = {
     message.servesRerankByCosine = object.servesRerankByCosine ?? false;
     message.vectorSpaceId = object.vectorSpaceId ?? "";
     message.poolingSource = object.poolingSource ?? "";
+    message.outputs = object.outputs?.map((e) => e) || [];
+    message.tokenVectorSpaceId = object.tokenVectorSpaceId ?? "";
+    message.sparseVectorSpaceId = object.sparseVectorSpaceId ?? "";
     return message;
   },
 };

@@ -42,6 +42,15 @@ export enum Scoring {
    * cosine with a document token, in [-n, n] for a query prompt of n tokens.
    */
   SCORING_MAXSIM = 3,
+  /**
+   * SCORING_HYBRID - BGE-M3's hybrid score, on a model with its sparse and ColBERT heads, from one decode of
+   * the query and of each document: (w_dense * dense + w_sparse * lexical + w_colbert *
+   * colbert) / (w_dense + w_sparse + w_colbert), where dense is the cosine of the [CLS]
+   * vectors, lexical the sum over the token ids both share of the product of their sparse
+   * weights, and colbert the mean over the query's ColBERT vectors of each one's largest
+   * dot product with a document's (RerankRequest.hybrid_weights).
+   */
+  SCORING_HYBRID = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -59,6 +68,9 @@ export function scoringFromJSON(object: any): Scoring {
     case 3:
     case "SCORING_MAXSIM":
       return Scoring.SCORING_MAXSIM;
+    case 4:
+    case "SCORING_HYBRID":
+      return Scoring.SCORING_HYBRID;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -76,6 +88,8 @@ export function scoringToJSON(object: Scoring): string {
       return "SCORING_COSINE";
     case Scoring.SCORING_MAXSIM:
       return "SCORING_MAXSIM";
+    case Scoring.SCORING_HYBRID:
+      return "SCORING_HYBRID";
     case Scoring.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -110,6 +124,21 @@ export interface RerankRequest {
    * highest score is the document's. A document that fits is scored whole, as without it.
    */
   bestChunk: boolean;
+  /**
+   * With SCORING_HYBRID: the weight of each score; unset: BGE-M3's 0.4, 0.2, 0.4.
+   * INVALID_ARGUMENT with any other scoring.
+   */
+  hybridWeights?: HybridWeights | undefined;
+}
+
+/**
+ * The weights of SCORING_HYBRID's three scores: each at least 0, not all 0; a score whose
+ * weight is 0 is not computed (so a model without the sparse head may weigh sparse 0).
+ */
+export interface HybridWeights {
+  dense: number;
+  sparse: number;
+  colbert: number;
 }
 
 export interface RerankResult {
@@ -173,6 +202,8 @@ export interface RerankStreamRequest {
    * RerankRequest.best_chunk).
    */
   bestChunk: boolean;
+  /** First message only: as RerankRequest.hybrid_weights. */
+  hybridWeights?: HybridWeights | undefined;
 }
 
 export interface RerankStreamResponse {
@@ -206,6 +237,7 @@ function createBaseRerankRequest(): RerankRequest {
     truncate: false,
     scoring: 0,
     bestChunk: false,
+    hybridWeights: undefined,
   };
 }
 
@@ -237,6 +269,9 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     }
     if (message.bestChunk !== false) {
       writer.uint32(72).bool(message.bestChunk);
+    }
+    if (message.hybridWeights !== undefined) {
+      HybridWeights.encode(message.hybridWeights, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -326,6 +361,14 @@ export const RerankRequest: MessageFns<RerankRequest> = {
             message.bestChunk = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.hybridWeights = HybridWeights.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -363,6 +406,11 @@ export const RerankRequest: MessageFns<RerankRequest> = {
         : isSet(object.best_chunk)
         ? globalThis.Boolean(object.best_chunk)
         : false,
+      hybridWeights: isSet(object.hybridWeights)
+        ? HybridWeights.fromJSON(object.hybridWeights)
+        : isSet(object.hybrid_weights)
+        ? HybridWeights.fromJSON(object.hybrid_weights)
+        : undefined,
     };
   },
 
@@ -395,6 +443,9 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     if (message.bestChunk !== false) {
       obj.bestChunk = message.bestChunk;
     }
+    if (message.hybridWeights !== undefined) {
+      obj.hybridWeights = HybridWeights.toJSON(message.hybridWeights);
+    }
     return obj;
   },
 
@@ -412,6 +463,110 @@ export const RerankRequest: MessageFns<RerankRequest> = {
     message.truncate = object.truncate ?? false;
     message.scoring = object.scoring ?? 0;
     message.bestChunk = object.bestChunk ?? false;
+    message.hybridWeights = (object.hybridWeights !== undefined && object.hybridWeights !== null)
+      ? HybridWeights.fromPartial(object.hybridWeights)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHybridWeights(): HybridWeights {
+  return { dense: 0, sparse: 0, colbert: 0 };
+}
+
+export const HybridWeights: MessageFns<HybridWeights> = {
+  encode(message: HybridWeights, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dense !== 0) {
+      writer.uint32(13).float(message.dense);
+    }
+    if (message.sparse !== 0) {
+      writer.uint32(21).float(message.sparse);
+    }
+    if (message.colbert !== 0) {
+      writer.uint32(29).float(message.colbert);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HybridWeights {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHybridWeights();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 13) {
+              break;
+            }
+
+            message.dense = reader.float();
+            continue;
+          }
+          case 2: {
+            if (tag !== 21) {
+              break;
+            }
+
+            message.sparse = reader.float();
+            continue;
+          }
+          case 3: {
+            if (tag !== 29) {
+              break;
+            }
+
+            message.colbert = reader.float();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HybridWeights {
+    return {
+      dense: isSet(object.dense) ? globalThis.Number(object.dense) : 0,
+      sparse: isSet(object.sparse) ? globalThis.Number(object.sparse) : 0,
+      colbert: isSet(object.colbert) ? globalThis.Number(object.colbert) : 0,
+    };
+  },
+
+  toJSON(message: HybridWeights): unknown {
+    const obj: any = {};
+    if (message.dense !== 0) {
+      obj.dense = floatToJson(message.dense);
+    }
+    if (message.sparse !== 0) {
+      obj.sparse = floatToJson(message.sparse);
+    }
+    if (message.colbert !== 0) {
+      obj.colbert = floatToJson(message.colbert);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HybridWeights>, I>>(base?: I): HybridWeights {
+    return HybridWeights.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HybridWeights>, I>>(object: I): HybridWeights {
+    const message = createBaseHybridWeights();
+    message.dense = object.dense ?? 0;
+    message.sparse = object.sparse ?? 0;
+    message.colbert = object.colbert ?? 0;
     return message;
   },
 };
@@ -739,6 +894,7 @@ function createBaseRerankStreamRequest(): RerankStreamRequest {
     documents: [],
     scoring: 0,
     bestChunk: false,
+    hybridWeights: undefined,
   };
 }
 
@@ -770,6 +926,9 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     }
     if (message.bestChunk !== false) {
       writer.uint32(72).bool(message.bestChunk);
+    }
+    if (message.hybridWeights !== undefined) {
+      HybridWeights.encode(message.hybridWeights, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -859,6 +1018,14 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
             message.bestChunk = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.hybridWeights = HybridWeights.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -896,6 +1063,11 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
         : isSet(object.best_chunk)
         ? globalThis.Boolean(object.best_chunk)
         : false,
+      hybridWeights: isSet(object.hybridWeights)
+        ? HybridWeights.fromJSON(object.hybridWeights)
+        : isSet(object.hybrid_weights)
+        ? HybridWeights.fromJSON(object.hybrid_weights)
+        : undefined,
     };
   },
 
@@ -928,6 +1100,9 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     if (message.bestChunk !== false) {
       obj.bestChunk = message.bestChunk;
     }
+    if (message.hybridWeights !== undefined) {
+      obj.hybridWeights = HybridWeights.toJSON(message.hybridWeights);
+    }
     return obj;
   },
 
@@ -945,6 +1120,9 @@ export const RerankStreamRequest: MessageFns<RerankStreamRequest> = {
     message.documents = object.documents?.map((e) => e) || [];
     message.scoring = object.scoring ?? 0;
     message.bestChunk = object.bestChunk ?? false;
+    message.hybridWeights = (object.hybridWeights !== undefined && object.hybridWeights !== null)
+      ? HybridWeights.fromPartial(object.hybridWeights)
+      : undefined;
     return message;
   },
 };

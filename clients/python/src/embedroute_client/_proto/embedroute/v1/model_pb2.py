@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65mbedroute/v1/model.proto\x12\rembedroute.v1\"m\n\x08GgufFile\x12\x11\n\tfile_name\x18\x01 \x01(\t\x12\r\n\x05quant\x18\x02 \x01(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x04\x12\x17\n\x0f\x62its_per_weight\x18\x04 \x01(\x02\x12\x12\n\nparameters\x18\x05 \x01(\x04\"\xf3\x01\n\tPlacement\x12%\n\x06\x64\x65vice\x18\x01 \x01(\x0e\x32\x15.embedroute.v1.Device\x12\x12\n\ngpu_layers\x18\x02 \x01(\r\x12\x14\n\x0ctotal_layers\x18\x03 \x01(\r\x12\x0f\n\x07threads\x18\x04 \x01(\r\x12\x13\n\x0bstep_tokens\x18\x05 \x01(\r\x12\x19\n\x11query_step_tokens\x18\x06 \x01(\r\x12\x15\n\rmax_sequences\x18\x07 \x01(\r\x12\x17\n\x0f\x66lash_attention\x18\x08 \x01(\x08\x12\x11\n\tkv_layout\x18\t \x01(\t\x12\x11\n\tload_mode\x18\n \x01(\t\"\xa6\x01\n\tCandidate\x12%\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x17.embedroute.v1.GgufFile\x12+\n\tplacement\x18\x02 \x01(\x0b\x32\x18.embedroute.v1.Placement\x12\x17\n\x0f\x65stimated_bytes\x18\x03 \x01(\x04\x12\x0c\n\x04\x66its\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0e\n\x06\x63hosen\x18\x06 \x01(\x08\"\xef\x03\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12&\n\x04kind\x18\x02 \x01(\x0e\x32\x18.embedroute.v1.ModelKind\x12(\n\x05state\x18\x03 \x01(\x0e\x32\x19.embedroute.v1.ModelState\x12\x12\n\ndimensions\x18\x04 \x01(\r\x12\x16\n\x0e\x63ontext_length\x18\x05 \x01(\r\x12\x1e\n\x16trained_context_length\x18\x06 \x01(\r\x12\x0f\n\x07pooling\x18\x07 \x01(\t\x12\x14\n\x0c\x61rchitecture\x18\x08 \x01(\t\x12%\n\x04\x66ile\x18\t \x01(\x0b\x32\x17.embedroute.v1.GgufFile\x12+\n\tplacement\x18\n \x01(\x0b\x32\x18.embedroute.v1.Placement\x12\x0e\n\x06reason\x18\x0b \x01(\t\x12,\n\ncandidates\x18\x0c \x03(\x0b\x32\x18.embedroute.v1.Candidate\x12\x10\n\x08\x64\x65graded\x18\r \x01(\x08\x12\r\n\x05\x65rror\x18\x0e \x01(\t\x12\x10\n\x08hardware\x18\x0f \x01(\t\x12\x1f\n\x17serves_rerank_by_cosine\x18\x10 \x01(\x08\x12\x17\n\x0fvector_space_id\x18\x11 \x01(\t\x12\x16\n\x0epooling_source\x18\x12 \x01(\t\"\x13\n\x11ListModelsRequest\":\n\x12ListModelsResponse\x12$\n\x06models\x18\x01 \x03(\x0b\x32\x14.embedroute.v1.Model\" \n\x0fGetModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\"7\n\x10GetModelResponse\x12#\n\x05model\x18\x01 \x01(\x0b\x32\x14.embedroute.v1.Model*Z\n\tModelKind\x12\x1a\n\x16MODEL_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14MODEL_KIND_EMBEDDING\x10\x01\x12\x17\n\x13MODEL_KIND_RERANKER\x10\x02*q\n\nModelState\x12\x1b\n\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13MODEL_STATE_LOADING\x10\x01\x12\x15\n\x11MODEL_STATE_READY\x10\x02\x12\x16\n\x12MODEL_STATE_FAILED\x10\x03*@\n\x06\x44\x65vice\x12\x16\n\x12\x44\x45VICE_UNSPECIFIED\x10\x00\x12\x0e\n\nDEVICE_CPU\x10\x01\x12\x0e\n\nDEVICE_GPU\x10\x02\x32\xae\x01\n\x0cModelService\x12Q\n\nListModels\x12 .embedroute.v1.ListModelsRequest\x1a!.embedroute.v1.ListModelsResponse\x12K\n\x08GetModel\x12\x1e.embedroute.v1.GetModelRequest\x1a\x1f.embedroute.v1.GetModelResponseBe\n\x11\x64\x65v.embedroute.v1B\nModelProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65mbedroute/v1/model.proto\x12\rembedroute.v1\"m\n\x08GgufFile\x12\x11\n\tfile_name\x18\x01 \x01(\t\x12\r\n\x05quant\x18\x02 \x01(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x04\x12\x17\n\x0f\x62its_per_weight\x18\x04 \x01(\x02\x12\x12\n\nparameters\x18\x05 \x01(\x04\"\xf3\x01\n\tPlacement\x12%\n\x06\x64\x65vice\x18\x01 \x01(\x0e\x32\x15.embedroute.v1.Device\x12\x12\n\ngpu_layers\x18\x02 \x01(\r\x12\x14\n\x0ctotal_layers\x18\x03 \x01(\r\x12\x0f\n\x07threads\x18\x04 \x01(\r\x12\x13\n\x0bstep_tokens\x18\x05 \x01(\r\x12\x19\n\x11query_step_tokens\x18\x06 \x01(\r\x12\x15\n\rmax_sequences\x18\x07 \x01(\r\x12\x17\n\x0f\x66lash_attention\x18\x08 \x01(\x08\x12\x11\n\tkv_layout\x18\t \x01(\t\x12\x11\n\tload_mode\x18\n \x01(\t\"\xa6\x01\n\tCandidate\x12%\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x17.embedroute.v1.GgufFile\x12+\n\tplacement\x18\x02 \x01(\x0b\x32\x18.embedroute.v1.Placement\x12\x17\n\x0f\x65stimated_bytes\x18\x03 \x01(\x04\x12\x0c\n\x04\x66its\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0e\n\x06\x63hosen\x18\x06 \x01(\x08\"\xbf\x04\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12&\n\x04kind\x18\x02 \x01(\x0e\x32\x18.embedroute.v1.ModelKind\x12(\n\x05state\x18\x03 \x01(\x0e\x32\x19.embedroute.v1.ModelState\x12\x12\n\ndimensions\x18\x04 \x01(\r\x12\x16\n\x0e\x63ontext_length\x18\x05 \x01(\r\x12\x1e\n\x16trained_context_length\x18\x06 \x01(\r\x12\x0f\n\x07pooling\x18\x07 \x01(\t\x12\x14\n\x0c\x61rchitecture\x18\x08 \x01(\t\x12%\n\x04\x66ile\x18\t \x01(\x0b\x32\x17.embedroute.v1.GgufFile\x12+\n\tplacement\x18\n \x01(\x0b\x32\x18.embedroute.v1.Placement\x12\x0e\n\x06reason\x18\x0b \x01(\t\x12,\n\ncandidates\x18\x0c \x03(\x0b\x32\x18.embedroute.v1.Candidate\x12\x10\n\x08\x64\x65graded\x18\r \x01(\x08\x12\r\n\x05\x65rror\x18\x0e \x01(\t\x12\x10\n\x08hardware\x18\x0f \x01(\t\x12\x1f\n\x17serves_rerank_by_cosine\x18\x10 \x01(\x08\x12\x17\n\x0fvector_space_id\x18\x11 \x01(\t\x12\x16\n\x0epooling_source\x18\x12 \x01(\t\x12\x0f\n\x07outputs\x18\x13 \x03(\t\x12\x1d\n\x15token_vector_space_id\x18\x14 \x01(\t\x12\x1e\n\x16sparse_vector_space_id\x18\x15 \x01(\t\"\x13\n\x11ListModelsRequest\":\n\x12ListModelsResponse\x12$\n\x06models\x18\x01 \x03(\x0b\x32\x14.embedroute.v1.Model\" \n\x0fGetModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\"7\n\x10GetModelResponse\x12#\n\x05model\x18\x01 \x01(\x0b\x32\x14.embedroute.v1.Model*Z\n\tModelKind\x12\x1a\n\x16MODEL_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14MODEL_KIND_EMBEDDING\x10\x01\x12\x17\n\x13MODEL_KIND_RERANKER\x10\x02*q\n\nModelState\x12\x1b\n\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13MODEL_STATE_LOADING\x10\x01\x12\x15\n\x11MODEL_STATE_READY\x10\x02\x12\x16\n\x12MODEL_STATE_FAILED\x10\x03*@\n\x06\x44\x65vice\x12\x16\n\x12\x44\x45VICE_UNSPECIFIED\x10\x00\x12\x0e\n\nDEVICE_CPU\x10\x01\x12\x0e\n\nDEVICE_GPU\x10\x02\x32\xae\x01\n\x0cModelService\x12Q\n\nListModels\x12 .embedroute.v1.ListModelsRequest\x1a!.embedroute.v1.ListModelsResponse\x12K\n\x08GetModel\x12\x1e.embedroute.v1.GetModelRequest\x1a\x1f.embedroute.v1.GetModelResponseBe\n\x11\x64\x65v.embedroute.v1B\nModelProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,12 +32,12 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'embedroute.v1.model_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\021dev.embedroute.v1B\nModelProtoP\001ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1'
-  _globals['_MODELKIND']._serialized_start=1240
-  _globals['_MODELKIND']._serialized_end=1330
-  _globals['_MODELSTATE']._serialized_start=1332
-  _globals['_MODELSTATE']._serialized_end=1445
-  _globals['_DEVICE']._serialized_start=1447
-  _globals['_DEVICE']._serialized_end=1511
+  _globals['_MODELKIND']._serialized_start=1320
+  _globals['_MODELKIND']._serialized_end=1410
+  _globals['_MODELSTATE']._serialized_start=1412
+  _globals['_MODELSTATE']._serialized_end=1525
+  _globals['_DEVICE']._serialized_start=1527
+  _globals['_DEVICE']._serialized_end=1591
   _globals['_GGUFFILE']._serialized_start=44
   _globals['_GGUFFILE']._serialized_end=153
   _globals['_PLACEMENT']._serialized_start=156
@@ -45,15 +45,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CANDIDATE']._serialized_start=402
   _globals['_CANDIDATE']._serialized_end=568
   _globals['_MODEL']._serialized_start=571
-  _globals['_MODEL']._serialized_end=1066
-  _globals['_LISTMODELSREQUEST']._serialized_start=1068
-  _globals['_LISTMODELSREQUEST']._serialized_end=1087
-  _globals['_LISTMODELSRESPONSE']._serialized_start=1089
-  _globals['_LISTMODELSRESPONSE']._serialized_end=1147
-  _globals['_GETMODELREQUEST']._serialized_start=1149
-  _globals['_GETMODELREQUEST']._serialized_end=1181
-  _globals['_GETMODELRESPONSE']._serialized_start=1183
-  _globals['_GETMODELRESPONSE']._serialized_end=1238
-  _globals['_MODELSERVICE']._serialized_start=1514
-  _globals['_MODELSERVICE']._serialized_end=1688
+  _globals['_MODEL']._serialized_end=1146
+  _globals['_LISTMODELSREQUEST']._serialized_start=1148
+  _globals['_LISTMODELSREQUEST']._serialized_end=1167
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1169
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1227
+  _globals['_GETMODELREQUEST']._serialized_start=1229
+  _globals['_GETMODELREQUEST']._serialized_end=1261
+  _globals['_GETMODELRESPONSE']._serialized_start=1263
+  _globals['_GETMODELRESPONSE']._serialized_end=1318
+  _globals['_MODELSERVICE']._serialized_start=1594
+  _globals['_MODELSERVICE']._serialized_end=1768
 # @@protoc_insertion_point(module_scope)

@@ -91,7 +91,7 @@ class Candidate(_message.Message):
     def __init__(self, file: _Optional[_Union[GgufFile, _Mapping]] = ..., placement: _Optional[_Union[Placement, _Mapping]] = ..., estimated_bytes: _Optional[int] = ..., fits: _Optional[bool] = ..., reason: _Optional[str] = ..., chosen: _Optional[bool] = ...) -> None: ...
 
 class Model(_message.Message):
-    __slots__ = ("id", "kind", "state", "dimensions", "context_length", "trained_context_length", "pooling", "architecture", "file", "placement", "reason", "candidates", "degraded", "error", "hardware", "serves_rerank_by_cosine", "vector_space_id", "pooling_source")
+    __slots__ = ("id", "kind", "state", "dimensions", "context_length", "trained_context_length", "pooling", "architecture", "file", "placement", "reason", "candidates", "degraded", "error", "hardware", "serves_rerank_by_cosine", "vector_space_id", "pooling_source", "outputs", "token_vector_space_id", "sparse_vector_space_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +110,9 @@ class Model(_message.Message):
     SERVES_RERANK_BY_COSINE_FIELD_NUMBER: _ClassVar[int]
     VECTOR_SPACE_ID_FIELD_NUMBER: _ClassVar[int]
     POOLING_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_VECTOR_SPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SPARSE_VECTOR_SPACE_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     kind: ModelKind
     state: ModelState
@@ -128,7 +131,10 @@ class Model(_message.Message):
     serves_rerank_by_cosine: bool
     vector_space_id: str
     pooling_source: str
-    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[ModelKind, str]] = ..., state: _Optional[_Union[ModelState, str]] = ..., dimensions: _Optional[int] = ..., context_length: _Optional[int] = ..., trained_context_length: _Optional[int] = ..., pooling: _Optional[str] = ..., architecture: _Optional[str] = ..., file: _Optional[_Union[GgufFile, _Mapping]] = ..., placement: _Optional[_Union[Placement, _Mapping]] = ..., reason: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., degraded: _Optional[bool] = ..., error: _Optional[str] = ..., hardware: _Optional[str] = ..., serves_rerank_by_cosine: _Optional[bool] = ..., vector_space_id: _Optional[str] = ..., pooling_source: _Optional[str] = ...) -> None: ...
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    token_vector_space_id: str
+    sparse_vector_space_id: str
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[ModelKind, str]] = ..., state: _Optional[_Union[ModelState, str]] = ..., dimensions: _Optional[int] = ..., context_length: _Optional[int] = ..., trained_context_length: _Optional[int] = ..., pooling: _Optional[str] = ..., architecture: _Optional[str] = ..., file: _Optional[_Union[GgufFile, _Mapping]] = ..., placement: _Optional[_Union[Placement, _Mapping]] = ..., reason: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., degraded: _Optional[bool] = ..., error: _Optional[str] = ..., hardware: _Optional[str] = ..., serves_rerank_by_cosine: _Optional[bool] = ..., vector_space_id: _Optional[str] = ..., pooling_source: _Optional[str] = ..., outputs: _Optional[_Iterable[str]] = ..., token_vector_space_id: _Optional[str] = ..., sparse_vector_space_id: _Optional[str] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ()

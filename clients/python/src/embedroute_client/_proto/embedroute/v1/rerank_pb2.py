@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as embedroute_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65mbedroute/v1/rerank.proto\x12\rembedroute.v1\x1a\x1a\x65mbedroute/v1/common.proto\"\xcd\x01\n\rRerankRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x11\n\tdocuments\x18\x03 \x03(\t\x12\r\n\x05top_n\x18\x04 \x01(\r\x12\x13\n\x0binstruction\x18\x05 \x01(\t\x12\x18\n\x10return_documents\x18\x06 \x01(\x08\x12\x10\n\x08truncate\x18\x07 \x01(\x08\x12\'\n\x07scoring\x18\x08 \x01(\x0e\x32\x16.embedroute.v1.Scoring\x12\x12\n\nbest_chunk\x18\t \x01(\x08\"\x9e\x01\n\x0cRerankResult\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x10\n\x08\x64ocument\x18\x03 \x01(\t\x12\x15\n\rprompt_tokens\x18\x04 \x01(\r\x12\x11\n\ttruncated\x18\x05 \x01(\x08\x12\x0e\n\x06\x63hunks\x18\x06 \x01(\r\x12\x12\n\nbest_start\x18\x07 \x01(\r\x12\x10\n\x08\x62\x65st_end\x18\x08 \x01(\r\"\x9b\x01\n\x0eRerankResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12,\n\x07results\x18\x02 \x03(\x0b\x32\x1b.embedroute.v1.RerankResult\x12#\n\x05usage\x18\x03 \x01(\x0b\x32\x14.embedroute.v1.Usage\x12\'\n\x07scoring\x18\x04 \x01(\x0e\x32\x16.embedroute.v1.Scoring\"\xd3\x01\n\x13RerankStreamRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x13\n\x0binstruction\x18\x03 \x01(\t\x12\r\n\x05top_n\x18\x04 \x01(\r\x12\x18\n\x10return_documents\x18\x05 \x01(\x08\x12\x10\n\x08truncate\x18\x06 \x01(\x08\x12\x11\n\tdocuments\x18\x07 \x03(\t\x12\'\n\x07scoring\x18\x08 \x01(\x0e\x32\x16.embedroute.v1.Scoring\x12\x12\n\nbest_chunk\x18\t \x01(\x08\"\xbf\x01\n\x14RerankStreamResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05\x63hunk\x18\x02 \x01(\r\x12,\n\x07results\x18\x03 \x03(\x0b\x32\x1b.embedroute.v1.RerankResult\x12#\n\x05usage\x18\x04 \x01(\x0b\x32\x14.embedroute.v1.Usage\x12\r\n\x05\x66inal\x18\x05 \x01(\x08\x12\'\n\x07scoring\x18\x06 \x01(\x0e\x32\x16.embedroute.v1.Scoring*`\n\x07Scoring\x12\x17\n\x13SCORING_UNSPECIFIED\x10\x00\x12\x14\n\x10SCORING_RERANKER\x10\x01\x12\x12\n\x0eSCORING_COSINE\x10\x02\x12\x12\n\x0eSCORING_MAXSIM\x10\x03\x32\xb3\x01\n\rRerankService\x12\x45\n\x06Rerank\x12\x1c.embedroute.v1.RerankRequest\x1a\x1d.embedroute.v1.RerankResponse\x12[\n\x0cRerankStream\x12\".embedroute.v1.RerankStreamRequest\x1a#.embedroute.v1.RerankStreamResponse(\x01\x30\x01\x42\x66\n\x11\x64\x65v.embedroute.v1B\x0bRerankProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65mbedroute/v1/rerank.proto\x12\rembedroute.v1\x1a\x1a\x65mbedroute/v1/common.proto\"\x83\x02\n\rRerankRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x11\n\tdocuments\x18\x03 \x03(\t\x12\r\n\x05top_n\x18\x04 \x01(\r\x12\x13\n\x0binstruction\x18\x05 \x01(\t\x12\x18\n\x10return_documents\x18\x06 \x01(\x08\x12\x10\n\x08truncate\x18\x07 \x01(\x08\x12\'\n\x07scoring\x18\x08 \x01(\x0e\x32\x16.embedroute.v1.Scoring\x12\x12\n\nbest_chunk\x18\t \x01(\x08\x12\x34\n\x0ehybrid_weights\x18\n \x01(\x0b\x32\x1c.embedroute.v1.HybridWeights\"?\n\rHybridWeights\x12\r\n\x05\x64\x65nse\x18\x01 \x01(\x02\x12\x0e\n\x06sparse\x18\x02 \x01(\x02\x12\x0f\n\x07\x63olbert\x18\x03 \x01(\x02\"\x9e\x01\n\x0cRerankResult\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x10\n\x08\x64ocument\x18\x03 \x01(\t\x12\x15\n\rprompt_tokens\x18\x04 \x01(\r\x12\x11\n\ttruncated\x18\x05 \x01(\x08\x12\x0e\n\x06\x63hunks\x18\x06 \x01(\r\x12\x12\n\nbest_start\x18\x07 \x01(\r\x12\x10\n\x08\x62\x65st_end\x18\x08 \x01(\r\"\x9b\x01\n\x0eRerankResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12,\n\x07results\x18\x02 \x03(\x0b\x32\x1b.embedroute.v1.RerankResult\x12#\n\x05usage\x18\x03 \x01(\x0b\x32\x14.embedroute.v1.Usage\x12\'\n\x07scoring\x18\x04 \x01(\x0e\x32\x16.embedroute.v1.Scoring\"\x89\x02\n\x13RerankStreamRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x13\n\x0binstruction\x18\x03 \x01(\t\x12\r\n\x05top_n\x18\x04 \x01(\r\x12\x18\n\x10return_documents\x18\x05 \x01(\x08\x12\x10\n\x08truncate\x18\x06 \x01(\x08\x12\x11\n\tdocuments\x18\x07 \x03(\t\x12\'\n\x07scoring\x18\x08 \x01(\x0e\x32\x16.embedroute.v1.Scoring\x12\x12\n\nbest_chunk\x18\t \x01(\x08\x12\x34\n\x0ehybrid_weights\x18\n \x01(\x0b\x32\x1c.embedroute.v1.HybridWeights\"\xbf\x01\n\x14RerankStreamResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05\x63hunk\x18\x02 \x01(\r\x12,\n\x07results\x18\x03 \x03(\x0b\x32\x1b.embedroute.v1.RerankResult\x12#\n\x05usage\x18\x04 \x01(\x0b\x32\x14.embedroute.v1.Usage\x12\r\n\x05\x66inal\x18\x05 \x01(\x08\x12\'\n\x07scoring\x18\x06 \x01(\x0e\x32\x16.embedroute.v1.Scoring*t\n\x07Scoring\x12\x17\n\x13SCORING_UNSPECIFIED\x10\x00\x12\x14\n\x10SCORING_RERANKER\x10\x01\x12\x12\n\x0eSCORING_COSINE\x10\x02\x12\x12\n\x0eSCORING_MAXSIM\x10\x03\x12\x12\n\x0eSCORING_HYBRID\x10\x04\x32\xb3\x01\n\rRerankService\x12\x45\n\x06Rerank\x12\x1c.embedroute.v1.RerankRequest\x1a\x1d.embedroute.v1.RerankResponse\x12[\n\x0cRerankStream\x12\".embedroute.v1.RerankStreamRequest\x1a#.embedroute.v1.RerankStreamResponse(\x01\x30\x01\x42\x66\n\x11\x64\x65v.embedroute.v1B\x0bRerankProtoP\x01ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,18 +33,20 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'embedroute.v1.rerank_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\021dev.embedroute.v1B\013RerankProtoP\001ZBgithub.com/embedroute/embedroute/gen/go/embedroute/v1;embedroutev1'
-  _globals['_SCORING']._serialized_start=1008
-  _globals['_SCORING']._serialized_end=1104
+  _globals['_SCORING']._serialized_start=1181
+  _globals['_SCORING']._serialized_end=1297
   _globals['_RERANKREQUEST']._serialized_start=74
-  _globals['_RERANKREQUEST']._serialized_end=279
-  _globals['_RERANKRESULT']._serialized_start=282
-  _globals['_RERANKRESULT']._serialized_end=440
-  _globals['_RERANKRESPONSE']._serialized_start=443
-  _globals['_RERANKRESPONSE']._serialized_end=598
-  _globals['_RERANKSTREAMREQUEST']._serialized_start=601
-  _globals['_RERANKSTREAMREQUEST']._serialized_end=812
-  _globals['_RERANKSTREAMRESPONSE']._serialized_start=815
-  _globals['_RERANKSTREAMRESPONSE']._serialized_end=1006
-  _globals['_RERANKSERVICE']._serialized_start=1107
-  _globals['_RERANKSERVICE']._serialized_end=1286
+  _globals['_RERANKREQUEST']._serialized_end=333
+  _globals['_HYBRIDWEIGHTS']._serialized_start=335
+  _globals['_HYBRIDWEIGHTS']._serialized_end=398
+  _globals['_RERANKRESULT']._serialized_start=401
+  _globals['_RERANKRESULT']._serialized_end=559
+  _globals['_RERANKRESPONSE']._serialized_start=562
+  _globals['_RERANKRESPONSE']._serialized_end=717
+  _globals['_RERANKSTREAMREQUEST']._serialized_start=720
+  _globals['_RERANKSTREAMREQUEST']._serialized_end=985
+  _globals['_RERANKSTREAMRESPONSE']._serialized_start=988
+  _globals['_RERANKSTREAMRESPONSE']._serialized_end=1179
+  _globals['_RERANKSERVICE']._serialized_start=1300
+  _globals['_RERANKSERVICE']._serialized_end=1479
 # @@protoc_insertion_point(module_scope)

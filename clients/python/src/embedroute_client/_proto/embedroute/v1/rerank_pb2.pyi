@@ -14,13 +14,15 @@ class Scoring(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SCORING_RERANKER: _ClassVar[Scoring]
     SCORING_COSINE: _ClassVar[Scoring]
     SCORING_MAXSIM: _ClassVar[Scoring]
+    SCORING_HYBRID: _ClassVar[Scoring]
 SCORING_UNSPECIFIED: Scoring
 SCORING_RERANKER: Scoring
 SCORING_COSINE: Scoring
 SCORING_MAXSIM: Scoring
+SCORING_HYBRID: Scoring
 
 class RerankRequest(_message.Message):
-    __slots__ = ("model", "query", "documents", "top_n", "instruction", "return_documents", "truncate", "scoring", "best_chunk")
+    __slots__ = ("model", "query", "documents", "top_n", "instruction", "return_documents", "truncate", "scoring", "best_chunk", "hybrid_weights")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +32,7 @@ class RerankRequest(_message.Message):
     TRUNCATE_FIELD_NUMBER: _ClassVar[int]
     SCORING_FIELD_NUMBER: _ClassVar[int]
     BEST_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    HYBRID_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     model: str
     query: str
     documents: _containers.RepeatedScalarFieldContainer[str]
@@ -39,7 +42,18 @@ class RerankRequest(_message.Message):
     truncate: bool
     scoring: Scoring
     best_chunk: bool
-    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., documents: _Optional[_Iterable[str]] = ..., top_n: _Optional[int] = ..., instruction: _Optional[str] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., scoring: _Optional[_Union[Scoring, str]] = ..., best_chunk: _Optional[bool] = ...) -> None: ...
+    hybrid_weights: HybridWeights
+    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., documents: _Optional[_Iterable[str]] = ..., top_n: _Optional[int] = ..., instruction: _Optional[str] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., scoring: _Optional[_Union[Scoring, str]] = ..., best_chunk: _Optional[bool] = ..., hybrid_weights: _Optional[_Union[HybridWeights, _Mapping]] = ...) -> None: ...
+
+class HybridWeights(_message.Message):
+    __slots__ = ("dense", "sparse", "colbert")
+    DENSE_FIELD_NUMBER: _ClassVar[int]
+    SPARSE_FIELD_NUMBER: _ClassVar[int]
+    COLBERT_FIELD_NUMBER: _ClassVar[int]
+    dense: float
+    sparse: float
+    colbert: float
+    def __init__(self, dense: _Optional[float] = ..., sparse: _Optional[float] = ..., colbert: _Optional[float] = ...) -> None: ...
 
 class RerankResult(_message.Message):
     __slots__ = ("index", "score", "document", "prompt_tokens", "truncated", "chunks", "best_start", "best_end")
@@ -74,7 +88,7 @@ class RerankResponse(_message.Message):
     def __init__(self, model: _Optional[str] = ..., results: _Optional[_Iterable[_Union[RerankResult, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., scoring: _Optional[_Union[Scoring, str]] = ...) -> None: ...
 
 class RerankStreamRequest(_message.Message):
-    __slots__ = ("model", "query", "instruction", "top_n", "return_documents", "truncate", "documents", "scoring", "best_chunk")
+    __slots__ = ("model", "query", "instruction", "top_n", "return_documents", "truncate", "documents", "scoring", "best_chunk", "hybrid_weights")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
@@ -84,6 +98,7 @@ class RerankStreamRequest(_message.Message):
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     SCORING_FIELD_NUMBER: _ClassVar[int]
     BEST_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    HYBRID_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     model: str
     query: str
     instruction: str
@@ -93,7 +108,8 @@ class RerankStreamRequest(_message.Message):
     documents: _containers.RepeatedScalarFieldContainer[str]
     scoring: Scoring
     best_chunk: bool
-    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., instruction: _Optional[str] = ..., top_n: _Optional[int] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., documents: _Optional[_Iterable[str]] = ..., scoring: _Optional[_Union[Scoring, str]] = ..., best_chunk: _Optional[bool] = ...) -> None: ...
+    hybrid_weights: HybridWeights
+    def __init__(self, model: _Optional[str] = ..., query: _Optional[str] = ..., instruction: _Optional[str] = ..., top_n: _Optional[int] = ..., return_documents: _Optional[bool] = ..., truncate: _Optional[bool] = ..., documents: _Optional[_Iterable[str]] = ..., scoring: _Optional[_Union[Scoring, str]] = ..., best_chunk: _Optional[bool] = ..., hybrid_weights: _Optional[_Union[HybridWeights, _Mapping]] = ...) -> None: ...
 
 class RerankStreamResponse(_message.Message):
     __slots__ = ("model", "chunk", "results", "usage", "final", "scoring")

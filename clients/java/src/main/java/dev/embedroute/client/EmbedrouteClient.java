@@ -10,6 +10,8 @@ import dev.embedroute.v1.CancelBatchRequest;
 import dev.embedroute.v1.EmbedRequest;
 import dev.embedroute.v1.EmbedResponse;
 import dev.embedroute.v1.EmbedServiceGrpc;
+import dev.embedroute.v1.EmbedSparseRequest;
+import dev.embedroute.v1.EmbedSparseResponse;
 import dev.embedroute.v1.EmbedStreamRequest;
 import dev.embedroute.v1.EmbedStreamResponse;
 import dev.embedroute.v1.EmbedTokensRequest;
@@ -173,6 +175,28 @@ public final class EmbedrouteClient implements AutoCloseable {
         vectors.add(floats(e));
       }
       out.add(new TokenVectors(List.copyOf(t.getTokenIdsList()), vectors, t.getTruncated()));
+    }
+    return out;
+  }
+
+  /**
+   * BGE-M3's sparse (lexical) weights of each text, from the same one decode as its dense and
+   * ColBERT vectors: vocabulary ids ascending with the weight of each, and each id's token string
+   * when {@code returnTokens}. Of the options, model, input type, instruction and truncate apply.
+   * A model without the sparse head answers INVALID_ARGUMENT.
+   */
+  public List<SparseVector> embedSparse(List<String> texts, EmbedOptions options, boolean returnTokens) {
+    EmbedSparseRequest request = EmbedSparseRequest.newBuilder().setModel(options.model()).addAllInputs(texts)
+        .setOptions(options.proto()).setReturnTokens(returnTokens).build();
+    EmbedSparseResponse reply = blocking(timeout, d -> embedBlocking.withDeadline(d).embedSparse(request));
+    List<SparseVector> out = new ArrayList<>(reply.getInputsCount());
+    for (dev.embedroute.v1.SparseVector v : reply.getInputsList()) {
+      float[] weights = new float[v.getWeightsCount()];
+      for (int i = 0; i < weights.length; i++) {
+        weights[i] = v.getWeights(i);
+      }
+      out.add(new SparseVector(List.copyOf(v.getTokenIdsList()), weights, List.copyOf(v.getTokensList()),
+          v.getPromptTokens(), v.getTruncated()));
     }
     return out;
   }
