@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any, TypeVar
@@ -67,8 +67,10 @@ from service.core.results import (
     Scoring,
     ServerInfo,
     SparseEmbedResult,
+    SparseEmbedStreamResult,
     Timing,
     TokenEmbedResult,
+    TokenEmbedStreamResult,
     TokenizeResult,
     Usage,
 )
@@ -150,6 +152,22 @@ class Application:
         if call.token_ids is not None:
             decoded = await self.decode(DecodeCall(call.model, call.token_ids, kind="embedding"), deadline=deadline)
             call = replace(call, inputs=decoded.texts, token_ids=None)
+        return await self._embed_tokens(call, deadline)
+
+    async def embed_tokens_stream(
+        self, items: AsyncIterable[EmbedStreamItem], *, deadline: float | None = None, ordered: bool = False
+    ) -> AsyncIterator[TokenEmbedStreamResult]:
+        """Each message's token vectors, as `embed_stream` answers its vectors (window, order, first
+        failure ends the stream); messages in flight together share the worker's batches."""
+        self._check_open()
+
+        async def one(item: EmbedStreamItem) -> TokenEmbedStreamResult:
+            return TokenEmbedStreamResult(item, await self._embed_tokens(item.call, deadline))
+
+        async for result in self._stream_each(items, one, ordered):
+            yield result
+
+    async def _embed_tokens(self, call: EmbedCall, deadline: float | None) -> TokenEmbedResult:
         started = time.monotonic_ns()
         worker = self.registry.worker_for(call.model, "embedding")
         description = worker.description
@@ -174,6 +192,27 @@ class Application:
         if call.token_ids is not None:
             decoded = await self.decode(DecodeCall(call.model, call.token_ids, kind="embedding"), deadline=deadline)
             call = replace(call, inputs=decoded.texts, token_ids=None)
+        return await self._embed_sparse(call, pieces, deadline)
+
+    async def embed_sparse_stream(
+        self,
+        items: AsyncIterable[EmbedStreamItem],
+        *,
+        pieces: bool = False,
+        deadline: float | None = None,
+        ordered: bool = False,
+    ) -> AsyncIterator[SparseEmbedStreamResult]:
+        """Each message's lexical weights, as `embed_stream` answers its vectors; a model without the
+        sparse head fails the first message, INVALID_ARGUMENT."""
+        self._check_open()
+
+        async def one(item: EmbedStreamItem) -> SparseEmbedStreamResult:
+            return SparseEmbedStreamResult(item, await self._embed_sparse(item.call, pieces, deadline))
+
+        async for result in self._stream_each(items, one, ordered):
+            yield result
+
+    async def _embed_sparse(self, call: EmbedCall, pieces: bool, deadline: float | None) -> SparseEmbedResult:
         started = time.monotonic_ns()
         worker = self.registry.worker_for(call.model, "embedding")
         description = worker.description
@@ -197,14 +236,27 @@ class Application:
         self._check_open()  # a stream already open when draining starts may finish within the grace
 
         async def one(item: EmbedStreamItem) -> EmbedStreamResult:
+            return EmbedStreamResult(item, await self._embed(item.call, deadline))
+
+        async for result in self._stream_each(items, one, ordered):
+            yield result
+
+    async def _stream_each(
+        self, items: AsyncIterable[EmbedStreamItem], one: Callable[[EmbedStreamItem], Awaitable[T]], ordered: bool
+    ) -> AsyncIterator[T]:
+        """Every embedding stream's one policy: `stream_window` messages in flight (so the worker
+        batches them together), answers as computed or in request order, and a bad message's
+        INVALID_ARGUMENT names its id."""
+
+        async def named(item: EmbedStreamItem) -> T:
             try:
-                return EmbedStreamResult(item, await self._embed(item.call, deadline))
+                return await one(item)
             except InvalidArgumentError as exc:
                 exc.metadata["id"] = item.id
                 raise
 
         in_order = map_ordered if ordered else map_unordered
-        async for result in in_order(items, one, self.settings.stream_window):
+        async for result in in_order(items, named, self.settings.stream_window):
             yield result
 
     async def _embed(self, call: EmbedCall, deadline: float | None) -> EmbedResult:

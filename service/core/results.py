@@ -94,6 +94,22 @@ class EmbedStreamResult:
 
 
 @dataclass(frozen=True)
+class TokenEmbedStreamResult:
+    """One answer of a stream of token-vector requests (TEI's EmbedAllStream)."""
+
+    item: EmbedStreamItem
+    result: TokenEmbedResult
+
+
+@dataclass(frozen=True)
+class SparseEmbedStreamResult:
+    """One answer of a stream of sparse requests (TEI's EmbedSparseStream)."""
+
+    item: EmbedStreamItem
+    result: SparseEmbedResult
+
+
+@dataclass(frozen=True)
 class RankedDocument:
     index: int
     """Position in the whole request (across a stream's chunks)."""
@@ -193,9 +209,11 @@ __all__ = [
     "SCORINGS",
     "Scoring",
     "ServerInfo",
+    "SparseEmbedStreamResult",
     "Timing",
     "TokenCount",
     "TokenEmbedResult",
+    "TokenEmbedStreamResult",
     "TokenizeResult",
     "Usage",
 ]

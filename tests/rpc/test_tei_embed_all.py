@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import grpc
 import numpy as np
-import pytest
 
 from service.rpc.generated.embedroute.v1 import embed_pb2, embed_pb2_grpc
 from service.rpc.generated.tei.v1 import tei_pb2, tei_pb2_grpc
@@ -22,8 +21,3 @@ def test_embed_all_equals_embed_tokens(channel: grpc.Channel) -> None:
     np.testing.assert_allclose(got, np.array([v.float_values for v in want.vectors], dtype=np.float32), atol=1e-5)
     assert reply.metadata.compute_tokens == len(want.token_ids)
 
-
-def test_embed_all_stream_is_unimplemented(channel: grpc.Channel) -> None:
-    with pytest.raises(grpc.RpcError) as caught:
-        list(tei_pb2_grpc.EmbedStub(channel).EmbedAllStream(iter([tei_pb2.EmbedAllRequest(inputs=TEXT)])))
-    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED

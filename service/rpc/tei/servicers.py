@@ -2,25 +2,36 @@
 
 Registered on the gRPC port beside embedroute.v1 (service.rpc.server), with the same
 call bookkeeping, API keys and status mapping (service.rpc.status, with this package's
-field tables). What TEI serves and embedroute cannot (streams of sparse or per-token embeddings,
-classification) answers UNIMPLEMENTED with a message saying what to use instead.
-EmbedStream answers in request order, as TEI does (the application holds results back
-until their turn); RerankStream answers once, with every chunk merged by the application.
+field tables). What TEI serves and embedroute cannot (classification) answers UNIMPLEMENTED with
+a message saying what to use instead. EmbedStream, EmbedSparseStream and EmbedAllStream answer
+in request order, as TEI does (the application holds results back until their turn);
+RerankStream answers once, with every chunk merged by the application.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol, TypeVar
 
 import grpc
 
 from service.app import Application
-from service.core.requests import EmbedStreamItem, RerankCall
+from service.core.requests import EmbedCall, EmbedStreamItem, RerankCall
+from service.core.results import SparseEmbedResult, TokenEmbedResult
 from service.rpc.context import Context, deadline
 from service.rpc.generated.tei.v1 import tei_pb2
 from service.rpc.status import rpc_errors, stream_rpc_errors
 from service.rpc.tei import fields, translate
+
+
+class _OneInput(Protocol):
+    """What every TEI embedding message has: one input."""
+
+    @property
+    def inputs(self) -> str: ...
+
+
+M = TypeVar("M", bound=_OneInput)
 
 
 async def _unimplemented(context: Context, what: str) -> None:
@@ -51,47 +62,70 @@ class EmbedServicer:
     async def EmbedStream(
         self, request_iterator: AsyncIterator[tei_pb2.EmbedRequest], context: Context
     ) -> AsyncIterator[tei_pb2.EmbedResponse]:
-        chars: dict[int, int] = {}
-
-        async def items() -> AsyncIterator[EmbedStreamItem]:
-            n = 0
-            async for request in request_iterator:
-                chars[n] = len(request.inputs)
-                yield EmbedStreamItem(str(n), translate.embed_call(request))
-                n += 1
-
-        async for done in self._app.embed_stream(items(), deadline=deadline(context), ordered=True):
+        chars: dict[str, int] = {}
+        items = _numbered(request_iterator, translate.embed_call, chars)
+        async for done in self._app.embed_stream(items, deadline=deadline(context), ordered=True):
             yield tei_pb2.EmbedResponse(
                 embeddings=done.result.embeddings[0].vector.tolist(),
-                metadata=translate.metadata(done.result.usage, chars.pop(int(done.item.id))),
+                metadata=translate.metadata(done.result.usage, chars.pop(done.item.id)),
             )
 
     @rpc_errors(fields.EMBED)
     async def EmbedSparse(self, request: tei_pb2.EmbedSparseRequest, context: Context) -> tei_pb2.EmbedSparseResponse:
         result = await self._app.embed_sparse(translate.embed_sparse_call(request), deadline=deadline(context))
-        weights = result.inputs[0]
-        return tei_pb2.EmbedSparseResponse(
-            sparse_embeddings=[
-                tei_pb2.SparseValue(index=i, value=v) for i, v in zip(weights.token_ids, weights.weights.tolist(), strict=True)
-            ],
-            metadata=translate.metadata(result.usage, len(request.inputs)),
-        )
+        return _sparse_response(result, len(request.inputs))
 
-    async def EmbedSparseStream(self, request_iterator: Any, context: Context) -> AsyncIterator[Any]:
-        await _unimplemented(context, "a stream of sparse embeddings (tei.v1.Embed/EmbedSparse answers one input at a time)")
-        yield  # pragma: no cover - makes this an async generator, as stream handlers must be
+    @stream_rpc_errors(fields.EMBED)
+    async def EmbedSparseStream(
+        self, request_iterator: AsyncIterator[tei_pb2.EmbedSparseRequest], context: Context
+    ) -> AsyncIterator[tei_pb2.EmbedSparseResponse]:
+        chars: dict[str, int] = {}
+        items = _numbered(request_iterator, translate.embed_sparse_call, chars)
+        async for done in self._app.embed_sparse_stream(items, deadline=deadline(context), ordered=True):
+            yield _sparse_response(done.result, chars.pop(done.item.id))
 
     @rpc_errors(fields.EMBED)
     async def EmbedAll(self, request: tei_pb2.EmbedAllRequest, context: Context) -> tei_pb2.EmbedAllResponse:
         result = await self._app.embed_tokens(translate.embed_all_call(request), deadline=deadline(context))
-        return tei_pb2.EmbedAllResponse(
-            token_embeddings=[tei_pb2.TokenEmbedding(embeddings=row.tolist()) for row in result.inputs[0].vectors],
-            metadata=translate.metadata(result.usage, len(request.inputs)),
-        )
+        return _all_response(result, len(request.inputs))
 
-    async def EmbedAllStream(self, request_iterator: Any, context: Context) -> AsyncIterator[Any]:
-        await _unimplemented(context, "a stream of per-token embeddings (tei.v1.Embed/EmbedAll answers one input at a time)")
-        yield  # pragma: no cover
+    @stream_rpc_errors(fields.EMBED)
+    async def EmbedAllStream(
+        self, request_iterator: AsyncIterator[tei_pb2.EmbedAllRequest], context: Context
+    ) -> AsyncIterator[tei_pb2.EmbedAllResponse]:
+        chars: dict[str, int] = {}
+        items = _numbered(request_iterator, translate.embed_all_call, chars)
+        async for done in self._app.embed_tokens_stream(items, deadline=deadline(context), ordered=True):
+            yield _all_response(done.result, chars.pop(done.item.id))
+
+
+def _sparse_response(result: SparseEmbedResult, chars: int) -> tei_pb2.EmbedSparseResponse:
+    weights = result.inputs[0]
+    return tei_pb2.EmbedSparseResponse(
+        sparse_embeddings=[
+            tei_pb2.SparseValue(index=i, value=v) for i, v in zip(weights.token_ids, weights.weights.tolist(), strict=True)
+        ],
+        metadata=translate.metadata(result.usage, chars),
+    )
+
+
+def _all_response(result: TokenEmbedResult, chars: int) -> tei_pb2.EmbedAllResponse:
+    return tei_pb2.EmbedAllResponse(
+        token_embeddings=[tei_pb2.TokenEmbedding(embeddings=row.tolist()) for row in result.inputs[0].vectors],
+        metadata=translate.metadata(result.usage, chars),
+    )
+
+
+async def _numbered(
+    requests: AsyncIterator[M], call: Callable[[M], EmbedCall], chars: dict[str, int]
+) -> AsyncIterator[EmbedStreamItem]:
+    """A TEI stream's messages as the application's items, numbered in request order; each one's
+    characters kept for its answer's metadata."""
+    n = 0
+    async for request in requests:
+        chars[str(n)] = len(request.inputs)
+        yield EmbedStreamItem(str(n), call(request))
+        n += 1
 
 
 class PredictServicer:
