@@ -2,9 +2,11 @@
 # CI gate for the Python, Go, TypeScript and Java clients:
 #   1. the checked-in generated code equals a fresh scripts/gen-clients.sh run; mypy --strict
 #      on the Python client (the other three are type-checked by their own builds);
-#   2. one real server on loopback (tiny synth models, API keys required, a data_dir for batch jobs);
-#   3. every client's own test suite against it (EMBEDROUTE_TARGET, EMBEDROUTE_API_KEY,
-#      EMBEDROUTE_VECTORS_DIR), then each client's model card example;
+#   2. one real server on loopback (tiny synth models, API keys required, a data_dir for batch jobs),
+#      and a second one serving the tests' tiny BGE-M3 for hybrid scoring (tests/clients/m3_hybrid.py);
+#   3. every client's own test suite against them (EMBEDROUTE_TARGET, EMBEDROUTE_API_KEY,
+#      EMBEDROUTE_VECTORS_DIR, EMBEDROUTE_M3_TARGET, EMBEDROUTE_M3_HYBRID: the expected scores),
+#      then each client's model card example;
 #   4. the cross-language check: all four returned the same vectors.
 # Every suite runs even when an earlier one failed, so that one CI run shows every problem;
 # the exit status is 1 when anything failed. Tools install idempotently (npm ci from the
@@ -19,12 +21,13 @@ mvn=(mvn -B -ntp -T1)
 
 work="$(mktemp -d)"
 server_pid=""
+m3_pid=""
 failed=()
 cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  for pid in $server_pid $m3_pid; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -77,7 +80,21 @@ if ! "$python" scripts/wait_healthy.py "127.0.0.1:$port" 120; then
   exit 1
 fi
 echo "serving on 127.0.0.1:$port"
+
+step "BGE-M3 server (hybrid scoring)"
+"$python" -m tests.clients.m3_hybrid "$work/m3" "$work/m3-hybrid.json"
+m3_port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$embedroute" serve --host 127.0.0.1 --port "$m3_port" --models "$work/m3" --metrics-port 0 --http-port 0 \
+  --log-format text --api-keys-file "$work/api-keys" > "$work/m3-server.log" 2>&1 &
+m3_pid=$!
+if ! "$python" scripts/wait_healthy.py "127.0.0.1:$m3_port" 120; then
+  echo "the BGE-M3 server did not become healthy; its log:" >&2
+  cat "$work/m3-server.log" >&2
+  exit 1
+fi
+echo "serving the tiny BGE-M3 on 127.0.0.1:$m3_port"
 export EMBEDROUTE_TARGET="127.0.0.1:$port" EMBEDROUTE_API_KEY="$api_key" EMBEDROUTE_VECTORS_DIR="$work/vectors"
+export EMBEDROUTE_M3_TARGET="127.0.0.1:$m3_port" EMBEDROUTE_M3_HYBRID="$work/m3-hybrid.json"
 
 check "python client" "$python" -m pytest -q -p no:cacheprovider clients/python/tests
 check "go client" bash -c 'cd clients/go && go vet ./... && go test -count=1 ./...'

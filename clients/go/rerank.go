@@ -17,6 +17,42 @@ type RerankOptions struct {
 	Instruction     string
 	ReturnDocuments bool
 	Truncate        bool
+	Scoring         Scoring        // zero: the reranker when one is served, else cosine
+	HybridWeights   *HybridWeights // with ScoringHybrid; nil: BGE-M3's 0.4, 0.2, 0.4
+}
+
+// Scoring is how Rerank scores documents.
+type Scoring int
+
+const (
+	// ScoringDefault scores with the reranker when one is served, else by cosine over the embedding model.
+	ScoringDefault Scoring = iota
+	// ScoringReranker scores with a reranker model.
+	ScoringReranker
+	// ScoringCosine scores by cosine similarity of an embedding model's vectors.
+	ScoringCosine
+	// ScoringMaxSim scores by late interaction (MaxSim) over an embedding model's token vectors.
+	ScoringMaxSim
+	// ScoringHybrid is BGE-M3's weighted dense + sparse + ColBERT score (see HybridWeights).
+	ScoringHybrid
+)
+
+var scorings = map[Scoring]pb.Scoring{
+	ScoringDefault: pb.Scoring_SCORING_UNSPECIFIED, ScoringReranker: pb.Scoring_SCORING_RERANKER,
+	ScoringCosine: pb.Scoring_SCORING_COSINE, ScoringMaxSim: pb.Scoring_SCORING_MAXSIM, ScoringHybrid: pb.Scoring_SCORING_HYBRID,
+}
+
+// HybridWeights weigh ScoringHybrid's dense, sparse (lexical) and ColBERT scores: each at least 0,
+// not all 0; the server skips a score weighted 0.
+type HybridWeights struct {
+	Dense, Sparse, Colbert float32
+}
+
+func (w *HybridWeights) proto() *pb.HybridWeights {
+	if w == nil {
+		return nil
+	}
+	return &pb.HybridWeights{Dense: w.Dense, Sparse: w.Sparse, Colbert: w.Colbert}
 }
 
 // RerankResult is one scored document; Index is its position in the documents passed in.
@@ -36,11 +72,12 @@ func results(in []*pb.RerankResult) []RerankResult {
 	return out
 }
 
-// Rerank scores documents against query, best first.
+// Rerank scores documents against query, best first; opts.Scoring picks how.
 func (c *Client) Rerank(ctx context.Context, query string, documents []string, opts RerankOptions) ([]RerankResult, error) {
 	request := &pb.RerankRequest{
 		Model: opts.Model, Query: query, Documents: documents, TopN: opts.TopN,
 		Instruction: opts.Instruction, ReturnDocuments: opts.ReturnDocuments, Truncate: opts.Truncate,
+		Scoring: scorings[opts.Scoring], HybridWeights: opts.HybridWeights.proto(),
 	}
 	reply, err := withRetry(c.outgoing(ctx), c.retry, func(ctx context.Context) (*pb.RerankResponse, error) {
 		return c.reranker.Rerank(ctx, request)
@@ -64,6 +101,7 @@ func (c *Client) RerankStream(ctx context.Context, query string, documents iter.
 		message := &pb.RerankStreamRequest{
 			Model: opts.Model, Query: query, Instruction: opts.Instruction, TopN: opts.TopN,
 			ReturnDocuments: opts.ReturnDocuments, Truncate: opts.Truncate,
+			Scoring: scorings[opts.Scoring], HybridWeights: opts.HybridWeights.proto(),
 		}
 		first := true
 		for document := range documents {

@@ -43,6 +43,7 @@ import {
   type RerankResult as RerankResultProto,
   RerankServiceClient,
   RerankStreamRequest,
+  Scoring,
 } from "./gen/embedroute/v1/rerank";
 import {
   type ListModelsResponse,
@@ -96,6 +97,36 @@ export interface RerankOptions extends CallSettings {
   instruction?: string;
   returnDocuments?: boolean;
   truncate?: boolean;
+  /** How to score; absent: the reranker when one is served, else cosine over the embedding model. */
+  scoring?: RerankScoring;
+  /** With scoring "hybrid"; absent: BGE-M3's 0.4, 0.2, 0.4. */
+  hybridWeights?: HybridWeights;
+}
+
+/**
+ * "cosine" and "maxsim" (late interaction over token vectors) score with an embedding model,
+ * "hybrid" is BGE-M3's weighted dense + sparse + ColBERT score.
+ */
+export type RerankScoring = "reranker" | "cosine" | "maxsim" | "hybrid";
+
+/** The weights of "hybrid" scoring: each at least 0, not all 0; the server skips a score weighted 0. */
+export interface HybridWeights {
+  dense: number;
+  sparse: number;
+  colbert: number;
+}
+
+const SCORINGS: Record<RerankScoring, Scoring> = {
+  reranker: Scoring.SCORING_RERANKER,
+  cosine: Scoring.SCORING_COSINE,
+  maxsim: Scoring.SCORING_MAXSIM,
+  hybrid: Scoring.SCORING_HYBRID,
+};
+
+/** The request fields of `options.scoring` and `options.hybridWeights` (the server checks them). */
+function scoringFields(options: RerankOptions): { scoring: Scoring; hybridWeights?: HybridWeights } {
+  const scoring = options.scoring === undefined ? Scoring.SCORING_UNSPECIFIED : SCORINGS[options.scoring];
+  return options.hybridWeights === undefined ? { scoring } : { scoring, hybridWeights: { ...options.hybridWeights } };
 }
 
 export interface RerankResult {
@@ -291,6 +322,7 @@ export class EmbedrouteClient {
       instruction: options.instruction ?? "",
       returnDocuments: options.returnDocuments ?? false,
       truncate: options.truncate ?? false,
+      ...scoringFields(options),
     });
     const reply = await this.unary<RerankResponse>(options.timeoutMs, (metadata, callOptions, done) =>
       this.reranker.rerank(request, metadata, callOptions, done),
@@ -315,6 +347,7 @@ export class EmbedrouteClient {
       topN: options.topN ?? 0,
       returnDocuments: options.returnDocuments ?? false,
       truncate: options.truncate ?? false,
+      ...scoringFields(options),
     };
     const size = Math.max(1, options.chunkSize ?? 64);
     const requests = (async function* () {

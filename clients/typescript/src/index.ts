@@ -1,5 +1,16 @@
 export { EmbedrouteClient } from "./client";
-export type { CallSettings, EmbedOptions, EmbedrouteClientOptions, RerankOptions, RerankResult, SparseVector, Streamed, TokenVectors } from "./client";
+export type {
+  CallSettings,
+  EmbedOptions,
+  EmbedrouteClientOptions,
+  HybridWeights,
+  RerankOptions,
+  RerankResult,
+  RerankScoring,
+  SparseVector,
+  Streamed,
+  TokenVectors,
+} from "./client";
 export { EmbedrouteError, type FieldViolation, VectorSpaceMismatchError } from "./errors";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry";
 export { similarity } from "./similarity";

@@ -1,5 +1,6 @@
 // The server under test comes from scripts/check-clients.sh (EMBEDROUTE_TARGET,
-// EMBEDROUTE_API_KEY, EMBEDROUTE_VECTORS_DIR); without it the server tests skip.
+// EMBEDROUTE_API_KEY, EMBEDROUTE_VECTORS_DIR; EMBEDROUTE_M3_TARGET, a second server with the tiny
+// BGE-M3, and EMBEDROUTE_M3_HYBRID, the hybrid scores it must give); without it the server tests skip.
 import assert from "node:assert/strict";
 
 import { EmbedrouteClient } from "../src";
@@ -8,6 +9,10 @@ export const target = process.env.EMBEDROUTE_TARGET ?? "";
 export const apiKey = process.env.EMBEDROUTE_API_KEY ?? "";
 export const vectorsDir = process.env.EMBEDROUTE_VECTORS_DIR ?? "";
 export const needsServer = target && apiKey ? false : "EMBEDROUTE_TARGET/EMBEDROUTE_API_KEY unset: run scripts/check-clients.sh";
+export const m3Target = process.env.EMBEDROUTE_M3_TARGET ?? "";
+export const m3Hybrid = process.env.EMBEDROUTE_M3_HYBRID ?? "";
+export const needsM3Server =
+  m3Target && m3Hybrid && apiKey ? false : "EMBEDROUTE_M3_TARGET/EMBEDROUTE_M3_HYBRID unset: run scripts/check-clients.sh";
 
 export const QUERIES = ["What is the capital of China?", "Explain gravity"];
 export const DOCUMENTS = [

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from ._convert import Chunk, InputType, Precision, RerankResult, SparseVector
+from ._convert import Chunk, HybridWeights, InputType, Precision, RerankResult, Scoring, SparseVector
 from .aio import AsyncClient
 from .batch import Batch, BatchPage, BatchResult, EmbedLine, LineProblem, RerankLine
 from .client import Client
@@ -36,6 +36,7 @@ __all__ = [
     "EmbedLine",
     "EmbedrouteError",
     "FieldViolation",
+    "HybridWeights",
     "InputType",
     "InvalidArgumentError",
     "LineProblem",
@@ -46,6 +47,7 @@ __all__ = [
     "SparseVector",
     "ResourceExhaustedError",
     "RetryPolicy",
+    "Scoring",
     "UnauthenticatedError",
     "UnavailableError",
     "VectorSpaceMismatchError",

@@ -16,6 +16,7 @@ from .errors import VectorSpaceMismatchError
 InputType = Literal["query", "document"]
 Precision = Literal["float32", "int8", "ubinary"]
 Chunking = Literal["none", "mean", "chunks"]
+Scoring = Literal["reranker", "cosine", "maxsim", "hybrid"]
 
 _INPUT_TYPES = {None: common_pb2.INPUT_TYPE_UNSPECIFIED, "query": common_pb2.INPUT_TYPE_QUERY,
                 "document": common_pb2.INPUT_TYPE_DOCUMENT}
@@ -23,6 +24,20 @@ _ENCODINGS = {"float32": embed_pb2.ENCODING_FLOAT32, "int8": embed_pb2.ENCODING_
               "ubinary": embed_pb2.ENCODING_UBINARY}
 _CHUNKING = {"none": embed_pb2.CHUNKING_MODE_NONE, "mean": embed_pb2.CHUNKING_MODE_MEAN,
              "chunks": embed_pb2.CHUNKING_MODE_CHUNKS}
+_SCORINGS = {None: rerank_pb2.SCORING_UNSPECIFIED, "reranker": rerank_pb2.SCORING_RERANKER,
+             "cosine": rerank_pb2.SCORING_COSINE, "maxsim": rerank_pb2.SCORING_MAXSIM,
+             "hybrid": rerank_pb2.SCORING_HYBRID}
+
+
+@dataclass(frozen=True)
+class HybridWeights:
+    """The weights of `scoring="hybrid"`'s dense, sparse (lexical) and ColBERT scores (BGE-M3's
+    own are 0.4, 0.2, 0.4, the server's default): each at least 0, not all 0; the server skips a
+    score weighted 0."""
+
+    dense: float
+    sparse: float
+    colbert: float
 
 
 @dataclass(frozen=True)
@@ -184,23 +199,35 @@ class Reorder:
             raise RuntimeError(f"stream ended with results {sorted(self._held)} but no result for {self._next}")
 
 
+def _scoring(scoring: Scoring | None, hybrid_weights: HybridWeights | None) -> dict[str, Any]:
+    """The request's scoring fields; the server checks them (weights without hybrid included)."""
+    fields: dict[str, Any] = {"scoring": _SCORINGS[scoring]}
+    if hybrid_weights is not None:
+        fields["hybrid_weights"] = rerank_pb2.HybridWeights(
+            dense=hybrid_weights.dense, sparse=hybrid_weights.sparse, colbert=hybrid_weights.colbert
+        )
+    return fields
+
+
 def rerank_request(
     model: str, query: str, documents: Sequence[str], top_n: int | None, instruction: str | None,
-    return_documents: bool, truncate: bool,
+    return_documents: bool, truncate: bool, scoring: Scoring | None = None, hybrid_weights: HybridWeights | None = None,
 ) -> rerank_pb2.RerankRequest:
     return rerank_pb2.RerankRequest(
         model=model, query=query, documents=list(documents), top_n=top_n or 0,
         instruction=instruction or "", return_documents=return_documents, truncate=truncate,
+        **_scoring(scoring, hybrid_weights),
     )
 
 
 def rerank_stream_first(
-    model: str, query: str, top_n: int | None, instruction: str | None, return_documents: bool, truncate: bool
+    model: str, query: str, top_n: int | None, instruction: str | None, return_documents: bool, truncate: bool,
+    scoring: Scoring | None = None, hybrid_weights: HybridWeights | None = None,
 ) -> rerank_pb2.RerankStreamRequest:
     """The stream's first message: query and options (documents follow in chunks)."""
     return rerank_pb2.RerankStreamRequest(
         model=model, query=query, instruction=instruction or "", top_n=top_n or 0,
-        return_documents=return_documents, truncate=truncate,
+        return_documents=return_documents, truncate=truncate, **_scoring(scoring, hybrid_weights),
     )
 
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from . import _convert
 from . import batch as _batch
-from ._convert import Chunk, InputType, Precision, RerankResult, SparseVector
+from ._convert import Chunk, HybridWeights, InputType, Precision, RerankResult, Scoring, SparseVector
 from .batch import Batch, BatchPage, BatchResult, EmbedLine, RerankLine
 from ._proto.embedroute.v1 import batch_pb2, batch_pb2_grpc, embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2_grpc
 from .errors import from_rpc_error
@@ -288,12 +288,14 @@ class AsyncClient:
         instruction: str | None = None,
         return_documents: bool = False,
         truncate: bool = False,
+        scoring: Scoring | None = None,
+        hybrid_weights: HybridWeights | None = None,
         model: str = "",
         timeout: float | None = None,
     ) -> list[RerankResult]:
         """See `Client.rerank`."""
         request = _convert.rerank_request(
-            model, query, documents, top_n, instruction, return_documents, truncate
+            model, query, documents, top_n, instruction, return_documents, truncate, scoring, hybrid_weights
         )
         reply = await self._unary(self._reranker.Rerank, request, timeout)
         return _convert.rerank_results(reply.results, return_documents)
@@ -308,11 +310,15 @@ class AsyncClient:
         instruction: str | None = None,
         return_documents: bool = False,
         truncate: bool = False,
+        scoring: Scoring | None = None,
+        hybrid_weights: HybridWeights | None = None,
         model: str = "",
         timeout: float | None = None,
     ) -> list[RerankResult]:
         """See `Client.rerank_stream`."""
-        first = _convert.rerank_stream_first(model, query, top_n, instruction, return_documents, truncate)
+        first = _convert.rerank_stream_first(
+            model, query, top_n, instruction, return_documents, truncate, scoring, hybrid_weights
+        )
         requests = _convert.rerank_stream_requests(first, _convert.chunks(documents, chunk_size))
         collected: list[RerankResult] = []
         try:

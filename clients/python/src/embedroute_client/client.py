@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from . import _convert
 from . import batch as _batch
-from ._convert import Chunk, InputType, Precision, RerankResult, SparseVector
+from ._convert import Chunk, HybridWeights, InputType, Precision, RerankResult, Scoring, SparseVector
 from .batch import Batch, BatchPage, BatchResult, EmbedLine, RerankLine
 from ._proto.embedroute.v1 import batch_pb2, batch_pb2_grpc, embed_pb2, embed_pb2_grpc, model_pb2, model_pb2_grpc, rerank_pb2_grpc
 from .errors import from_rpc_error
@@ -295,12 +295,17 @@ class Client:
         instruction: str | None = None,
         return_documents: bool = False,
         truncate: bool = False,
+        scoring: Scoring | None = None,
+        hybrid_weights: HybridWeights | None = None,
         model: str = "",
         timeout: float | None = None,
     ) -> list[RerankResult]:
-        """Documents scored against the query, best first (at most `top_n`)."""
+        """Documents scored against the query, best first (at most `top_n`). `scoring` picks how
+        (None: the reranker when one is served, else cosine over the embedding model; "cosine" and
+        "maxsim" over an embedding model; "hybrid": BGE-M3's weighted dense + sparse + ColBERT
+        score, with `hybrid_weights` or BGE-M3's own)."""
         request = _convert.rerank_request(
-            model, query, documents, top_n, instruction, return_documents, truncate
+            model, query, documents, top_n, instruction, return_documents, truncate, scoring, hybrid_weights
         )
         reply = self._unary(self._reranker.Rerank, request, timeout)
         return _convert.rerank_results(reply.results, return_documents)
@@ -315,12 +320,16 @@ class Client:
         instruction: str | None = None,
         return_documents: bool = False,
         truncate: bool = False,
+        scoring: Scoring | None = None,
+        hybrid_weights: HybridWeights | None = None,
         model: str = "",
         timeout: float | None = None,
     ) -> list[RerankResult]:
         """Reranks a candidate list too large for one message (any iterable), sent in
         chunks; returns the best `top_n` (all when None), best first."""
-        first = _convert.rerank_stream_first(model, query, top_n, instruction, return_documents, truncate)
+        first = _convert.rerank_stream_first(
+            model, query, top_n, instruction, return_documents, truncate, scoring, hybrid_weights
+        )
         requests = _convert.rerank_stream_requests(first, _convert.chunks(documents, chunk_size))
         collected: list[RerankResult] = []
         try:
