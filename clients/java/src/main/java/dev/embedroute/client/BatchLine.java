@@ -23,10 +23,11 @@ public final class BatchLine {
   }
 
   public static BatchLine rerank(String customId, String query, List<String> documents, RerankOptions options) {
-    return new BatchLine(SubmitBatchRequest.newBuilder().setCustomId(customId).setRerank(
-        RerankRequest.newBuilder().setModel(options.model()).setQuery(query).addAllDocuments(documents)
-            .setTopN(options.topN()).setInstruction(options.instruction())
-            .setReturnDocuments(options.returnDocuments()).setTruncate(options.truncate())).build());
+    RerankRequest.Builder rerank = RerankRequest.newBuilder().setModel(options.model()).setQuery(query)
+        .addAllDocuments(documents).setTopN(options.topN()).setInstruction(options.instruction())
+        .setReturnDocuments(options.returnDocuments()).setTruncate(options.truncate());
+    options.applyTo(rerank);
+    return new BatchLine(SubmitBatchRequest.newBuilder().setCustomId(customId).setRerank(rerank).build());
   }
 
   public String customId() {

@@ -312,6 +312,7 @@ public final class EmbedrouteClient implements AutoCloseable {
             if (first) {
               message.setModel(options.model()).setQuery(query).setInstruction(options.instruction())
                   .setTopN(options.topN()).setReturnDocuments(options.returnDocuments()).setTruncate(options.truncate());
+              options.applyTo(message);
               first = false;
             }
             while (source.hasNext() && message.getDocumentsCount() < size) {
@@ -513,15 +514,16 @@ public final class EmbedrouteClient implements AutoCloseable {
   }
 
   private static RerankRequest rerankRequest(String query, List<String> documents, RerankOptions options) {
-    return RerankRequest.newBuilder()
+    RerankRequest.Builder request = RerankRequest.newBuilder()
         .setModel(options.model())
         .setQuery(query)
         .addAllDocuments(documents)
         .setTopN(options.topN())
         .setInstruction(options.instruction())
         .setReturnDocuments(options.returnDocuments())
-        .setTruncate(options.truncate())
-        .build();
+        .setTruncate(options.truncate());
+    options.applyTo(request);
+    return request.build();
   }
 
   private static List<float[]> vectors(EmbedResponse reply, String expected) {

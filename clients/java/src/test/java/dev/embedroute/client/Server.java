@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * The server under test comes from scripts/check-clients.sh (EMBEDROUTE_TARGET,
- * EMBEDROUTE_API_KEY, EMBEDROUTE_VECTORS_DIR); without it these tests are skipped.
+ * EMBEDROUTE_API_KEY, EMBEDROUTE_VECTORS_DIR; EMBEDROUTE_M3_TARGET, a second server with the tiny
+ * BGE-M3, and EMBEDROUTE_M3_HYBRID, the hybrid scores it must give); without it these tests are skipped.
  */
 final class Server {
   static final List<String> QUERIES = List.of("What is the capital of China?", "Explain gravity");
@@ -31,6 +32,10 @@ final class Server {
 
   static EmbedrouteClient client() {
     return EmbedrouteClient.builder(target()).apiKey(env("EMBEDROUTE_API_KEY")).build();
+  }
+
+  static EmbedrouteClient m3Client() {
+    return EmbedrouteClient.builder(env("EMBEDROUTE_M3_TARGET")).apiKey(env("EMBEDROUTE_API_KEY")).build();
   }
 
   static void assertNear(float[] want, float[] got, double tolerance) {
