@@ -236,6 +236,23 @@ def end_truncation(body: JsonObject) -> bool:
     raise InvalidArgumentError.for_field("truncate", "truncate must be NONE or END (or true/false); START is not supported")
 
 
+def hybrid_weights(body: JsonObject) -> tuple[float, float, float] | None:
+    """Our `hybrid_weights: {dense, sparse, colbert}` extension (with `scoring: "hybrid"`); a weight
+    left out is 0. Cohere's and TEI's rerank read it."""
+    value = body.get("hybrid_weights")
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"dense", "sparse", "colbert"}:
+        raise wrong("hybrid_weights", "an object of numbers: dense, sparse and colbert")
+    weights = []
+    for kind in ("dense", "sparse", "colbert"):
+        weight = value.get(kind, 0.0)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+            raise wrong(f"hybrid_weights.{kind}", "a number")
+        weights.append(float(weight))
+    return weights[0], weights[1], weights[2]
+
+
 def chunking(body: JsonObject) -> Chunking:
     """Our `chunking` extension field: a mode (`none`, `mean`, `chunks`), or an object with `mode`,
     `size` and `overlap` in tokens. OpenAI's and TEI's embedding routes read it."""

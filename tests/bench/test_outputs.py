@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.outputs import MODES, tiny_model
+from bench.outputs import MODES, SAME_TEXTS, tiny_model
 from router.metadata import describe_gguf
 from tests.conftest import M3Models
 
@@ -37,7 +37,9 @@ def test_every_output_is_measured_on_the_same_corpus(m3_models: M3Models, tmp_pa
     tokens = results["tokens"]
     # The same documents, the same prompt tokens (hybrid rerank's usage counts the documents', not the query's).
     assert tokens["dense"] == tokens["token vectors"] == tokens["sparse"] == tokens["hybrid rerank"] > 16
-    assert all(results["latency"][mode]["n"] == 3 for mode in MODES)
+    assert all(results["latency"][mode]["n"] == 3 for mode in (*MODES, SAME_TEXTS))
+    hybrid_ratio = results["latency"]["hybrid rerank"]["p50_ms"] / results["latency"][SAME_TEXTS]["p50_ms"]
+    assert rows[3][4] == f"{hybrid_ratio:.2f}"
 
 
 def test_the_default_model_is_the_tests_tiny_bge_m3(tmp_path: Path) -> None:

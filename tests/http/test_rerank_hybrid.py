@@ -1,4 +1,4 @@
-"""Cohere's rerank body with `scoring: "hybrid"` and `hybrid_weights`: the gRPC API's scores, and its
+"""Cohere's (and TEI's) rerank body with `scoring: "hybrid"` and `hybrid_weights`: the gRPC API's scores, and its
 errors in Cohere's shape."""
 
 from __future__ import annotations
@@ -44,3 +44,27 @@ def test_bad_weights_in_cohere_shape(m3_http: httpx.Client) -> None:
                                                   "hybrid_weights": weights})
         assert answer.status_code == 400, answer.text
         assert param in answer.text, answer.text
+
+
+def test_tei_rerank_takes_scoring_and_weights(m3_http: httpx.Client, m3_served: RunningServer) -> None:
+    """TEI's `/rerank` body (`texts`) takes the same extension: a TEI client of a BGE-M3 server asks for
+    the hybrid score, or MaxSim, and gets the gRPC API's scores in TEI's shape."""
+    with grpc.insecure_channel(m3_served.target) as channel:
+        stub = rerank_pb2_grpc.RerankServiceStub(channel)
+        hybrid = stub.Rerank(rerank_pb2.RerankRequest(
+            query=QUERY, documents=DOCS, scoring=rerank_pb2.SCORING_HYBRID,
+            hybrid_weights=rerank_pb2.HybridWeights(dense=0.0, sparse=1.0, colbert=2.0)))
+        maxsim = stub.Rerank(rerank_pb2.RerankRequest(query=QUERY, documents=DOCS, scoring=rerank_pb2.SCORING_MAXSIM))
+    for extra, reply in (({"scoring": "hybrid", "hybrid_weights": {"sparse": 1, "colbert": 2}}, hybrid),
+                         ({"scoring": "maxsim", "raw_scores": True}, maxsim)):
+        answer = m3_http.post("/rerank", json={"query": QUERY, "texts": DOCS, **extra})
+        assert answer.status_code == 200, answer.text
+        assert [(r["index"], pytest.approx(r["score"], abs=1e-6)) for r in answer.json()] == [
+            (r.index, r.score) for r in reply.results
+        ]
+
+
+def test_tei_rerank_refuses_weights_without_hybrid(m3_http: httpx.Client) -> None:
+    answer = m3_http.post("/rerank", json={"query": QUERY, "texts": DOCS, "hybrid_weights": {"dense": 1}})
+    assert answer.status_code == 422, answer.text
+    assert "hybrid weights need scoring hybrid" in answer.json()["error"], answer.text

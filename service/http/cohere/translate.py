@@ -7,7 +7,7 @@ from typing import Any
 from service.core.errors import MAX_VIOLATIONS, FieldViolation, InvalidArgumentError
 from service.core.requests import RerankCall
 from service.core.results import RankedDocument, RerankResult
-from service.http.body import JsonObject, boolean, end_truncation, integer, opt_string, string, wrong
+from service.http.body import JsonObject, boolean, end_truncation, hybrid_weights, integer, opt_string, string, wrong
 from service.http.fields import JsonParams
 
 RERANK: JsonParams = {}
@@ -39,25 +39,8 @@ def rerank_call(body: JsonObject) -> RerankCall:
         truncate=end_truncation(body),
         scoring=string(body, "scoring", ""),
         best_chunk=boolean(body, "best_chunk", False),
-        hybrid_weights=_hybrid_weights(body),
+        hybrid_weights=hybrid_weights(body),
     )
-
-
-def _hybrid_weights(body: JsonObject) -> tuple[float, float, float] | None:
-    """`hybrid_weights: {dense, sparse, colbert}` (an extension, with `scoring: "hybrid"`); a weight
-    left out is 0."""
-    value = body.get("hybrid_weights")
-    if value is None:
-        return None
-    if not isinstance(value, dict) or set(value) - {"dense", "sparse", "colbert"}:
-        raise wrong("hybrid_weights", "an object of numbers: dense, sparse and colbert")
-    weights = []
-    for kind in ("dense", "sparse", "colbert"):
-        weight = value.get(kind, 0.0)
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-            raise wrong(f"hybrid_weights.{kind}", "a number")
-        weights.append(float(weight))
-    return weights[0], weights[1], weights[2]
 
 
 def _top_n(body: JsonObject) -> int:

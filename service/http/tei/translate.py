@@ -14,7 +14,7 @@ from service.core.errors import InvalidArgumentError
 from service.core.requests import DecodeCall, EmbedCall, RerankCall, TokenizeCall
 from service.core.results import RerankResult, ServerInfo, SparseEmbedResult, TokenEmbedResult, TokenizeResult
 from service.core.values import EmbedOptions, Embedding, InputType
-from service.http.body import JsonObject, boolean, chunking, integer, is_ids, string, texts, wrong
+from service.http.body import JsonObject, boolean, chunking, hybrid_weights, integer, is_ids, string, texts, wrong
 from service.http.fields import JsonParams
 
 EMBED: JsonParams = {}
@@ -103,6 +103,8 @@ def rerank_call(body: JsonObject) -> tuple[RerankCall, bool]:
         return_documents=boolean(body, "return_text", False),
         truncate=boolean(body, "truncate", False),
         best_chunk=boolean(body, "best_chunk", False),
+        scoring=string(body, "scoring", ""),
+        hybrid_weights=hybrid_weights(body),
     )
     return call, boolean(body, "raw_scores", False)
 
