@@ -179,8 +179,10 @@ def idle_latency(target: str, model: str, queries: Sequence[str]) -> IdleQueries
 class Probe:
     """Single queries, one at a time, on their own connection and thread while the load runs."""
 
-    def __init__(self, target: str, model: str, queries: Sequence[str]) -> None:
+    def __init__(self, target: str, model: str, queries: Sequence[str], *, count: int | None = None) -> None:
+        """`count`: stop after that many queries (`wait` returns then); None: until the `with` ends."""
         self._target, self._model, self._queries = target, model, list(queries)
+        self._count = count
         self.seconds: list[float] = []
         self.tokens = 0
         self._stop = threading.Event()
@@ -194,6 +196,10 @@ class Probe:
         self._stop.set()
         self._thread.join()
 
+    def wait(self) -> None:
+        """Until the probe has sent its `count` queries."""
+        self._thread.join()
+
     def _run(self) -> None:
         with grpc.insecure_channel(self._target, options=OWN_CONNECTION) as channel:
             stub = embed_pb2_grpc.EmbedServiceStub(channel)
@@ -203,6 +209,8 @@ class Probe:
                 self.seconds.append(timing.seconds)
                 self.tokens += timing.tokens
                 i += 1
+                if i == self._count:
+                    return
                 self._stop.wait(PROBE_GAP_S)
 
 
