@@ -172,9 +172,10 @@ class Application:
         worker = self.registry.worker_for(call.model, "embedding")
         description = worker.description
         validate_embed_tokens(call, self.limits, description)
-        work = EmbedTokensWork(call.inputs, call.options)
+        work = EmbedTokensWork(
+            call.inputs, call.options, lambda rows: validate_token_answer(call, rows, self.limits, description)
+        )
         outcome = await self._submit(worker, work, _chars(call.inputs, call.options.instruction), deadline)
-        validate_token_answer(call, sum(t.n_tokens for t in outcome.values), self.limits, description)
         return TokenEmbedResult(
             description.model_id,
             outcome.values,

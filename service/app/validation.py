@@ -99,11 +99,12 @@ def validate_embed_sparse(call: EmbedCall, limits: Limits, description: GgufDesc
     validate_embed_tokens(call, limits, description)
 
 
-def validate_token_answer(call: EmbedCall, n_tokens: int, limits: Limits, description: GgufDescription) -> None:
-    """The answer with a vector per token within the message limit."""
+def validate_token_answer(call: EmbedCall, n_vectors: int, limits: Limits, description: GgufDescription) -> None:
+    """The answer with a vector per token within the message limit; checked once the inputs are
+    tokenised, before they are decoded (service.app.work.EmbedTokensWork)."""
     if call.encoding != "float32":
         return
-    answer = n_tokens * ((call.options.dimensions or description.hidden_size) * FLOAT_BYTES + EMBEDDING_OVERHEAD_BYTES)
+    answer = n_vectors * ((call.options.dimensions or description.hidden_size) * FLOAT_BYTES + EMBEDDING_OVERHEAD_BYTES)
     _raise_if_any(_answer_size("inputs", answer, limits, "send fewer or shorter inputs, or ask for fewer dimensions"))
 
 

@@ -60,12 +60,15 @@ class EmbedTokensWork:
 
     texts: list[str]
     options: EmbedOptions
+    check_rows: Callable[[int], None] | None = None
+    """Given the number of vectors the answer will hold, raises if that is too many: run once the
+    prompts are tokenised, before any decode, so a refused request costs no model time."""
 
     def prepare(self, model: Model) -> Prepared:
-        return Prepared(
-            [located(f"inputs[{i}]", model.prepare_embed, t, self.options) for i, t in enumerate(self.texts)],
-            every=True,
-        )
+        items = [located(f"inputs[{i}]", model.prepare_embed, t, self.options) for i, t in enumerate(self.texts)]
+        if self.check_rows is not None:
+            self.check_rows(sum(model.token_vector_rows(item) for item in items))
+        return Prepared(items, every=True)
 
     def finish(self, model: Model, prepared: Prepared, rows: list[Row]) -> list[TokenVectors]:
         return [model.token_vectors(row, item, self.options) for row, item in zip(rows, prepared.items, strict=True)]

@@ -114,6 +114,11 @@ class Model:
         vector = finish(row, options.dimensions, options.normalize)
         return Embedding(vector=vector, n_tokens=len(item.tokens), truncated=item.truncated)
 
+    def token_vector_rows(self, item: PreparedInput) -> int:
+        """How many vectors `token_vectors` gives for the item, known before it is decoded: a ColBERT
+        head gives none for [CLS]."""
+        return len(item.tokens) - (1 if self.heads.colbert is not None else 0)
+
     def token_vectors(self, states: npt.NDArray[np.float32], item: PreparedInput, options: EmbedOptions) -> TokenVectors:
         """Every token's vector of one sequence, from its hidden states (`run(..., every=True)`); for a
         model with a ColBERT head, its ColBERT vectors: the head on every token after [CLS]."""

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import numpy as np
 import pytest
 
+from router import ModelPlan
 from service.core.encoding import encode
 from service.core.values import EmbedOptions
 from service.engine import Model, load_model
 from service.rpc.generated.embedroute.v1 import common_pb2, embed_pb2, embed_pb2_grpc
 from tests.rpc.conftest import EMBED_MODEL
-from tests.rpc.harness import RunningServer, details_of, rich_status
+from tests.rpc.harness import RunningServer, details_of, rich_status, server_settings
 
 TEXTS = ["What is the capital of China?", "Gravity is a force that attracts two bodies.", "hello"]
 
@@ -112,3 +114,31 @@ def test_no_inputs_is_invalid(stub: embed_pb2_grpc.EmbedServiceStub) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         stub.EmbedTokens(embed_pb2.EmbedTokensRequest())
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_an_answer_past_the_message_limit_is_refused_before_decoding(
+    models_dir: Path, embed_plans: list[ModelPlan]
+) -> None:
+    """Token vectors take hidden_size floats a token: the request is refused once its inputs are
+    tokenised, before the model decodes them, and the same server answers what fits."""
+    server = RunningServer(server_settings(models_dir, max_message_bytes=4096), embed_plans).load()
+    try:
+        chosen = server.server.registry.get(EMBED_MODEL).chosen
+        assert chosen is not None
+        per_token = chosen.description.hidden_size * 4 + 32
+        stepper = server.worker(EMBED_MODEL).model.stepper
+        with grpc.insecure_channel(server.target) as channel:
+            stub = embed_pb2_grpc.EmbedServiceStub(channel)
+            fits = stub.EmbedTokens(embed_pb2.EmbedTokensRequest(inputs=["hello"]))
+            assert len(fits.inputs[0].vectors) * per_token <= 4096
+            before = stepper.decoded
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.EmbedTokens(embed_pb2.EmbedTokensRequest(inputs=["word " * (4096 // per_token)]))
+            assert stepper.decoded == before
+    finally:
+        server.stop()
+    code, status = rich_status(caught.value)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    [violation] = details_of(status)["BadRequest"].field_violations
+    assert violation.field == "inputs"
+    assert "4096-byte message limit" in violation.description
