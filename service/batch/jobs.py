@@ -233,14 +233,13 @@ class BatchJobs:
             raise InvalidArgumentError.for_field(
                 "input_file_id", f"file {input_file_id[:80]!r} has purpose {source.purpose!r}; a batch reads a "
                 f"file uploaded with purpose {INPUT_PURPOSE!r}")
-        unfinished = await self.io(self.store.unfinished, self.tenant())
-        if unfinished >= self._max_jobs:
-            raise ResourceExhaustedError(f"{unfinished} batches of this key are not finished, the most it may have "
-                                         "(batch_max_jobs_per_key); retry when one ends", retry_after_s=JOBS_RETRY_S)
         created = now()
         record = BatchRecord(new_id("batch_"), self.tenant(), endpoint, input_file_id, completion_window, "validating",
                              created, created + COMPLETION_WINDOWS[completion_window], metadata)
-        await self.io(self.store.add_batch, record)
+        unfinished = await self.io(self.store.add_batch, record, self._max_jobs)
+        if unfinished >= self._max_jobs:
+            raise ResourceExhaustedError(f"{unfinished} batches of this key are not finished, the most it may have "
+                                         "(batch_max_jobs_per_key); retry when one ends", retry_after_s=JOBS_RETRY_S)
         self._runner.wake()
         return record
 

@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS pieces (
 """
 _SCHEMA_LOCK = 0x656D6272
 """An advisory lock taken while the schema is made: replicas starting together make it once."""
+_TENANT_LOCKS = 0x656D6273
+"""The namespace of the advisory locks that serialise a tenant's job creations (with the tenant's hash)."""
 
 PIECE_BYTES = 256 * 1024
 PARTS_PER_CHUNK = 1 << 24
@@ -114,6 +116,9 @@ class PostgresStore(Store):
                 yield
             finally:
                 self._in_tx = False
+
+    def _lock_tenant(self, tenant: str) -> None:
+        self._x("SELECT pg_advisory_xact_lock(?, hashtext(?))", (_TENANT_LOCKS, tenant))
 
     def close(self) -> None:
         self._db.close()

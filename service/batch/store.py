@@ -91,6 +91,10 @@ class Store(ABC):
     def _tx(self) -> AbstractContextManager[None]:
         """One transaction: committed when the block ends, rolled back when it raises."""
 
+    def _lock_tenant(self, tenant: str) -> None:
+        """Holds the tenant's jobs until the transaction ends: counting them and adding one is then one
+        step. Nothing to do where transactions are serial anyway (SQLite's BEGIN IMMEDIATE)."""
+
     @abstractmethod
     def close(self) -> None: ...
 
@@ -172,12 +176,19 @@ class Store(ABC):
 
     # --- jobs ----------------------------------------------------------------------
 
-    def add_batch(self, record: BatchRecord) -> None:
+    def add_batch(self, record: BatchRecord, max_unfinished: int) -> int:
+        """Adds the job unless its tenant has `max_unfinished` jobs not final already; the count it found.
+        Counted and added in one transaction under the tenant's lock, so creates racing on one server or
+        on several replicas cannot pass the limit together."""
         values = [json.dumps(v) if name == "metadata" and v is not None else v
                   for name, v in ((n, getattr(record, n)) for n in _BATCH_COLUMNS)]
         marks = ", ".join("?" * len(_BATCH_COLUMNS))
         with self._tx():
-            self._x(f"INSERT INTO batches ({', '.join(_BATCH_COLUMNS)}) VALUES ({marks})", values)
+            self._lock_tenant(record.tenant)
+            unfinished = self._unfinished(record.tenant)
+            if unfinished < max_unfinished:
+                self._x(f"INSERT INTO batches ({', '.join(_BATCH_COLUMNS)}) VALUES ({marks})", values)
+        return unfinished
 
     def batch(self, batch_id: str) -> BatchRecord | None:
         row = self._x(f"SELECT {', '.join(_BATCH_COLUMNS)} FROM batches WHERE id = ?", (batch_id,)).fetchone()
@@ -203,7 +214,7 @@ class Store(ABC):
         ).fetchall()
         return [self._record(row) for row in rows[:limit]], len(rows) > limit
 
-    def unfinished(self, tenant: str) -> int:
+    def _unfinished(self, tenant: str) -> int:
         """The tenant's jobs not yet in a final status."""
         marks = ", ".join("?" * len(RUNNABLE))
         count: int = self._x(

@@ -5,7 +5,9 @@ file of several pieces read back whole, cancel, and another key seeing nothing."
 from __future__ import annotations
 
 import io
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,8 @@ import pytest
 from openai.types import Batch, CreateEmbeddingResponse, FileObject
 
 from router import ModelPlan
-from service.batch.postgres import PIECE_BYTES
+from service.batch.postgres import PIECE_BYTES, PostgresStore
+from service.batch.records import BatchRecord, new_id
 from tests.hardening.conftest import free_port
 from tests.http.batch_support import KEY_A, KEY_B, embed_line, jsonl, read_lines, sdk, wait_final
 from tests.http.postgres_support import PostgresServer, postgres
@@ -139,3 +142,32 @@ def test_a_job_past_its_window_expires_on_postgres(pg_served: RunningServer) -> 
     assert {(f["response"], f["error"]["code"]) for f in failed} == {(None, "batch_expired")}
     answered = [o["custom_id"] for o in read_lines(client, done.output_file_id) + failed]
     assert sorted(answered) == sorted(line["custom_id"] for line in lines)
+
+
+def test_replicas_racing_for_a_keys_last_job_slot_add_one(postgres: PostgresServer) -> None:
+    """Eight replicas' stores add a job for one key at the same moment with room for one: the count and
+    the insert are one step under the key's advisory lock, so one is added and seven find the key full
+    (counted first and added after, most of them passed)."""
+    url = postgres.database()
+    stores = [PostgresStore(url) for _ in range(8)]
+    start = threading.Barrier(8)
+
+    def record(tenant: str) -> BatchRecord:
+        return BatchRecord(new_id("batch_"), tenant, "/v1/embeddings", "file-x", "24h", "validating", 0, 86400, None)
+
+    def add(store: PostgresStore) -> int:
+        job = record("tenant-a")
+        start.wait()
+        return store.add_batch(job, 1)
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            found = sorted(pool.map(add, stores))
+        assert found == [0] + [1] * 7
+        assert stores[0].add_batch(record("tenant-b"), 1) == 0  # another key is not held back
+        with psycopg.connect(url) as db:
+            counts = db.execute("SELECT tenant, COUNT(*) FROM batches GROUP BY tenant ORDER BY tenant").fetchall()
+        assert counts == [("tenant-a", 1), ("tenant-b", 1)]
+    finally:
+        for store in stores:
+            store.close()
