@@ -114,20 +114,22 @@ class Model:
         vector = finish(row, options.dimensions, options.normalize)
         return Embedding(vector=vector, n_tokens=len(item.tokens), truncated=item.truncated)
 
+    def _vector_tokens(self, item: PreparedInput) -> Sequence[int]:
+        """The tokens that get a vector: every one, or under a ColBERT head every one after [CLS]
+        (`colbert_rows`)."""
+        return item.tokens[1:] if self.heads.colbert is not None else item.tokens
+
     def token_vector_rows(self, item: PreparedInput) -> int:
-        """How many vectors `token_vectors` gives for the item, known before it is decoded: a ColBERT
-        head gives none for [CLS]."""
-        return len(item.tokens) - (1 if self.heads.colbert is not None else 0)
+        """How many vectors `token_vectors` gives for the item, known before it is decoded."""
+        return len(self._vector_tokens(item))
 
     def token_vectors(self, states: npt.NDArray[np.float32], item: PreparedInput, options: EmbedOptions) -> TokenVectors:
         """Every token's vector of one sequence, from its hidden states (`run(..., every=True)`); for a
         model with a ColBERT head, its ColBERT vectors: the head on every token after [CLS]."""
         self._check_states(states, item)
-        if self.heads.colbert is not None:
-            vectors = finish_rows(colbert_rows(self.heads.colbert, states), options.dimensions, options.normalize)
-            return TokenVectors(vectors=vectors, token_ids=list(item.tokens[1:]), truncated=item.truncated)
-        vectors = finish_rows(states, options.dimensions, options.normalize)
-        return TokenVectors(vectors=vectors, token_ids=list(item.tokens), truncated=item.truncated)
+        rows = colbert_rows(self.heads.colbert, states) if self.heads.colbert is not None else states
+        vectors = finish_rows(rows, options.dimensions, options.normalize)
+        return TokenVectors(vectors=vectors, token_ids=list(self._vector_tokens(item)), truncated=item.truncated)
 
     def sparse_weights(self, states: npt.NDArray[np.float32], item: PreparedInput) -> SparseWeights:
         """BGE-M3's lexical weights of one sequence, from its hidden states (service.engine.heads)."""
