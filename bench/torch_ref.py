@@ -8,7 +8,9 @@ make the outputs meaningless but the cost is that of the real model.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -103,3 +105,18 @@ def run_torch(path: Path, sequences: Sequence[Sequence[int]], n_threads: int) ->
         tokens = sum(len(seq) for seq in sequences)
         results[dtype_name] = {"n_tokens": tokens, "seconds": seconds, "tok_per_s": tokens / seconds}
     return results
+
+
+def main() -> None:
+    """`python -m bench.torch_ref FILE IDS.json`: run by an interpreter that has torch (bench.layouts
+    --torch-python), which need not have this project's dependencies; prints run_torch's JSON."""
+    parser = argparse.ArgumentParser(prog="python -m bench.torch_ref", description=main.__doc__)
+    parser.add_argument("file", type=Path)
+    parser.add_argument("ids", type=Path, help="a JSON list of token-id lists, as bench.layouts writes it")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    print(json.dumps(run_torch(args.file, json.loads(args.ids.read_text()), args.threads)))
+
+
+if __name__ == "__main__":
+    main()
