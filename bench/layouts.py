@@ -22,9 +22,9 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
