@@ -277,8 +277,8 @@ class Settings:
     flash_attention: FlashAttention = _setting(
         "auto",
         "llama.cpp's flash attention: auto = on with layers on a GPU (measured faster there), off on a CPU "
-        "(faster there too, but ggml's CPU kernel computes attention in half precision and long inputs drift "
-        "from the model: docs/engine-tuning.md section 11); on or off to force it.",
+        "(faster there too, but ggml's CPU kernel sums short decodes in half precision: long documents stay "
+        "exact, token vectors of long inputs drift; docs/engine-tuning.md section 11); on or off to force it.",
         _flash_attention,
     )
     short_request_chars: int = _setting(

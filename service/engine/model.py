@@ -35,7 +35,7 @@ from service.engine.heads import Heads, colbert_rows, lexical_weights, load_head
 from service.engine.llama_backend import LlamaRuntime
 from service.engine.postprocess import finish, finish_rows
 from service.engine.prompts import EncoderTemplate, LastTokenTemplate, Qwen3RerankTemplate
-from service.engine.stepper import Stepper
+from service.engine.stepper import EXACT_LAST_PIECE, Stepper
 
 _ENCODER_POOLING = {"mean": llama_cpp.LLAMA_POOLING_TYPE_MEAN, "cls": llama_cpp.LLAMA_POOLING_TYPE_CLS}
 """Pooling llama.cpp does for encoders; one that names none is mean-pooled, as sentence-transformers defaults."""
@@ -80,6 +80,7 @@ class Model:
             query_window_s=QUERY_WINDOW_S,
             share_prefixes=share_prefixes,
             prefix_cache_cells=prefix_cache_cells,
+            last_piece=EXACT_LAST_PIECE if runtime.flash_attn else 0,
         )
         """The model's one batcher: its KV cells are the context's. Owned by one thread at a time."""
 

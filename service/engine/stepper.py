@@ -51,6 +51,14 @@ with 128, and none on later requests. So a step carries at most `TOKEN_ROWS_PER_
 (a causal sequence's are split over steps like any other). An encoder outputs every token
 anyway: its pieces are whole, as always.
 
+Flash attention: ggml's CPU kernel sums a decode of fewer than 64 tokens in half precision over
+every cell its tokens attend to, and a split sequence's last piece holds the token whose state is
+its output. Decoded alone, a long document's last 29 tokens put its vector at cosine 0.999988 of
+the float64 reference; its last 125, at 0.999999997 (docs/engine-tuning.md section 11). So with
+flash attention a split sequence's last piece is at least `EXACT_LAST_PIECE` tokens
+(`last_piece`), where both step lengths hold that many. Token-vector sequences, at most
+`TOKEN_ROWS_PER_STEP` rows a step, are not held to it.
+
 Not thread-safe: one thread at a time (the model's worker).
 """
 
@@ -77,6 +85,9 @@ RESERVED_SLOTS = 1
 
 TOKEN_ROWS_PER_STEP = 32
 """Token-vector rows one step of a splitting (causal) context outputs at most (see above)."""
+
+EXACT_LAST_PIECE = 64
+"""The fewest tokens ggml's CPU flash-attention kernel sums in single precision (see above)."""
 
 
 @dataclass(eq=False)
@@ -215,6 +226,9 @@ class Stepper(Generic[K]):
     """Decode the prefix sequences share once (off: every sequence decodes all of its tokens)."""
     prefix_cache_cells: int = 0
     """Cells of prefixes kept after their last user ends; 0 = none kept."""
+    last_piece: int = 0
+    """The fewest tokens a split sequence's last piece holds (with flash attention, `EXACT_LAST_PIECE`);
+    0 = any. Held only where both step lengths have room for it, or the rest would never fit a step."""
     clock: Callable[[], float] = time.monotonic
     _last_urgent: float = -math.inf
     _waiting: list[_Sequence[K]] = field(default_factory=list)
@@ -236,6 +250,8 @@ class Stepper(Generic[K]):
     def __post_init__(self) -> None:
         self.step_tokens = max(1, min(self.step_tokens, self.runtime.n_batch))
         self.query_step_tokens = min(self.query_step_tokens or self.step_tokens, self.step_tokens)
+        if self.query_step_tokens < self.last_piece:
+            self.last_piece = 0
         self._free_slots = list(range(self.runtime.n_seq_max))
 
     @property
@@ -373,6 +389,8 @@ class Stepper(Generic[K]):
         if seq.every and not whole:
             take = min(take, plan.token_rows)
             plan.token_rows -= max(take, 0)
+        elif 0 < take < remaining:
+            take = min(take, remaining - self.last_piece)  # the rest, when it is the last piece, at least last_piece
         if take <= 0:
             return
         last = take == remaining

@@ -13,7 +13,7 @@ from router.types import EngineSettings
 
 from service.core.values import EmbedOptions
 from service.engine import Model, load_model
-from service.engine.stepper import Step
+from service.engine.stepper import EXACT_LAST_PIECE, Step
 from router.types import QUERY_WINDOW_S
 from tests.conftest import SynthModels
 
@@ -23,7 +23,7 @@ QUERY = "Where is the old bridge?"
 OPTIONS = EmbedOptions()
 
 
-def loaded(path: Path, **settings: int) -> Iterator[Model]:
+def loaded(path: Path, **settings: int | bool) -> Iterator[Model]:
     model = load_model(path, EngineSettings(**settings))
     yield model
     model.close()
@@ -197,3 +197,21 @@ def test_on_a_gpu_the_query_step_is_filled_with_documents(small_steps: Model) ->
         list(drain(small_steps))
     finally:
         stepper.urgent_alone = True
+
+
+def test_with_flash_attention_a_split_sequences_last_piece_holds_64_tokens(synth_models: SynthModels) -> None:
+    """ggml's CPU flash-attention kernel sums a decode of fewer than 64 tokens in half precision, and
+    the last piece holds the token whose state is the vector (docs/engine-tuning.md section 11)."""
+    text = " ".join(f"line {i}: the river bends past the mill and the old stone bridge." for i in range(17))
+    for model in loaded(synth_models.embedding["F32"], n_ctx=512, n_batch=128, flash_attn=True):
+        doc = tokens(model, text)
+        assert len(doc) == 280  # two 128-token steps and 24 tokens
+        assert model.stepper.last_piece == EXACT_LAST_PIECE == 64
+        model.stepper.add("doc", doc)
+        assert [step.n_tokens for step in drain(model)] == [128, 88, 64]
+    for model in loaded(synth_models.embedding["F32"], n_ctx=512, n_batch=128):
+        assert model.stepper.last_piece == 0  # unfused attention: any split
+        model.stepper.add("doc", tokens(model, text))
+        assert [step.n_tokens for step in drain(model)] == [128, 128, 24]
+    for model in loaded(synth_models.embedding["F32"], n_ctx=512, n_batch=32, flash_attn=True):
+        assert model.stepper.last_piece == 0  # a 32-token step could never hold a 64-token last piece
