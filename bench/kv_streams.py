@@ -62,7 +62,10 @@ def context(model: llama_cpp.llama_model_p, row: Row, step: int, threads: int) -
     params.flash_attn_type = (
         llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if row.flash_attn else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
     )
-    return llama_cpp.llama_init_from_model(model, params)
+    ctx = llama_cpp.llama_init_from_model(model, params)
+    if not ctx:
+        raise RuntimeError(f"llama.cpp could not make a context for {row.name!r}")
+    return ctx
 
 
 def tokens_per_second(ctx: llama_cpp.llama_context_p, docs: Sequence[Sequence[int]], per: int, step: int) -> float:
@@ -101,6 +104,8 @@ def main() -> None:
     params = llama_cpp.llama_model_default_params()
     params.load_mode = llama_cpp.LLAMA_LOAD_MODE_NONE
     model = llama_cpp.llama_model_load_from_file(str(args.file).encode(), params)
+    if not model:
+        raise SystemExit(f"llama.cpp could not load {args.file}")
     results: dict[str, list[float]] = {row.name: [] for row in ROWS}
     torch_row = f"PyTorch bf16, batch of {BATCH}"
     load = [os.getloadavg()[0]]
