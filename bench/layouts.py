@@ -144,7 +144,8 @@ def main() -> None:
     torch_row = f"PyTorch bf16, batch of {BATCH}, {args.threads} threads"
     with tempfile.TemporaryDirectory() as tmp:
         ids = Path(tmp) / "ids.json"
-        ids.write_text(json.dumps(token_ids(args.file, corpus.documents)))
+        if args.torch_python:
+            ids.write_text(json.dumps(token_ids(args.file, corpus.documents)))
         load = [os.getloadavg()[0]]
         for _ in range(2):
             for row in rows:

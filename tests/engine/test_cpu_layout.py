@@ -9,38 +9,19 @@ drift, which is why the default stays unfused."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from router.types import EngineSettings, engine_layout
-from service.core.values import EmbedOptions
-from service.engine import Model, load_model
 from tests.conftest import SynthModels
+from tests.engine.test_gpu_layout import loaded
+from tests.engine.test_reference_parity import model_cosines
 from tests.reference.qwen3_numpy import Qwen3Reference
 
 LINES = " ".join(f"line {i}: the river bends past the mill and the old stone bridge." for i in range(160))
 TEXTS = [LINES[:1000], LINES[:3000], LINES[:6000]]
 """257, 781 and 1,565 tokens: split over 128-token steps, 1 to 29 tokens left for a last piece."""
 SEVEN_NINES = 0.9999999
-
-
-def loaded(path: Path, settings: EngineSettings) -> Iterator[Model]:
-    model = load_model(path, settings)
-    yield model
-    model.close()
-
-
-def reference_cosines(model: Model, reference: Qwen3Reference) -> list[float]:
-    cosines = []
-    for text in TEXTS:
-        ids = list(model.prepare_embed(text, EmbedOptions()).tokens)
-        ours = model.embed([text], EmbedOptions(normalize=False))[0].vector.astype(np.float64)
-        theirs = reference.embed(ids)
-        cosines.append(float(ours @ theirs / (np.linalg.norm(ours) * np.linalg.norm(theirs))))
-    return cosines
 
 
 def test_the_router_gives_a_cpu_unfused_attention_and_a_gpu_flash_attention() -> None:
@@ -54,7 +35,7 @@ def test_long_inputs_match_the_reference_to_seven_nines(
 ) -> None:
     for model in loaded(synth_models.embedding["F32"], EngineSettings(n_ctx=4096, flash_attn=flash_attn)):
         assert (model._rt.flash_attn, model._rt.n_batch) == (flash_attn, 128)
-        assert min(reference_cosines(model, reference_embedder)) >= SEVEN_NINES
+        assert min(model_cosines(model, reference_embedder, TEXTS)) >= SEVEN_NINES
 
 
 def test_a_short_last_piece_under_flash_attention_drifts(synth_models: SynthModels, reference_embedder: Qwen3Reference) -> None:
@@ -63,7 +44,7 @@ def test_a_short_last_piece_under_flash_attention_drifts(synth_models: SynthMode
     CPU default are worth measuring again (bench.layouts has the rows)."""
     for model in loaded(synth_models.embedding["F32"], EngineSettings(n_ctx=4096, n_batch=32, flash_attn=True)):
         assert model.stepper.last_piece == 0
-        assert min(reference_cosines(model, reference_embedder)) < SEVEN_NINES
+        assert min(model_cosines(model, reference_embedder, TEXTS)) < SEVEN_NINES
 
 
 def test_long_documents_rerank_scores_stay_within_the_bound(synth_models: SynthModels) -> None:

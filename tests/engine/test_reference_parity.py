@@ -10,7 +10,7 @@ import pytest
 from router.types import EngineSettings
 
 from service.core.values import EmbedOptions
-from service.engine import load_model
+from service.engine import Model, load_model
 from tests.conftest import SynthModels
 from tests.engine.conftest import SETTINGS
 from tests.reference.qwen3_numpy import Qwen3Reference
@@ -33,15 +33,20 @@ def reference_cosines(path: Path, reference: Qwen3Reference, settings: EngineSet
     """Cosine of the engine's vector of each text to the reference's last-token vector of its tokens."""
     model = load_model(path, settings)
     try:
-        options = EmbedOptions()
-        results = []
-        for text in texts:
-            prepared = model.prepare_embed(text, options)
-            got = model.embed_prepared([prepared], options)[0].vector
-            results.append(float(np.dot(got, reference.embed(prepared.tokens))))
-        return results
+        return model_cosines(model, reference, texts)
     finally:
         model.close()
+
+
+def model_cosines(model: Model, reference: Qwen3Reference, texts: list[str]) -> list[float]:
+    """`reference_cosines` on a model already loaded."""
+    options = EmbedOptions()
+    results = []
+    for text in texts:
+        prepared = model.prepare_embed(text, options)
+        got = model.embed_prepared([prepared], options)[0].vector
+        results.append(float(np.dot(got, reference.embed(prepared.tokens))))
+    return results
 
 
 @pytest.mark.parametrize("quant", sorted(MIN_COSINE))
